@@ -1,0 +1,43 @@
+# codec — two commands on a fresh machine:  `make book`  and  `make test`.
+# Both create .venv on first use (torch + torchvision from PyPI, then codec with its
+# `test` and `book` extras) and reuse it afterwards.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# Pinned so that pip takes the standard PyPI builds (a local CPU-only wheel of another torch
+# version would otherwise win, and torchvision's compiled ops fail against it).
+TORCH_PINS ?= torch==2.15.0 torchvision==0.29.2
+PRESET ?= tiny
+BOOK_OUT := _build/$(PRESET)
+STAMP := $(VENV)/.codec-installed
+
+.PHONY: setup test book bench clean help
+
+help:
+	@echo "make test    run the test suite (creates .venv on first use)"
+	@echo "make book    build the book at PRESET=$(PRESET) into $(BOOK_OUT)/html"
+	@echo "make bench   print the contribution-engine benchmark (ResNet-50, CPU)"
+	@echo "make setup   only create .venv"
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check $(TORCH_PINS)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test,book]"
+	touch $@
+
+setup: $(STAMP)
+
+test: setup
+	$(PY) -m pytest
+
+book: setup
+	$(VENV)/bin/jupyter-book build . --path-output $(BOOK_OUT) --builder html -W
+	@echo "book: open $(BOOK_OUT)/_build/html/index.html"
+
+bench: setup
+	$(PY) benchmarks/contributions.py
+
+clean:
+	rm -rf _build .pytest_cache

@@ -1,0 +1,23 @@
+"""codec — Contribution Decomposition (CODEC) for PyTorch networks.
+
+The main entry point is :func:`codec.contributions`; see ``codec.attribution`` for the
+methods, ``codec.targets`` for scalar targets and ``codec.stats`` for sparsity statistics.
+"""
+
+from . import reduce, stats, targets
+from .attribution import METHODS, RULES, Contributions, contributions
+from .targets import surprisal
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "contributions",
+    "Contributions",
+    "METHODS",
+    "RULES",
+    "surprisal",
+    "reduce",
+    "stats",
+    "targets",
+    "__version__",
+]

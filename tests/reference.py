@@ -1,0 +1,143 @@
+"""A slow, literal reference implementation of every contribution method.
+
+One input at a time, one step at a time, one unit at a time, written from the equations in
+``codec.attribution``'s docstring (DESIGN §1) and sharing no code with the engine. Meant for
+tiny networks only. The target is the top-1 logit, with its class chosen at the input.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def _layer_value_and_grad(model, module, point, cls, replace=None):
+    """h(point) and dy/dh at point for one input (1, ...), by plain autograd."""
+    store = {}
+
+    def hook(mod, inputs, output):
+        if replace is not None:
+            output = replace.clone().requires_grad_(True)
+        elif not output.requires_grad:
+            output = output.detach().requires_grad_(True)
+        store["h"] = output
+        return output
+
+    handle = module.register_forward_hook(hook)
+    try:
+        with torch.enable_grad():
+            y = model(point)[0, cls]
+            (grad,) = torch.autograd.grad(y, store["h"])
+    finally:
+        handle.remove()
+    return store["h"].detach()[0], grad[0]
+
+
+def _layer_value(model, module, point):
+    store = {}
+    handle = module.register_forward_hook(lambda m, i, o: store.__setitem__("h", o.detach()))
+    try:
+        with torch.no_grad():
+            model(point)
+    finally:
+        handle.remove()
+    return store["h"][0]
+
+
+def literal_contributions(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    layer: str,
+    method: str,
+    steps: int = 4,
+    rule: str = "trapezoid",
+    noise_level: float = 0.15,
+    seed: int = 0,
+) -> torch.Tensor:
+    """Contributions (B, *unit_shape) of one layer, computed literally."""
+    model.eval()
+    module = dict(model.named_modules())[layer]
+    results = []
+    for b in range(inputs.shape[0]):
+        x = inputs[b : b + 1]
+        base = torch.zeros_like(x)
+        with torch.no_grad():
+            cls = int(model(x)[0].argmax())
+        h_x = _layer_value(model, module, x)
+        h_base = _layer_value(model, module, base)
+        units = h_x.numel()
+        contribution = torch.zeros(units, dtype=torch.float64)
+
+        if method == "ig":
+            hs, gs = [], []
+            for k in range(steps + 1):
+                point = base + (k / steps) * (x - base)
+                h, g = _layer_value_and_grad(model, module, point, cls)
+                hs.append(h.flatten())
+                gs.append(g.flatten())
+            for k in range(1, steps + 1):
+                for j in range(units):
+                    if rule == "left":
+                        weight = gs[k - 1][j]
+                    elif rule == "right":
+                        weight = gs[k][j]
+                    else:
+                        weight = 0.5 * (gs[k - 1][j] + gs[k][j])
+                    contribution[j] += weight * (hs[k][j] - hs[k - 1][j])
+
+        elif method == "ig_hidden":
+            if rule == "left":
+                points = [(k / steps, 1 / steps) for k in range(steps)]
+            elif rule == "right":
+                points = [(k / steps, 1 / steps) for k in range(1, steps + 1)]
+            else:
+                points = [(k / steps, (0.5 if k in (0, steps) else 1.0) / steps) for k in range(steps + 1)]
+            for alpha, weight in points:
+                replaced = (h_base + alpha * (h_x - h_base))[None]
+                _, g = _layer_value_and_grad(model, module, x, cls, replace=replaced)
+                g = g.flatten()
+                for j in range(units):
+                    contribution[j] += weight * g[j] * (h_x.flatten()[j] - h_base.flatten()[j])
+
+        elif method in ("actgrad", "actgrad_norm"):
+            _, g = _layer_value_and_grad(model, module, x, cls)
+            g = g.flatten()
+            norm = torch.sqrt(sum(g[j] ** 2 for j in range(units))) if method == "actgrad_norm" else 1.0
+            for j in range(units):
+                contribution[j] = (h_x.flatten()[j] - h_base.flatten()[j]) * g[j] / norm
+
+        elif method == "inputgrad":
+            _, g = _layer_value_and_grad(model, module, x, cls)
+            # Per-unit Jacobian dh/dx, (*unit_shape, 1, *input_shape), by reverse mode.
+            jacobian = torch.autograd.functional.jacobian(lambda inp: _hidden(model, module, inp), x)
+            jacobian = jacobian.reshape(units, -1)
+            delta = (x - base).flatten()
+            g = g.flatten()
+            for j in range(units):
+                contribution[j] = sum(g[j] * jacobian[j, i] * delta[i] for i in range(delta.numel()))
+
+        elif method == "smoothgrad":
+            generator = torch.Generator().manual_seed(seed * 1_000_003 + b)
+            noise = torch.randn((steps, *x.shape[1:]), generator=generator, dtype=x.dtype)
+            spread = x.max() - x.min()
+            for s in range(steps):
+                noisy = x + noise_level * spread * noise[s][None]
+                h, g = _layer_value_and_grad(model, module, noisy, cls)
+                h, g = h.flatten(), g.flatten()
+                for j in range(units):
+                    contribution[j] += (h[j] - h_base.flatten()[j]) * g[j] / steps
+        else:
+            raise ValueError(method)
+        results.append(contribution.reshape(h_x.shape))
+    return torch.stack(results)
+
+
+def _hidden(model, module, inp):
+    """h(inp) with autograd kept, for the Jacobian."""
+    store = {}
+    handle = module.register_forward_hook(lambda m, i, o: store.__setitem__("h", o))
+    try:
+        model(inp)
+    finally:
+        handle.remove()
+    return store["h"][0]

@@ -1,0 +1,20 @@
+"""The benchmark scripts run and report what they promise (timings are never asserted)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_contributions_benchmark_reports_every_variant():
+    command = [sys.executable, str(ROOT / "benchmarks" / "contributions.py"),
+               "--size", "32", "--repeats", "1", "--threads", "1"]
+    output = subprocess.run(command, check=True, capture_output=True, text=True, timeout=600).stdout
+    report = json.loads(output.strip().splitlines()[-1])
+    for variant in ("engine", "engine_left", "floor", "loop", "captum"):
+        assert report[f"{variant}_s_per_image"] > 0
+        assert report[f"{variant}_peak_rss_mb"] > 0
+    for ratio in ("captum_over_engine", "loop_over_engine", "engine_over_floor"):
+        assert report[ratio] > 0

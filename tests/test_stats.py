@@ -1,0 +1,57 @@
+"""Statistics checked against closed forms and scipy."""
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats as scipy_stats
+
+from codec import stats
+
+
+def test_hoyer_closed_forms():
+    assert stats.hoyer(np.array([0.0, 0.0, 3.0, 0.0])) == pytest.approx(1.0)
+    assert stats.hoyer(np.array([2.0, -2.0, 2.0, 2.0])) == pytest.approx(0.0)
+    # n = 4, |x| = (1, 1, 0, 0): l1/l2 = 2/sqrt(2) = sqrt(2) -> (2 - sqrt(2)) / (2 - 1)
+    assert stats.hoyer(np.array([1.0, -1.0, 0.0, 0.0])) == pytest.approx(2 - np.sqrt(2))
+
+
+def test_hoyer_along_an_axis_and_on_tensors():
+    rng = np.random.default_rng(0)
+    matrix = rng.normal(size=(5, 7))
+    rows = stats.hoyer(torch.from_numpy(matrix), axis=1)
+    expected = [(np.sqrt(7) - np.abs(r).sum() / np.linalg.norm(r)) / (np.sqrt(7) - 1) for r in matrix]
+    np.testing.assert_allclose(rows, expected)
+    np.testing.assert_allclose(stats.hoyer(matrix, axis=0), stats.hoyer(matrix.T, axis=1))
+
+
+def test_hoyer_undefined_cases():
+    assert np.isnan(stats.hoyer(np.zeros(4)))
+    with pytest.raises(ValueError, match="hoyer: needs at least 2 entries"):
+        stats.hoyer(np.ones((3, 1)), axis=1)
+
+
+def _ei(rng, inputs=40, channels=9):
+    positive = rng.gamma(2.0, size=(inputs, channels))
+    negative = -(0.5 * positive + rng.gamma(1.0, size=(inputs, channels)))
+    return np.stack([positive, negative], axis=1)
+
+
+def test_ei_correlation_over_channels_matches_scipy():
+    ei = _ei(np.random.default_rng(1))
+    expected = scipy_stats.pearsonr(ei[:, 0].mean(0), -ei[:, 1].mean(0)).statistic
+    assert stats.ei_correlation(ei) == pytest.approx(expected)
+
+
+def test_ei_correlation_over_inputs_matches_scipy():
+    ei = _ei(np.random.default_rng(2))
+    values = stats.ei_correlation(torch.from_numpy(ei), over="inputs")
+    expected = [scipy_stats.pearsonr(ei[:, 0, c], -ei[:, 1, c]).statistic for c in range(ei.shape[2])]
+    np.testing.assert_allclose(values, expected)
+    assert (values > 0).all()  # built with negative parts that grow with positive parts
+
+
+def test_ei_correlation_bad_input():
+    with pytest.raises(ValueError, match=r"ei must have shape \(B, 2, C\)"):
+        stats.ei_correlation(np.zeros((4, 3, 2)))
+    with pytest.raises(ValueError, match="over must be"):
+        stats.ei_correlation(np.zeros((4, 2, 2)), over="classes")
