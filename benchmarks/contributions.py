@@ -3,7 +3,8 @@
 torchvision ResNet-50 (random weights: speed does not depend on them), 224 px inputs,
 hidden IG with 10 steps, the 16 bottleneck-block outputs, E/I-split channel sums.
 
-Variants, each in its own subprocess so that its peak memory is its own:
+Variants (timed in one process, interleaved round by round, best round kept; peak memory
+of each measured in its own subprocess, one run, so that it is its own):
 
 engine        ``codec.contributions`` (default trapezoid rule: 11 points with gradients)
 engine_left   the same with ``rule="left"`` (10 points with gradients + 1 without)
@@ -12,7 +13,8 @@ loop          one forward+backward per step with hooks on all layers, copying fu
               numpy at every step and integrating in numpy (how the authors' code works)
 floor         10 forward+backward passes of the bare model, gradients w.r.t. the input only
 
-Prints one JSON line: seconds per image (best of ``--repeats``), peak memory per variant,
+Prints one JSON line: seconds per image (best of ``--repeats`` rounds), peak memory
+(process peak RSS, and the working memory above the RSS before the run) per variant,
 and the ratios captum/engine, loop/engine, engine/floor. Timings are taken in this one run,
 side by side; nothing here is asserted.
 
@@ -23,6 +25,7 @@ side by side; nothing here is asserted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -116,49 +119,86 @@ def run_floor(model, x, args):
     return grad
 
 
-def current_rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
+def proc_status_mb(field: str) -> float:
+    """A memory field of /proc/self/status in MB (Linux), NaN elsewhere."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return float("nan")
 
 
-def measure(args) -> dict:
-    torch.set_num_threads(args.threads)
-    model, x = build(args)
-    rss_before = current_rss_mb()
-    fn = {
+def current_rss_mb() -> float:
+    return proc_status_mb("VmRSS")
+
+
+def peak_rss_mb() -> float:
+    """Peak RSS of this process image. (ru_maxrss is not used: on Linux a child started by
+    fork+exec inherits its parent's peak in it.)"""
+    peak = proc_status_mb("VmHWM")
+    if peak != peak:  # NaN: no /proc
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return peak
+
+
+def variant_function(name, model, x, args):
+    return {
         "engine": lambda: run_engine(model, x, args, "trapezoid"),
         "engine_left": lambda: run_engine(model, x, args, "left"),
         "captum": lambda: run_captum(model, x, args),
         "loop": lambda: run_loop(model, x, args),
         "floor": lambda: run_floor(model, x, args),
-    }[args.variant]
-    autocast = (
-        torch.autocast(args.device.split(":")[0], dtype=torch.bfloat16)
-        if args.bf16 else torch.autocast("cpu", enabled=False)
-    )
-    cuda = args.device.startswith("cuda")
-    times = []
-    with autocast:
-        for _ in range(args.repeats + 1):  # the first run warms up
-            if cuda:
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            fn()
-            if cuda:
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - start)
+    }[name]
+
+
+def autocast_context(args, bf16: bool):
+    if bf16:
+        return torch.autocast(args.device.split(":")[0], dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def timed(fn, cuda: bool) -> float:
+    if cuda:
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    fn()
+    if cuda:
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def measure_memory(args) -> dict:
+    """Child process: one run of one variant; its peak memory."""
+    torch.set_num_threads(args.threads)
+    model, x = build(args)
+    rss_before = current_rss_mb()
+    with autocast_context(args, args.bf16):
+        variant_function(args.variant, model, x, args)()
     result = {
-        "variant": args.variant,
-        "s_per_image": min(times[1:]) / args.batch,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
         "rss_before_mb": rss_before,
     }
-    if cuda:
+    if args.device.startswith("cuda"):
         result["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
     return result
+
+
+def measure_times(args, variants, bf16: bool) -> dict:
+    """Interleaved rounds (the first warms up); the best round per variant, per image."""
+    torch.set_num_threads(args.threads)
+    model, x = build(args)
+    cuda = args.device.startswith("cuda")
+    times = {v: [] for v in variants}
+    with autocast_context(args, bf16):
+        for _ in range(args.repeats + 1):
+            for v in variants:
+                times[v].append(timed(variant_function(v, model, x, args), cuda))
+                for p in model.parameters():  # the loop and floor variants freeze them
+                    p.requires_grad_(True)
+    return {v: min(t[1:]) / args.batch for v, t in times.items()}
 
 
 def main() -> None:
@@ -182,7 +222,7 @@ def main() -> None:
         parser.error("--batch: must be at least 1")
 
     if args.variant:  # child process
-        print(json.dumps(measure(args)))
+        print(json.dumps(measure_memory(args)))
         return
 
     report = {
@@ -191,29 +231,29 @@ def main() -> None:
         "torch": torch.__version__,
     }
     modes = {"off": [False], "on": [True], "both": [False, True]}[args.autocast]
+    variants = args.variants.split(",")
     base = [sys.executable, __file__, "--device", args.device, "--batch", str(args.batch),
-            "--size", str(args.size), "--steps", str(args.steps), "--repeats", str(args.repeats),
-            "--threads", str(args.threads)]
+            "--size", str(args.size), "--steps", str(args.steps), "--threads", str(args.threads)]
     if args.chunk_size:
         base += ["--chunk-size", str(args.chunk_size)]
     for bf16 in modes:
         suffix = "_bf16" if bf16 else ""
-        for variant in args.variants.split(","):
+        for variant, seconds in measure_times(args, variants, bf16).items():
+            report[f"{variant}{suffix}_s_per_image"] = seconds
+        for variant in variants:
             command = base + ["--variant", variant] + (["--bf16"] if bf16 else [])
             output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
             measured = json.loads(output.strip().splitlines()[-1])
-            report[f"{variant}{suffix}_s_per_image"] = measured["s_per_image"]
             report[f"{variant}{suffix}_peak_rss_mb"] = round(measured["peak_rss_mb"], 1)
             report[f"{variant}{suffix}_working_mb"] = round(
                 measured["peak_rss_mb"] - measured["rss_before_mb"], 1
             )
             if "peak_gpu_mb" in measured:
                 report[f"{variant}{suffix}_peak_gpu_mb"] = round(measured["peak_gpu_mb"], 1)
-        r = {k: v for k, v in report.items() if k.endswith(f"{suffix}_s_per_image")}
 
         def ratio(a, b):
             a, b = f"{a}{suffix}_s_per_image", f"{b}{suffix}_s_per_image"
-            return round(r[a] / r[b], 3) if a in r and b in r else None
+            return round(report[a] / report[b], 3) if a in report and b in report else None
 
         report[f"captum_over_engine{suffix}"] = ratio("captum", "engine")
         report[f"loop_over_engine{suffix}"] = ratio("loop", "engine")

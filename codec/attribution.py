@@ -30,12 +30,14 @@ For an input :math:`x`, a baseline :math:`x'` (zeros by default), a hidden layer
 
 On a linear network ``ig``, ``actgrad`` and ``inputgrad`` coincide exactly.
 
-Performance: for ``"ig"`` the ``(steps + 1) * B`` interpolated inputs are evaluated in chunks
-of ``chunk_size`` rows (all at once by default), every requested layer is captured in the
-same pass, parameter gradients are never computed, the rule is applied and each input's
-contributions are reduced (``reduce``) on the device as soon as its path is complete.
-Points whose gradient the rule does not use (``x`` for ``left``, ``x'`` for ``right``) are
-evaluated without a backward pass.
+Performance: for ``"ig"`` every requested layer is captured in the same pass; the
+``(steps + 1) * B`` interpolated inputs are evaluated in chunks of at most ``chunk_size``
+rows (all at once by default), ordered point by point so that each point is a contiguous
+block; parameter gradients are never computed and the backward pass stops at the earliest
+hooked layer. The rule is applied with in-place ``addcmul_`` into one accumulator per input,
+and each input's contributions are reduced (``reduce``) on the device as soon as its path is
+complete. Points whose gradient the rule does not use (``x`` for ``left``, ``x'`` for
+``right``) are evaluated without a backward pass.
 """
 
 from __future__ import annotations
@@ -548,7 +550,9 @@ def contributions(
         ``"ei"`` splits each unit into positive and negative parts before summing: (B, 2, C).
     chunk_size : int, optional
         Largest number of rows (interpolated inputs) per forward/backward pass; bounds
-        memory. Results do not depend on it. Default: all rows in one pass.
+        memory. For ``ig``, a pass holds the whole paths of ``chunk_size // (steps + 1)``
+        inputs, or, when ``chunk_size < steps + 1``, a run of points of one input's path.
+        Results do not depend on it. Default: all rows in one pass.
     noise_level : float
         ``smoothgrad`` noise standard deviation as a fraction of each input's value range.
     seed : int
