@@ -1,0 +1,432 @@
+"""Datasets at the three scales.
+
+``shapes``
+    The planted dataset (DESIGN §4), generated deterministically from (seed, split, index), no
+    files: 64x64 RGB, one object on a low-contrast noisy background and 0-3 distractor
+    patches. Class = (shape, texture): 4 shapes x 4 textures = 16 classes. Distractors are
+    irregular blobs that carry a texture but none of the four shapes, so texture detectors
+    see them while they never decide the class.
+``imagenette``, ``imagewoof``, ``imagenet_sample``
+    Real ImageNet images read from ``$CODEC_DATA_DIR`` (or a ``root`` argument); labels are
+    ImageNet-1k class indices (from each image's wnid folder or file name), not folder order.
+    Imagenette can also come from torchvision's own download (``download=True``).
+``imagenet``
+    A user's ImageNet validation folder in the standard ``<root>/<wnid>/<image>`` layout.
+
+Folder datasets return ``(image, label)``: a PIL image, or ``transform(image)`` when a
+transform is given (a model's input transform from :mod:`codec.models`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .classes import imagenet_classes
+
+SHAPES = ("disk", "square", "triangle", "cross")
+TEXTURES = ("stripes", "dots", "checker", "solid")
+SHAPES_CLASS_NAMES = tuple(f"{s}/{t}" for s in SHAPES for t in TEXTURES)
+IMAGE_SIZE = 64
+_SPLIT_CODES = {"train": 0, "test": 1}
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+
+# --------------------------------------------------------------------------- planted shapes
+
+
+def _shape_mask(kind: int, u: np.ndarray, v: np.ndarray, size: float) -> np.ndarray:
+    if kind == 0:  # disk
+        return u**2 + v**2 <= size**2
+    if kind == 1:  # square
+        half = 0.85 * size
+        return (np.abs(u) <= half) & (np.abs(v) <= half)
+    if kind == 2:  # equilateral triangle, circumradius 1.15 size
+        inradius = 0.575 * size
+        inside = np.ones_like(u, dtype=bool)
+        for angle in (-np.pi / 2, np.pi / 6, 5 * np.pi / 6):
+            inside &= u * np.cos(angle) + v * np.sin(angle) <= inradius
+        return inside
+    arm = 0.33 * size  # cross
+    return ((np.abs(u) <= arm) & (np.abs(v) <= size)) | ((np.abs(v) <= arm) & (np.abs(u) <= size))
+
+
+def _texture(kind: int, x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A 0/1 pattern over the whole image (restricted to a mask by the caller)."""
+    angle = rng.uniform(0, np.pi)
+    xr = x * np.cos(angle) + y * np.sin(angle)
+    yr = -x * np.sin(angle) + y * np.cos(angle)
+    if kind == 0:  # stripes
+        period = rng.uniform(5.0, 7.0)
+        return ((xr / period + rng.uniform()) % 1.0) < 0.5
+    if kind == 1:  # dots
+        period = rng.uniform(5.0, 6.5)
+        du = (xr + rng.uniform(0, period)) % period - period / 2
+        dv = (yr + rng.uniform(0, period)) % period - period / 2
+        return du**2 + dv**2 <= (0.3 * period) ** 2
+    if kind == 2:  # checker
+        period = rng.uniform(3.5, 5.0)
+        return (np.floor(xr / period) + np.floor(yr / period)) % 2 == 0
+    return np.ones_like(x, dtype=bool)  # solid
+
+
+def _colour(rng: np.random.Generator) -> np.ndarray:
+    """A saturated, bright random colour (hue carries no class information)."""
+    hue = rng.uniform()
+    rgb = np.clip(np.abs(((hue * 6 + np.array([0.0, 4.0, 2.0])) % 6) - 3) - 1, 0, 1)
+    return 0.35 + 0.6 * rgb * rng.uniform(0.8, 1.0)
+
+
+@dataclass(frozen=True)
+class ShapeSample:
+    """One planted image.
+
+    Attributes
+    ----------
+    image : Tensor, shape (3, 64, 64), float32 in [0, 1]
+    label : int
+        ``4 * shape + texture``.
+    shape, texture : int
+        Indices into ``SHAPES`` and ``TEXTURES``.
+    object_mask, distractor_mask : Tensor, shape (64, 64), bool
+        Disjoint masks of the object and of all distractor patches.
+    """
+
+    image: torch.Tensor
+    label: int
+    shape: int
+    texture: int
+    object_mask: torch.Tensor
+    distractor_mask: torch.Tensor
+
+
+def render_shape(seed: int, split: str, index: int) -> ShapeSample:
+    """Render one planted image, a pure function of ``(seed, split, index)``."""
+    rng = np.random.default_rng([seed, _SPLIT_CODES[split], index])
+    label = index % len(SHAPES_CLASS_NAMES)
+    shape, texture = divmod(label, len(TEXTURES))
+    n = IMAGE_SIZE
+    y, x = np.mgrid[0:n, 0:n].astype(np.float64)
+
+    grey = rng.uniform(0.35, 0.6)
+    image = grey + rng.uniform(-0.04, 0.04, size=(3, 1, 1)) + rng.normal(0, 0.05, size=(3, n, n))
+
+    size = rng.uniform(11.0, 15.0)
+    cx, cy = rng.uniform(size + 3, n - size - 3, size=2)
+    theta = rng.uniform(0, 2 * np.pi)
+    u = (x - cx) * np.cos(theta) + (y - cy) * np.sin(theta)
+    v = -(x - cx) * np.sin(theta) + (y - cy) * np.cos(theta)
+    object_mask = _shape_mask(shape, u, v, size)
+    pattern = _texture(texture, x, y, rng)
+    bright = _colour(rng)
+    dark = bright * rng.uniform(0.25, 0.4)
+    fill = np.where(pattern[None], bright[:, None, None], dark[:, None, None])
+    image = np.where(object_mask[None], fill, image)
+
+    distractor_mask = np.zeros((n, n), dtype=bool)
+    keep_out = object_mask.copy()
+    for _ in range(int(rng.integers(0, 4))):
+        radius = rng.uniform(4.5, 7.0)
+        lobes = rng.uniform(0.15, 0.3, size=2)
+        phases = rng.uniform(0, 2 * np.pi, size=2)
+        for _attempt in range(20):
+            dx, dy = rng.uniform(radius + 1, n - radius - 1, size=2)
+            angle = np.arctan2(y - dy, x - dx)
+            edge = radius * (1 + lobes[0] * np.sin(3 * angle + phases[0]) + lobes[1] * np.sin(5 * angle + phases[1]))
+            blob = (x - dx) ** 2 + (y - dy) ** 2 <= edge**2
+            margin = (x - dx) ** 2 + (y - dy) ** 2 <= (edge + 2) ** 2
+            if not (margin & keep_out).any():
+                break
+        else:
+            continue
+        blob_pattern = _texture(int(rng.integers(0, len(TEXTURES))), x, y, rng)
+        colour = _colour(rng)
+        blob_fill = np.where(blob_pattern[None], colour[:, None, None], colour[:, None, None] * 0.3)
+        image = np.where(blob[None], blob_fill, image)
+        distractor_mask |= blob
+        keep_out |= blob
+
+    return ShapeSample(
+        image=torch.from_numpy(np.clip(image, 0, 1).astype(np.float32)),
+        label=label,
+        shape=shape,
+        texture=texture,
+        object_mask=torch.from_numpy(object_mask),
+        distractor_mask=torch.from_numpy(distractor_mask),
+    )
+
+
+class ShapesDataset(Dataset):
+    """The planted shapes dataset: ``dataset[i]`` is a :class:`ShapeSample`.
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+        Train and test images come from different random streams and never share an index.
+    size : int
+        Number of images; classes are balanced (image ``i`` has class ``i % 16``).
+    seed : int
+        Seed of the whole dataset.
+    """
+
+    class_names = SHAPES_CLASS_NAMES
+
+    def __init__(self, split: str = "train", size: int = 1600, seed: int = 0):
+        if split not in _SPLIT_CODES:
+            raise ValueError(f"split: must be 'train' or 'test', got {split!r}")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"size: must be an integer >= 1, got {size!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"seed: must be an integer >= 0, got {seed!r}")
+        self.split, self.size, self.seed = split, size, seed
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index: int) -> ShapeSample:
+        if not 0 <= index < self.size:
+            raise IndexError(f"index {index} out of range for {self.size} images")
+        return render_shape(self.seed, self.split, int(index))
+
+    def tensors(self, indices: Sequence[int] | None = None) -> dict[str, torch.Tensor]:
+        """Stack samples: ``images (N, 3, 64, 64)``, ``labels``, ``shapes``, ``textures``
+        ``(N,)`` int64, ``object_masks`` and ``distractor_masks`` ``(N, 64, 64)`` bool."""
+        indices = range(self.size) if indices is None else indices
+        samples = [self[i] for i in indices]
+        return {
+            "images": torch.stack([s.image for s in samples]),
+            "labels": torch.tensor([s.label for s in samples]),
+            "shapes": torch.tensor([s.shape for s in samples]),
+            "textures": torch.tensor([s.texture for s in samples]),
+            "object_masks": torch.stack([s.object_mask for s in samples]),
+            "distractor_masks": torch.stack([s.distractor_mask for s in samples]),
+        }
+
+
+def shapes(split: str = "train", size: int = 1600, seed: int = 0) -> ShapesDataset:
+    """The planted shapes dataset (see :class:`ShapesDataset`)."""
+    return ShapesDataset(split, size, seed)
+
+
+# --------------------------------------------------------------------------- image folders
+
+
+def data_dir(root: str | os.PathLike | None = None) -> Path:
+    """The real-data directory: ``root`` if given, else ``$CODEC_DATA_DIR``."""
+    value = root if root is not None else os.environ.get("CODEC_DATA_DIR")
+    if not value:
+        raise FileNotFoundError(
+            "no data directory: pass root=... or set CODEC_DATA_DIR to the folder that holds "
+            "imagenette/, imagewoof/ and imagenet-sample-1k/ (on the project's machines: "
+            "../shared/assets)"
+        )
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        source = "root" if root is not None else "CODEC_DATA_DIR"
+        raise FileNotFoundError(f"{source}: {str(path)!r} is not a directory")
+    return path
+
+
+class ImageFolderDataset(Dataset):
+    """Image files with ImageNet-1k labels.
+
+    Parameters
+    ----------
+    files : sequence of Path
+    labels : sequence of int
+        ImageNet-1k class index of each file.
+    transform : callable, optional
+        Applied to the RGB PIL image.
+    name : str
+        The dataset's name, for messages.
+    """
+
+    def __init__(self, files: Sequence[Path], labels: Sequence[int], transform: Callable | None = None, name: str = "images"):
+        if len(files) == 0:
+            raise ValueError(f"{name}: no images selected")
+        self.files = list(files)
+        self.labels = list(labels)
+        self.transform = transform
+        self.name = name
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int):
+        from PIL import Image, UnidentifiedImageError
+
+        path = self.files[index]
+        try:
+            with Image.open(path) as image:
+                image = image.convert("RGB")
+        except (UnidentifiedImageError, OSError, SyntaxError) as error:
+            raise OSError(f"{self.name}: cannot read image file {str(path)!r} ({error})") from error
+        if self.transform is not None:
+            image = self.transform(image)
+        return image, self.labels[index]
+
+
+def _cap_per_class(files: list[Path], labels: list[int], per_class: int | None, seed: int):
+    """Keep at most ``per_class`` files of each class: a seeded choice, in file order."""
+    if per_class is None:
+        return files, labels
+    if isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1:
+        raise ValueError(f"per_class: must be an integer >= 1 or None, got {per_class!r}")
+    rng = np.random.default_rng(seed)
+    keep = []
+    labels_array = np.asarray(labels)
+    for label in sorted(set(labels)):
+        members = np.flatnonzero(labels_array == label)
+        if len(members) > per_class:
+            members = np.sort(rng.choice(members, size=per_class, replace=False))
+        keep.extend(members.tolist())
+    keep.sort()
+    return [files[i] for i in keep], [labels[i] for i in keep]
+
+
+def _wnid_folders(root: Path, name: str, expected: str) -> tuple[list[Path], list[int]]:
+    """Files of a ``<root>/<wnid>/<image>`` tree, labelled by wnid."""
+    if not root.is_dir():
+        raise FileNotFoundError(f"{name}: expected {expected} at {str(root)!r}, which does not exist")
+    table = imagenet_classes()
+    files, labels = [], []
+    folders = sorted(p for p in root.iterdir() if p.is_dir())
+    if not folders:
+        raise FileNotFoundError(f"{name}: expected {expected}: one folder per wnid in {str(root)!r}, found none")
+    for folder in folders:
+        try:
+            label = table.index_of_wnid(folder.name)
+        except ValueError:
+            raise ValueError(
+                f"{name}: folder {str(folder)!r} is not named by an ImageNet-1k wnid (like "
+                f"n01440764); expected {expected}"
+            ) from None
+        images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        files.extend(images)
+        labels.extend([label] * len(images))
+    if not files:
+        raise ValueError(f"{name}: no image files under {str(root)!r}")
+    return files, labels
+
+
+def imagenette(root=None, per_class: int | None = None, transform=None, seed: int = 0, download: bool = False) -> ImageFolderDataset:
+    """Imagenette validation images (10 classes) with ImageNet-1k labels.
+
+    Parameters
+    ----------
+    root : path, optional
+        Folder holding ``imagenette/imagenette2-160/val/<wnid>/...`` (default
+        ``$CODEC_DATA_DIR``); or, with ``download=True``, where torchvision downloads it.
+    per_class : int, optional
+        Keep at most this many images per class (a seeded choice).
+    transform : callable, optional
+        Applied to each RGB PIL image.
+    seed : int
+        Seed of the per-class choice.
+    download : bool
+        Download Imagenette (160 px) with torchvision into ``root`` if it is not there
+        (needs internet).
+    """
+    if download:
+        import torchvision
+
+        base = Path(root if root is not None else os.environ.get("CODEC_DATA_DIR", ".")) / "imagenette"
+        if not (base / "imagenette2-160" / "val").is_dir():
+            torchvision.datasets.Imagenette(str(base), split="val", size="160px", download=True)
+    else:
+        base = data_dir(root) / "imagenette"
+    files, labels = _wnid_folders(base / "imagenette2-160" / "val", "imagenette", "imagenette2-160/val/<wnid>/<image>")
+    files, labels = _cap_per_class(files, labels, per_class, seed)
+    return ImageFolderDataset(files, labels, transform, "imagenette")
+
+
+def imagewoof(root=None, per_class: int | None = None, transform=None, seed: int = 0) -> ImageFolderDataset:
+    """Imagewoof validation images (10 dog breeds) from ``$CODEC_DATA_DIR/imagewoof``."""
+    base = data_dir(root) / "imagewoof"
+    files, labels = _wnid_folders(base / "imagewoof2-160" / "val", "imagewoof", "imagewoof2-160/val/<wnid>/<image>")
+    files, labels = _cap_per_class(files, labels, per_class, seed)
+    return ImageFolderDataset(files, labels, transform, "imagewoof")
+
+
+def imagenet_sample(root=None, transform=None) -> ImageFolderDataset:
+    """One image per ImageNet-1k class (1000 images), files named ``<wnid>_<name>.jpg``."""
+    folder = data_dir(root) / "imagenet-sample-1k" / "images"
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"imagenet_sample: expected imagenet-sample-1k/images/<wnid>_<name>.jpg at {str(folder)!r}"
+        )
+    table = imagenet_classes()
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    labels = []
+    for path in files:
+        try:
+            labels.append(table.index_of_wnid(path.name.split("_")[0]))
+        except ValueError:
+            raise ValueError(
+                f"imagenet_sample: file {str(path)!r} does not start with an ImageNet-1k wnid"
+            ) from None
+    return ImageFolderDataset(files, labels, transform, "imagenet_sample")
+
+
+def _flat_with_solution(root: Path, solution: Path) -> tuple[list[Path], list[int]]:
+    """Flat ``<root>/<ImageId>.JPEG`` files labelled by Kaggle's ``LOC_val_solution.csv``
+    (columns ImageId, PredictionString whose first word is the wnid)."""
+    import csv
+
+    table = imagenet_classes()
+    files, labels = [], []
+    with open(solution, newline="") as handle:
+        for row in csv.DictReader(handle):
+            path = root / f"{row['ImageId']}.JPEG"
+            if not path.is_file():
+                raise FileNotFoundError(f"imagenet: {str(solution)!r} lists {row['ImageId']}, but {str(path)!r} is missing")
+            files.append(path)
+            labels.append(table.index_of_wnid(row["PredictionString"].split()[0]))
+    order = np.argsort([str(f) for f in files], kind="stable")
+    return [files[i] for i in order], [labels[i] for i in order]
+
+
+def imagenet(root, per_class: int | None = None, transform=None, seed: int = 0) -> ImageFolderDataset:
+    """A user's ImageNet-1k validation folder in one of the standard layouts:
+
+    * ``<root>/<wnid>/<image>`` (``torchvision.datasets.ImageNet``, the usual ``valprep``
+      script);
+    * flat ``<root>/ILSVRC2012_val_*.JPEG`` with Kaggle's ``LOC_val_solution.csv`` in
+      ``root`` or its parent.
+    """
+    if root is None:
+        raise ValueError("imagenet: root is required (the folder of <wnid>/ subfolders)")
+    root = Path(root)
+    solution = next((p for p in (root / "LOC_val_solution.csv", root.parent / "LOC_val_solution.csv") if p.is_file()), None)
+    has_folders = root.is_dir() and any(p.is_dir() for p in root.iterdir())
+    if solution is not None and not has_folders:
+        files, labels = _flat_with_solution(root, solution)
+    else:
+        files, labels = _wnid_folders(
+            root, "imagenet",
+            "<root>/<wnid>/<image>, or flat <root>/*.JPEG with LOC_val_solution.csv beside them",
+        )
+    files, labels = _cap_per_class(files, labels, per_class, seed)
+    return ImageFolderDataset(files, labels, transform, "imagenet")
+
+
+DATASETS = {
+    "shapes": shapes,
+    "imagenette": imagenette,
+    "imagewoof": imagewoof,
+    "imagenet_sample": imagenet_sample,
+    "imagenet": imagenet,
+}
+
+
+def get_dataset(name: str, **kwargs):
+    """A dataset by name (``DATASETS``); unknown names list the known ones."""
+    if name not in DATASETS:
+        raise ValueError(f"dataset: unknown dataset {name!r}; known datasets: {sorted(DATASETS)}")
+    return DATASETS[name](**kwargs)

@@ -1,0 +1,94 @@
+"""Named parameter sets for the three scales: ``tiny``, ``sample``, ``paper``.
+
+Notebooks and the command line start from a preset and override single fields, e.g.
+``get_preset("sample", per_class=20)``.
+
+=========  ==========================  ==============================================  ==========
+preset     models                      data                                            device
+=========  ==========================  ==============================================  ==========
+tiny       shapes_resnet, shapes_vit   planted shapes, test split, 50 per class (800)  cpu
+sample     efficientnet_lite0          Imagenette val, 100 per class ($CODEC_DATA_DIR)  auto
+paper      resnet50, vit_b_16          ImageNet val, 50 per class (the user's folder)  cuda
+=========  ==========================  ==============================================  ==========
+
+``tiny`` needs nothing but the installed packages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Parameters of one scale.
+
+    Attributes
+    ----------
+    name : str
+    model : str
+        CNN of the scale (``codec.models`` name).
+    vit_model : str or None
+        ViT of the scale, if any.
+    dataset : str
+        ``codec.data`` dataset name.
+    per_class : int
+        Images per class.
+    image_size : int
+    steps : int
+        Integration steps for hidden IG.
+    batch_size : int
+    device : str
+        ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when available).
+    superclass_dataset : str or None
+        A second dataset for superclass analyses (Imagewoof at the sample scale).
+    """
+
+    name: str
+    model: str
+    vit_model: str | None
+    dataset: str
+    per_class: int
+    image_size: int
+    steps: int
+    batch_size: int
+    device: str
+    superclass_dataset: str | None = None
+
+    def resolved_device(self) -> torch.device:
+        """The device to run on (``"auto"``: CUDA if available, else CPU)."""
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
+            raise RuntimeError(
+                f"preset {self.name!r}: device {self.device!r} but no CUDA GPU is available; "
+                "override with device='cpu' (slow) or run on a GPU machine"
+            )
+        return torch.device(self.device)
+
+
+PRESETS = {
+    "tiny": Preset("tiny", "shapes_resnet", "shapes_vit", "shapes", per_class=50, image_size=64, steps=10, batch_size=64, device="cpu"),
+    "sample": Preset("sample", "efficientnet_lite0", None, "imagenette", per_class=100, image_size=224, steps=10, batch_size=32, device="auto", superclass_dataset="imagewoof"),
+    "paper": Preset("paper", "resnet50", "vit_b_16", "imagenet", per_class=50, image_size=224, steps=10, batch_size=64, device="cuda"),
+}
+
+
+def get_preset(name: str = "tiny", **overrides) -> Preset:
+    """A preset by name, with some fields overridden.
+
+    Raises
+    ------
+    ValueError
+        For an unknown preset or field name.
+    """
+    if name not in PRESETS:
+        raise ValueError(f"preset: unknown preset {name!r}; known presets: {sorted(PRESETS)}")
+    fields = {f.name for f in dataclasses.fields(Preset)} - {"name"}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise ValueError(f"preset: unknown fields {unknown}; a preset has {sorted(fields)}")
+    return dataclasses.replace(PRESETS[name], **overrides)
