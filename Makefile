@@ -12,6 +12,11 @@ TORCH_PINS ?= torch==2.15.0 torchvision==0.29.2
 PRESET ?= tiny
 BOOK_OUT := _build/$(PRESET)
 STAMP := $(VENV)/.codec-installed
+# MathJax is served with the site (not from a CDN), so pages render and load offline. It lives
+# in _vendor/ (copied into the site's _static/): Jupyter Book would add a <script> tag for every
+# .js file in a _static/ source folder.
+MATHJAX_VERSION := 3.2.2
+MATHJAX := _vendor/mathjax/tex-mml-chtml.js
 
 .PHONY: setup test book bench clean help
 
@@ -32,7 +37,13 @@ setup: $(STAMP)
 test: setup
 	$(PY) -m pytest
 
-book: setup
+$(MATHJAX):
+	@mkdir -p _vendor/mathjax
+	tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null) \
+	  && tar xzf $$tmp/mathjax-$(MATHJAX_VERSION).tgz -C $$tmp && cp -r $$tmp/package/es5/. _vendor/mathjax/ \
+	  && rm -rf $$tmp
+
+book: setup $(MATHJAX)
 	$(VENV)/bin/jupyter-book build . --path-output $(BOOK_OUT) --builder html -W
 	@echo "book: open $(BOOK_OUT)/_build/html/index.html"
 

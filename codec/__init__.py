@@ -2,9 +2,11 @@
 
 The main entry point is :func:`codec.contributions`; see ``codec.attribution`` for the
 methods, ``codec.targets`` for scalar targets and ``codec.stats`` for sparsity statistics.
+``codec.models`` and ``codec.data`` give the networks and datasets of the three scales
+(``codec.presets``).
 """
 
-from . import reduce, stats, targets
+from . import classes, data, models, presets, reduce, stats, targets
 from .attribution import METHODS, RULES, Contributions, contributions
 from .targets import surprisal
 
@@ -16,6 +18,10 @@ __all__ = [
     "METHODS",
     "RULES",
     "surprisal",
+    "classes",
+    "data",
+    "models",
+    "presets",
     "reduce",
     "stats",
     "targets",

@@ -186,3 +186,23 @@ def test_imagenet_layouts(tmp_path):
     assert dataset.labels == [0, 1]
     image, label = dataset[1]
     assert image.getpixel((0, 0))[2] > 200 and label == 1
+
+
+def test_imagenette_download_path_uses_torchvision(tmp_path, monkeypatch):
+    import torchvision
+
+    calls = []
+
+    class FakeImagenette:  # stands in for the network download; writes the real layout
+        def __init__(self, root, split, size, download):
+            calls.append((split, size, download))
+            folder = Path(root) / "imagenette2-160" / "val" / "n03888257"
+            folder.mkdir(parents=True)
+            _write_jpeg(folder / "x.JPEG", "white")
+
+    monkeypatch.setattr(torchvision.datasets, "Imagenette", FakeImagenette)
+    dataset = data.imagenette(tmp_path, download=True)
+    assert calls == [("val", "160px", True)]
+    assert dataset.labels == [701]  # parachute, by wnid
+    data.imagenette(tmp_path, download=True)  # already there: no second download
+    assert len(calls) == 1

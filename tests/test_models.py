@@ -185,3 +185,18 @@ def test_presets():
         preset = get_preset(name)
         assert preset.model in models.MODELS
         assert preset.dataset in codec.data.DATASETS
+
+
+def test_vit_pretrained_without_download_says_how_to_provide_weights(monkeypatch):
+    import timm
+
+    real = timm.create_model
+
+    def offline(name, pretrained=False, **kwargs):
+        if pretrained:
+            raise OSError("no network")
+        return real(name, pretrained=False, **kwargs)
+
+    monkeypatch.setattr(timm, "create_model", offline)
+    with pytest.raises(RuntimeError, match="vit_b_16: pretrained weights are not available here.*weights=PATH"):
+        models.load_model("vit_b_16")
