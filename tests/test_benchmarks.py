@@ -18,3 +18,13 @@ def test_contributions_benchmark_reports_every_variant():
         assert report[f"{variant}_peak_rss_mb"] > 0
     for ratio in ("captum_over_engine", "loop_over_engine", "engine_over_floor"):
         assert report[ratio] > 0
+
+
+def test_store_benchmark_reports_its_ratios():
+    command = [sys.executable, str(ROOT / "benchmarks" / "store.py"), "--small", "16", "--large", "48",
+               "--timing", "16", "--repeats", "1", "--batch", "8", "--steps", "2"]
+    output = subprocess.run(command, check=True, capture_output=True, text=True, timeout=600).stdout
+    report = json.loads(output.strip().splitlines()[-1])
+    assert report["rss_16_mb"] > 0 and report["rss_48_mb"] > 0 and report["rss_ratio"] > 0
+    assert report["seconds_with_store"] > 0 and report["seconds_without_store"] > 0
+    assert "store_overhead" in report

@@ -1,0 +1,502 @@
+"""A resumable, chunked on-disk store of per-image contributions.
+
+Layout of a store directory::
+
+    settings.json        format version, the settings that made the store and their hash,
+                         number of items, chunk size, layers and their channel counts
+    chunks/000000.npz    one chunk = the dataset items [k * chunk_items, (k + 1) * chunk_items):
+                           index, label, prediction, target_at_input, target_at_baseline  (n,)
+                           contributions_<i>  (n, 2, C_i)  positive / negative parts, float32
+                           activations_<i>    (n, C_i)     spatially summed activations
+                         (i = position of the layer in settings.json's ``layers``)
+    chunks/000000.sha256 SHA-256 of the .npz file, written after it
+
+Every file is written to a temporary name and renamed into place, and a chunk counts as done
+only when its ``.sha256`` exists and matches: a process killed at any moment (SIGKILL) loses at
+most the chunk it was writing, and a rerun computes exactly the chunks that are not done. A chunk
+depends only on its own items, so resumed and multi-process runs give the same bits as a
+single uninterrupted run. Several processes (``torchrun`` ranks) share the work by chunk
+number (rank r of W takes chunks k with k % W == r) and never write the same file: no locks.
+
+:func:`compute_contributions` fills (or reads back) a store; :class:`ContributionStore` reads
+one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+FORMAT_VERSION = 1
+SETTINGS_FILE = "settings.json"
+PER_ITEM_FIELDS = ("index", "label", "prediction", "target_at_input", "target_at_baseline")
+
+
+class StoreError(RuntimeError):
+    """A store cannot be used as asked (other settings, damage, newer format, bad path)."""
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def settings_hash(settings: dict) -> str:
+    """SHA-256 (first 16 hex digits) of the canonical JSON of ``settings``."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _differences(stored: dict, asked: dict) -> list[str]:
+    lines = []
+    for key in sorted(set(stored) | set(asked)):
+        if stored.get(key) != asked.get(key):
+            lines.append(f"  {key}: store has {stored.get(key)!r}, asked for {asked.get(key)!r}")
+    return lines
+
+
+@dataclass
+class ContributionStore:
+    """An opened store (see the module docstring for the layout).
+
+    Attributes
+    ----------
+    path : Path
+    settings : dict
+        What made the store (model and weights identity, dataset and selection, method, ...).
+    n_items : int
+        Number of dataset items (rows).
+    chunk_items : int
+        Items per chunk (the last chunk may hold fewer).
+    layers : list of str
+    channels : dict of str to int
+    """
+
+    path: Path
+    settings: dict
+    n_items: int
+    chunk_items: int
+    layers: list
+    channels: dict
+
+    # ------------------------------------------------------------------ creation / opening
+
+    @classmethod
+    def create_or_open(cls, path, settings: dict, n_items: int, chunk_items: int, layers: Sequence[str], channels: dict) -> "ContributionStore":
+        """Open the store at ``path`` if it was made with ``settings``, else create it.
+
+        Raises
+        ------
+        StoreError
+            If ``path`` is a file or cannot be written, or holds a store made with other
+            settings (the message lists the differing fields).
+        """
+        path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise StoreError(f"out: {str(path)!r} is a file; give a directory for the store")
+        if (path / SETTINGS_FILE).is_file():
+            store = cls.open(path)
+            asked = {"settings": settings, "n_items": n_items, "chunk_items": chunk_items, "layers": list(layers)}
+            stored = {"settings": store.settings, "n_items": store.n_items, "chunk_items": store.chunk_items, "layers": store.layers}
+            if stored != asked:
+                lines = _differences(store.settings, settings) + _differences(
+                    {k: v for k, v in stored.items() if k != "settings"},
+                    {k: v for k, v in asked.items() if k != "settings"},
+                )
+                raise StoreError(
+                    f"out: the store at {str(path)!r} was made with other settings:\n" + "\n".join(lines)
+                    + "\nUse another --out directory, or delete this store to recompute it."
+                )
+            return store
+        try:
+            (path / "chunks").mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(f"out: cannot create the store directory {str(path)!r} ({error.strerror or error})") from error
+        if not os.access(path, os.W_OK):
+            raise StoreError(f"out: the directory {str(path)!r} is not writable")
+        record = {
+            "format_version": FORMAT_VERSION,
+            "settings": settings,
+            "settings_hash": settings_hash(settings),
+            "n_items": n_items,
+            "chunk_items": chunk_items,
+            "layers": list(layers),
+            "channels": {layer: int(channels[layer]) for layer in layers},
+        }
+        # several ranks may create the same store at once: identical content, atomic rename
+        _atomic_write_bytes(path / SETTINGS_FILE, json.dumps(record, indent=1, sort_keys=True).encode())
+        return cls.open(path)
+
+    @classmethod
+    def open(cls, path) -> "ContributionStore":
+        """Open an existing store.
+
+        Raises
+        ------
+        StoreError
+            If there is no store at ``path`` or it was written by a newer format version.
+        """
+        path = Path(path)
+        settings_path = path / SETTINGS_FILE
+        if not settings_path.is_file():
+            raise StoreError(f"store: no contribution store at {str(path)!r} (no {SETTINGS_FILE})")
+        try:
+            record = json.loads(settings_path.read_text())
+        except json.JSONDecodeError as error:
+            raise StoreError(f"store: {str(settings_path)!r} is damaged ({error})") from error
+        version = record.get("format_version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise StoreError(
+                f"store: {str(path)!r} has format version {version!r}, newer than this codec "
+                f"understands ({FORMAT_VERSION}); upgrade codec to read it"
+            )
+        return cls(path, record["settings"], record["n_items"], record["chunk_items"], record["layers"], record["channels"])
+
+    # ------------------------------------------------------------------ chunks
+
+    @property
+    def n_chunks(self) -> int:
+        return -(-self.n_items // self.chunk_items)
+
+    def chunk_range(self, k: int) -> range:
+        return range(k * self.chunk_items, min((k + 1) * self.chunk_items, self.n_items))
+
+    def _chunk_paths(self, k: int) -> tuple[Path, Path]:
+        base = self.path / "chunks" / f"{k:06d}"
+        return base.with_suffix(".npz"), base.with_suffix(".sha256")
+
+    def is_done(self, k: int) -> bool:
+        """Whether chunk ``k`` was completely written (its checksum file exists)."""
+        data, checksum = self._chunk_paths(k)
+        return data.is_file() and checksum.is_file()
+
+    def missing_chunks(self) -> list[int]:
+        """Chunks not (completely) written yet."""
+        return [k for k in range(self.n_chunks) if not self.is_done(k)]
+
+    def damaged_chunks(self) -> list[int]:
+        """Written chunks whose data no longer matches their checksum (reads every chunk)."""
+        damaged = []
+        for k in range(self.n_chunks):
+            if self.is_done(k):
+                data, checksum = self._chunk_paths(k)
+                if _sha256_file(data) != checksum.read_text().strip():
+                    damaged.append(k)
+        return damaged
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing_chunks()
+
+    def write_chunk(self, k: int, arrays: dict[str, np.ndarray]) -> None:
+        """Write chunk ``k`` atomically: data first, then its checksum."""
+        data, checksum = self._chunk_paths(k)
+        for stale in (checksum, data):  # a rewrite (repair) must never look done half-way
+            if stale.exists():
+                stale.unlink()
+        import io
+
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        payload = buffer.getvalue()
+        _atomic_write_bytes(data, payload)
+        _atomic_write_bytes(checksum, hashlib.sha256(payload).hexdigest().encode())
+
+    def read_chunk(self, k: int, verify: bool = True) -> dict[str, np.ndarray]:
+        """The arrays of chunk ``k``; with ``verify``, check its checksum first."""
+        data, checksum = self._chunk_paths(k)
+        if not self.is_done(k):
+            raise StoreError(
+                f"store: chunk {k} of {str(self.path)!r} is missing (the run is incomplete); rerun "
+                "the same command to finish it"
+            )
+        if verify and _sha256_file(data) != checksum.read_text().strip():
+            raise StoreError(
+                f"store: chunk {k} ({str(data)!r}) is damaged (checksum mismatch); rerun the same "
+                "command with --repair (or compute_contributions(..., repair=True))"
+            )
+        with np.load(data) as archive:
+            return {name: archive[name] for name in archive.files}
+
+    # ------------------------------------------------------------------ reading
+
+    def _gather(self, key: str, verify: bool = True) -> np.ndarray:
+        missing = self.missing_chunks()
+        if missing:
+            raise StoreError(
+                f"store: {len(missing)} of {self.n_chunks} chunks of {str(self.path)!r} are missing "
+                f"(first: {missing[:5]}); rerun the same command to finish the store"
+            )
+        parts = []
+        for k in range(self.n_chunks):
+            data, checksum = self._chunk_paths(k)
+            if verify and _sha256_file(data) != checksum.read_text().strip():
+                raise StoreError(
+                    f"store: chunk {k} ({str(data)!r}) is damaged (checksum mismatch); rerun the "
+                    "same command with --repair (or compute_contributions(..., repair=True))"
+                )
+            with np.load(data) as archive:
+                parts.append(archive[key])
+        return np.concatenate(parts)
+
+    def field(self, name: str) -> np.ndarray:
+        """A per-item field (``index``, ``label``, ``prediction``, ``target_at_input``,
+        ``target_at_baseline``), shape (n_items,)."""
+        if name not in PER_ITEM_FIELDS:
+            raise ValueError(f"field: unknown field {name!r}; choose one of {PER_ITEM_FIELDS}")
+        return self._gather(name)
+
+    def _layer_index(self, layer: str) -> int:
+        if layer not in self.layers:
+            raise ValueError(f"layer: {layer!r} is not in this store; its layers are {self.layers}")
+        return self.layers.index(layer)
+
+    def contributions(self, layer: str) -> np.ndarray:
+        """Positive and negative contribution parts per channel, shape (n_items, 2, C)."""
+        return self._gather(f"contributions_{self._layer_index(layer)}")
+
+    def activations(self, layer: str) -> np.ndarray:
+        """Spatially summed activations per channel, shape (n_items, C)."""
+        return self._gather(f"activations_{self._layer_index(layer)}")
+
+    def describe(self) -> str:
+        """Settings and completion state, for ``python -m codec info``."""
+        done = self.n_chunks - len(self.missing_chunks())
+        lines = [f"store: {self.path}", f"settings hash: {settings_hash(self.settings)}"]
+        lines += [f"  {key}: {value}" for key, value in sorted(self.settings.items())]
+        lines += [
+            f"items: {self.n_items} in {self.n_chunks} chunks of {self.chunk_items}",
+            f"layers: {len(self.layers)} ({', '.join(f'{l} [{self.channels[l]}]' for l in self.layers)})",
+            f"complete: {done} of {self.n_chunks} chunks" + ("" if done < self.n_chunks else " (done)"),
+        ]
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- identities
+
+
+def weights_identity(model: torch.nn.Module) -> str:
+    """SHA-256 (first 16 hex digits) of a model's parameters and buffers."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def dataset_identity(dataset) -> dict:
+    """What selects a dataset's items, for the store's settings."""
+    from .data import ImageFolderDataset, ShapesDataset
+    from .shapes_models import SHAPES_DATA_VERSION
+
+    if isinstance(dataset, ShapesDataset):
+        return {"name": "shapes", "split": dataset.split, "size": dataset.size, "seed": dataset.seed, "data_version": SHAPES_DATA_VERSION}
+    if isinstance(dataset, ImageFolderDataset):
+        listing = "\n".join(f"{Path(f).parent.name}/{Path(f).name}\t{label}" for f, label in zip(dataset.files, dataset.labels))
+        return {"name": dataset.name, "size": len(dataset), "files_sha256": hashlib.sha256(listing.encode()).hexdigest()[:16]}
+    raise TypeError(
+        f"dataset: cannot identify a {type(dataset).__name__}; use a codec.data dataset "
+        "(shapes, imagenette, imagewoof, imagenet_sample, imagenet)"
+    )
+
+
+# ---------------------------------------------------------------------- filling a store
+
+
+def _target_setting(target):
+    """A JSON-able description of a target specification; callables cannot be identified."""
+    if isinstance(target, str):
+        return target
+    if isinstance(target, tuple) and len(target) == 2 and isinstance(target[0], str):
+        value = target[1]
+        if isinstance(value, torch.Tensor):
+            value = value.tolist()
+        return [target[0], value]
+    raise StoreError(
+        "target: a stored run needs a target that can be recorded: 'top1', ('topk', k), "
+        "('class', idx), 'entropy' or 'contrastive' (a callable or object cannot be identified "
+        "on disk; call codec.contributions directly for those)"
+    )
+
+
+def _load_items(dataset, items: range, transform) -> tuple[torch.Tensor, torch.Tensor]:
+    """Model inputs (n, ...) and labels (n,) of dataset items, through ``transform``."""
+    from .data import ShapesDataset
+
+    if isinstance(dataset, ShapesDataset):
+        samples = [dataset[i] for i in items]
+        images = transform(torch.stack([s.image for s in samples]))
+        return images, torch.tensor([s.label for s in samples])
+    images, labels = [], []
+    for i in items:
+        image, label = dataset[i]
+        if dataset.transform is None:
+            image = transform(image)
+        images.append(image)
+        labels.append(label)
+    return torch.stack(images), torch.tensor(labels)
+
+
+def _distributed_rank() -> tuple[int, int]:
+    """(rank, world size) from torchrun's environment, (0, 1) otherwise."""
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+
+def _channel_counts(entry, layers, example: torch.Tensor) -> dict:
+    from .hooks import LayerCapture, eval_mode, resolve_layers
+
+    specs = resolve_layers(entry.model, layers)
+    with eval_mode(entry.model), LayerCapture(specs) as capture, torch.no_grad():
+        _, captured = capture.forward(entry.model, example)
+    counts = {}
+    for name, tensor in captured.items():
+        counts[name] = tensor.shape[-1] if tensor.ndim == 3 else tensor.shape[1]  # tokens: (B, T, D)
+    return counts
+
+
+def compute_contributions(
+    model,
+    dataset,
+    out,
+    *,
+    layers: Sequence[str] | None = None,
+    method: str = "ig",
+    steps: int = 10,
+    rule: str = "trapezoid",
+    target="top1",
+    softmax: bool = False,
+    batch_size: int = 32,
+    device=None,
+    repair: bool = False,
+    progress: bool = True,
+    rank: int | None = None,
+    world_size: int | None = None,
+) -> ContributionStore:
+    """Fill a store with the E/I-split contributions of a dataset (or read it back).
+
+    Each batch of ``batch_size`` items is one chunk, computed by :func:`codec.contributions`
+    with ``reduce="ei"`` and written as soon as it is done. A second call with the same
+    settings reads the store (computing only chunks that are missing); other settings for
+    the same ``out`` are refused.
+
+    Parameters
+    ----------
+    model : codec.models.ModelEntry
+        The model, its analysis layers and its input transform (``codec.models.load_model``).
+    dataset : codec.data dataset
+        ``shapes(...)`` or an ImageNet-style folder dataset; its items are model inputs after
+        the entry's transform.
+    out : path
+        The store directory.
+    layers : sequence of str, optional
+        Layers to store (default: the entry's analysis layers).
+    method, steps, rule, target, softmax
+        As in :func:`codec.contributions` (targets: names or tuples only).
+    batch_size : int
+        Items per batch and per chunk.
+    device : str or torch.device, optional
+        Default: the model's device; under torchrun with CUDA, ``cuda:LOCAL_RANK``.
+    repair : bool
+        Check every chunk's checksum first and recompute the damaged ones.
+    progress : bool
+        tqdm progress bar (images/s, ETA).
+    rank, world_size : int, optional
+        This process's share of the chunks (default: torchrun's RANK and WORLD_SIZE).
+
+    Returns
+    -------
+    ContributionStore
+        Complete when this process is the only one or all ranks have finished.
+    """
+    from . import __version__
+    from .attribution import METHODS, RULES, contributions
+
+    if len(dataset) == 0:
+        raise StoreError("dataset: the dataset has no items; nothing to compute")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size: must be an integer >= 1, got {batch_size!r}")
+    if method not in METHODS:
+        raise ValueError(f"method: unknown method {method!r}; choose one of {METHODS}")
+    if rule not in RULES:
+        raise ValueError(f"rule: unknown rule {rule!r}; choose one of {RULES}")
+    default_rank, default_world = _distributed_rank()
+    rank = default_rank if rank is None else rank
+    world_size = default_world if world_size is None else world_size
+    if device is None:
+        parameter = next(model.model.parameters(), None)
+        device = parameter.device if parameter is not None else torch.device("cpu")
+        if world_size > 1 and device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
+    model.model.to(device)
+    layers = list(layers or model.layers)
+    settings = {
+        "model": model.name,
+        "weights": weights_identity(model.model),
+        "dataset": dataset_identity(dataset),
+        "method": method,
+        "rule": rule if method in ("ig", "ig_hidden") else None,
+        "steps": steps,
+        "target": _target_setting(target),
+        "softmax": softmax,
+        "reduce": "ei",
+        "codec_version": __version__,
+    }
+    example, _ = _load_items(dataset, range(1), model.transform)
+    channels = _channel_counts(model, layers, example.to(device))
+    store = ContributionStore.create_or_open(out, settings, len(dataset), batch_size, layers, channels)
+    if repair:
+        for k in store.damaged_chunks():
+            for path in store._chunk_paths(k):
+                path.unlink()
+    todo = [k for k in store.missing_chunks() if k % world_size == rank]
+    bar = None
+    if progress and todo:
+        from tqdm.auto import tqdm
+
+        total = sum(len(store.chunk_range(k)) for k in todo)
+        bar = tqdm(total=total, unit="img", desc=f"codec {method} -> {Path(out).name}" + (f" [rank {rank}/{world_size}]" if world_size > 1 else ""))
+    try:
+        for k in todo:
+            items = store.chunk_range(k)
+            images, labels = _load_items(dataset, items, model.transform)
+            result = contributions(
+                model.model, images.to(device), layers, method=method, steps=steps, rule=rule,
+                target=target, softmax=softmax, reduce="ei",
+            )
+            arrays = {
+                "index": np.asarray(items, dtype=np.int64),
+                "label": labels.numpy().astype(np.int64),
+                "prediction": (result.predictions if result.predictions is not None else torch.full((len(items),), -1)).cpu().numpy().astype(np.int64),
+                "target_at_input": result.target_at_input.detach().cpu().float().numpy(),
+                "target_at_baseline": result.target_at_baseline.detach().cpu().float().numpy(),
+            }
+            for i, layer in enumerate(layers):
+                arrays[f"contributions_{i}"] = result[layer].detach().cpu().float().numpy()
+                arrays[f"activations_{i}"] = result.activations[layer].sum(dim=1).detach().cpu().float().numpy()
+            store.write_chunk(k, arrays)
+            if bar is not None:
+                bar.update(len(items))
+    finally:
+        if bar is not None:
+            bar.close()
+    if world_size > 1 and torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+    return store

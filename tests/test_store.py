@@ -1,0 +1,231 @@
+"""The contribution store: round trip, caching, resume after SIGKILL, damage and repair,
+several processes, the command line and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import codec
+from codec import store as store_module
+from codec.data import shapes
+from codec.models import load_model
+from codec.store import ContributionStore, StoreError, compute_contributions
+
+ROOT = Path(__file__).resolve().parents[1]
+# one thread everywhere so that a store written by subprocesses is comparable bit for bit
+CLI_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+CLI_ARGS = ["--preset", "tiny", "--per-class", "5", "--steps", "6", "--batch-size", "4", "--no-progress"]
+
+
+def cli(*args, check=True, **kwargs):
+    return subprocess.run([sys.executable, "-m", "codec", *args], env=CLI_ENV, cwd=ROOT,
+                          capture_output=True, text=True, check=check, **kwargs)
+
+
+def all_arrays(store: ContributionStore) -> dict:
+    arrays = {f: store.field(f) for f in store_module.PER_ITEM_FIELDS}
+    for layer in store.layers:
+        arrays[f"c:{layer}"] = store.contributions(layer)
+        arrays[f"a:{layer}"] = store.activations(layer)
+    return arrays
+
+
+def assert_same_store(a: ContributionStore, b: ContributionStore):
+    first, second = all_arrays(a), all_arrays(b)
+    assert first.keys() == second.keys()
+    for key in first:
+        assert first[key].dtype == second[key].dtype and np.array_equal(first[key], second[key]), key
+
+
+@pytest.fixture(scope="module")
+def clean_store(tmp_path_factory):
+    """An uninterrupted single-process run of the command line (80 images, 20 chunks)."""
+    path = tmp_path_factory.mktemp("clean") / "store"
+    cli("contributions", *CLI_ARGS, "--out", str(path))
+    return ContributionStore.open(path)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_model("shapes_resnet")
+
+
+def test_store_holds_what_the_engine_computes(tiny, tmp_path):
+    dataset = shapes("test", 24)
+    stored = compute_contributions(tiny, dataset, tmp_path / "s", steps=3, batch_size=8, progress=False)
+    assert stored.complete and stored.n_chunks == 3
+    images = tiny.transform(dataset.tensors(range(8, 16))["images"])
+    direct = codec.contributions(tiny.model, images, tiny.layers, steps=3, reduce="ei")
+    for layer in tiny.layers:
+        assert np.array_equal(stored.contributions(layer)[8:16], direct[layer].numpy())
+        assert np.array_equal(stored.activations(layer)[8:16], direct.activations[layer].sum(1).numpy())
+    assert np.array_equal(stored.field("index"), np.arange(24))
+    assert np.array_equal(stored.field("label"), np.arange(24) % 16)
+    assert np.array_equal(stored.field("target_at_input")[8:16], direct.target_at_input.numpy())
+    assert stored.channels == {"layer1.0": 16, "layer1.1": 16, "layer2.0": 32, "layer2.1": 32, "layer3.0": 64, "layer3.1": 64}
+
+
+def test_same_settings_read_the_store_instead_of_recomputing(tiny, tmp_path, monkeypatch):
+    dataset = shapes("test", 16)
+    first = compute_contributions(tiny, dataset, tmp_path / "s", steps=2, batch_size=8, progress=False)
+
+    def fail(*args, **kwargs):
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr(codec.attribution, "contributions", fail)
+    second = compute_contributions(tiny, dataset, tmp_path / "s", steps=2, batch_size=8, progress=False)
+    assert_same_store(first, second)
+
+
+def test_other_settings_are_refused_with_the_differing_fields(tiny, tmp_path):
+    dataset = shapes("test", 16)
+    compute_contributions(tiny, dataset, tmp_path / "s", steps=2, batch_size=8, progress=False)
+    with pytest.raises(StoreError, match=r"other settings:\n  steps: store has 2, asked for 3"):
+        compute_contributions(tiny, dataset, tmp_path / "s", steps=3, batch_size=8, progress=False)
+    with pytest.raises(StoreError, match=r"(?s)method: store has 'ig', asked for 'actgrad'.*rule: store has 'trapezoid', asked for None"):
+        compute_contributions(tiny, dataset, tmp_path / "s", method="actgrad", steps=2, batch_size=8, progress=False)
+    with pytest.raises(StoreError, match=r"dataset: store has .*'size': 16.*asked for .*'size': 32"):
+        compute_contributions(tiny, shapes("test", 32), tmp_path / "s", steps=2, batch_size=8, progress=False)
+
+
+def test_killed_at_random_moments_then_resumed_equals_a_clean_run(clean_store, tmp_path):
+    out = tmp_path / "killed"
+    rng = random.Random(7)
+    kills = 0
+    for _ in range(5):
+        process = subprocess.Popen([sys.executable, "-m", "codec", "contributions", *CLI_ARGS, "--out", str(out)],
+                                   env=CLI_ENV, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while not (out / "settings.json").exists() and process.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.6))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.wait()
+    assert kills >= 3, "the run finished before most kill points; make it longer"
+    partial = ContributionStore.open(out)
+    assert 0 < len(partial.missing_chunks()) or kills < 5
+    cli("contributions", *CLI_ARGS, "--out", str(out))
+    resumed = ContributionStore.open(out)
+    assert resumed.complete and not resumed.damaged_chunks()
+    assert np.array_equal(resumed.field("index"), np.arange(80))  # no row lost or duplicated
+    assert_same_store(resumed, clean_store)
+
+
+def test_a_crash_between_data_and_checksum_leaves_the_chunk_undone(tiny, tmp_path, monkeypatch):
+    dataset = shapes("test", 16)
+    real = store_module._atomic_write_bytes
+    calls = {"n": 0}
+
+    def crash_on_second_checksum(path, data):
+        real(path, data)
+        if path.suffix == ".npz":
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise KeyboardInterrupt("simulated kill after the data, before the checksum")
+
+    monkeypatch.setattr(store_module, "_atomic_write_bytes", crash_on_second_checksum)
+    with pytest.raises(KeyboardInterrupt):
+        compute_contributions(tiny, dataset, tmp_path / "s", steps=2, batch_size=8, progress=False)
+    monkeypatch.setattr(store_module, "_atomic_write_bytes", real)
+    partial = ContributionStore.open(tmp_path / "s")
+    assert partial.missing_chunks() == [1]
+    assert (tmp_path / "s" / "chunks" / "000001.npz").exists()
+    finished = compute_contributions(tiny, dataset, tmp_path / "s", steps=2, batch_size=8, progress=False)
+    reference = compute_contributions(tiny, dataset, tmp_path / "clean", steps=2, batch_size=8, progress=False)
+    assert_same_store(finished, reference)
+
+
+def test_damaged_chunk_is_detected_and_repaired(tiny, tmp_path):
+    dataset = shapes("test", 32)
+    reference = compute_contributions(tiny, dataset, tmp_path / "ref", steps=2, batch_size=8, progress=False)
+    damaged = compute_contributions(tiny, dataset, tmp_path / "s", steps=2, batch_size=8, progress=False)
+    chunk = tmp_path / "s" / "chunks" / "000002.npz"
+    content = bytearray(chunk.read_bytes())
+    content[len(content) // 2] ^= 0xFF
+    chunk.write_bytes(bytes(content))
+    assert damaged.damaged_chunks() == [2]
+    with pytest.raises(StoreError, match=r"chunk 2 .*is damaged \(checksum mismatch\).*--repair"):
+        damaged.contributions("layer1.0")
+    untouched = {k: (tmp_path / "s" / "chunks" / f"{k:06d}.npz").stat().st_mtime_ns for k in (0, 1, 3)}
+    repaired = compute_contributions(tiny, dataset, tmp_path / "s", steps=2, batch_size=8, progress=False, repair=True)
+    assert {k: (tmp_path / "s" / "chunks" / f"{k:06d}.npz").stat().st_mtime_ns for k in (0, 1, 3)} == untouched
+    assert not repaired.damaged_chunks()
+    assert_same_store(repaired, reference)
+
+
+def test_missing_chunk_is_reported_and_recomputed(tiny, tmp_path):
+    dataset = shapes("test", 24)
+    stored = compute_contributions(tiny, dataset, tmp_path / "s", steps=2, batch_size=8, progress=False)
+    before = stored.contributions("layer3.1")
+    (tmp_path / "s" / "chunks" / "000001.npz").unlink()
+    assert stored.missing_chunks() == [1] and not stored.complete
+    with pytest.raises(StoreError, match=r"1 of 3 chunks .* are missing \(first: \[1\]\)"):
+        stored.activations("layer1.0")
+    again = compute_contributions(tiny, dataset, tmp_path / "s", steps=2, batch_size=8, progress=False)
+    assert np.array_equal(again.contributions("layer3.1"), before)
+
+
+def test_torchrun_with_two_processes_equals_one_process(clean_store, tmp_path):
+    out = tmp_path / "ranks"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+               "--master-port", str(29500 + os.getpid() % 1000), "-m", "codec", "contributions", *CLI_ARGS, "--out", str(out)]
+    subprocess.run(command, env=CLI_ENV, cwd=ROOT, capture_output=True, text=True, check=True, timeout=300)
+    assert_same_store(ContributionStore.open(out), clean_store)
+
+
+def test_info_command(clean_store):
+    result = cli("info", str(clean_store.path), "--verify")
+    assert "complete: 20 of 20 chunks (done)" in result.stdout
+    assert "steps: 6" in result.stdout and "damaged: none" in result.stdout
+    missing = cli("info", str(clean_store.path / "nothing"), check=False)
+    assert missing.returncode == 2 and "no contribution store" in missing.stderr
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_out_path_that_is_a_file(tiny, tmp_path):
+    target = tmp_path / "file"
+    target.write_text("x")
+    with pytest.raises(StoreError, match="out: .* is a file; give a directory"):
+        compute_contributions(tiny, shapes("test", 4), target, steps=1, batch_size=4, progress=False)
+
+
+def test_unwritable_directory(tiny):
+    with pytest.raises(StoreError, match="out: cannot create the store directory '/proc/codec-store'"):
+        compute_contributions(tiny, shapes("test", 4), "/proc/codec-store", steps=1, batch_size=4, progress=False)
+
+
+def test_dataset_of_zero_images(tiny, tmp_path):
+    with pytest.raises(StoreError, match="dataset: the dataset has no items"):
+        compute_contributions(tiny, [], tmp_path / "s", steps=1, progress=False)
+
+
+def test_store_from_a_newer_format(tiny, tmp_path):
+    compute_contributions(tiny, shapes("test", 4), tmp_path / "s", steps=1, batch_size=4, progress=False)
+    settings = tmp_path / "s" / "settings.json"
+    record = json.loads(settings.read_text())
+    record["format_version"] = store_module.FORMAT_VERSION + 1
+    settings.write_text(json.dumps(record))
+    with pytest.raises(StoreError, match="has format version 2, newer than this codec understands"):
+        ContributionStore.open(tmp_path / "s")
+
+
+def test_unrecordable_target_and_bad_cli_target(tiny, tmp_path):
+    with pytest.raises(StoreError, match="target: a stored run needs a target that can be recorded"):
+        compute_contributions(tiny, shapes("test", 4), tmp_path / "s", target=lambda out: out[:, 0], progress=False)
+    result = cli("contributions", "--out", str(tmp_path / "t"), "--target", "top7", check=False)
+    assert result.returncode == 2 and "unknown target 'top7'" in result.stderr
