@@ -384,6 +384,9 @@ def compute_contributions(
     target="top1",
     softmax: bool = False,
     batch_size: int = 32,
+    chunk_size: int | None = None,
+    noise_level: float = 0.15,
+    seed: int = 0,
     device=None,
     repair: bool = False,
     progress: bool = True,
@@ -393,7 +396,7 @@ def compute_contributions(
     """Fill a store with the E/I-split contributions of a dataset (or read it back).
 
     Each batch of ``batch_size`` items is one chunk, computed by :func:`codec.contributions`
-    with ``reduce="ei"`` and written as soon as it is done. A second call with the same
+    with ``reduce="ei"`` and the zero baseline, and written as soon as it is done. A second call with the same
     settings reads the store (computing only chunks that are missing); other settings for
     the same ``out`` are refused.
 
@@ -408,8 +411,9 @@ def compute_contributions(
         The store directory.
     layers : sequence of str, optional
         Layers to store (default: the entry's analysis layers).
-    method, steps, rule, target, softmax
-        As in :func:`codec.contributions` (targets: names or tuples only).
+    method, steps, rule, target, softmax, chunk_size, noise_level, seed
+        As in :func:`codec.contributions` (targets: names or tuples only). All are recorded
+        in the store's settings (``chunk_size`` too: it can change the last bits).
     batch_size : int
         Items per batch and per chunk.
     device : str or torch.device, optional
@@ -457,6 +461,9 @@ def compute_contributions(
         "target": _target_setting(target),
         "softmax": softmax,
         "reduce": "ei",
+        "baseline": "zeros",  # the store's runs use codec.contributions' default baseline
+        "chunk_size": chunk_size,
+        "smoothgrad": {"noise_level": noise_level, "seed": seed} if method == "smoothgrad" else None,
         "codec_version": __version__,
     }
     example, _ = _load_items(dataset, range(1), model.transform)
@@ -479,7 +486,8 @@ def compute_contributions(
             images, labels = _load_items(dataset, items, model.transform)
             result = contributions(
                 model.model, images.to(device), layers, method=method, steps=steps, rule=rule,
-                target=target, softmax=softmax, reduce="ei",
+                target=target, softmax=softmax, reduce="ei", chunk_size=chunk_size,
+                noise_level=noise_level, seed=seed,
             )
             arrays = {
                 "index": np.asarray(items, dtype=np.int64),

@@ -186,6 +186,26 @@ def test_torchrun_with_two_processes_equals_one_process(clean_store, tmp_path):
     assert_same_store(ContributionStore.open(out), clean_store)
 
 
+def test_cli_has_a_flag_for_every_engine_option():
+    import inspect
+
+    from codec.cli import build_parser
+
+    help_text = build_parser()._subparsers._group_actions[0].choices["contributions"].format_help()
+    engine = set(inspect.signature(codec.contributions).parameters) - {"model", "inputs", "layers", "reduce", "baseline", "progress"}
+    flags = {"method": "--method", "steps": "--steps", "rule": "--rule", "target": "--target",
+             "softmax": "--softmax", "chunk_size": "--chunk-size", "noise_level": "--noise-level", "seed": "--noise-seed"}
+    assert engine == set(flags)
+    for flag in flags.values():
+        assert flag in help_text
+
+
+def test_smoothgrad_settings_are_recorded(tiny, tmp_path):
+    compute_contributions(tiny, shapes("test", 4), tmp_path / "s", method="smoothgrad", steps=2, batch_size=4, progress=False)
+    with pytest.raises(StoreError, match=r"smoothgrad: store has \{'noise_level': 0.15, 'seed': 0\}, asked for \{'noise_level': 0.15, 'seed': 1\}"):
+        compute_contributions(tiny, shapes("test", 4), tmp_path / "s", method="smoothgrad", steps=2, batch_size=4, seed=1, progress=False)
+
+
 def test_info_command(clean_store):
     result = cli("info", str(clean_store.path), "--verify")
     assert "complete: 20 of 20 chunks (done)" in result.stdout
