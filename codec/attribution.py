@@ -391,7 +391,15 @@ def _inputgrad(ctx, x, x_base, reduce):
     for group in _groups(x.shape[0], 3, ctx.chunk_size):
         xg, xbg = x[group], x_base[group]
         with torch.no_grad(), fwAD.dual_level():
-            output_dual, captured = ctx.capture.forward(ctx.model, fwAD.make_dual(xg, xg - xbg))
+            try:
+                output_dual, captured = ctx.capture.forward(ctx.model, fwAD.make_dual(xg, xg - xbg))
+            except NotImplementedError as error:
+                raise NotImplementedError(
+                    f"method: 'inputgrad' needs forward-mode AD through every operation of the "
+                    f"model, and one does not support it ({str(error).splitlines()[0]}). Use "
+                    "another method, or a non-fused variant of that operation (timm attention: "
+                    "set block.attn.fused_attn = False)"
+                ) from error
             output = fwAD.unpack_dual(output_dual).primal.clone()
             primal, tangent = {}, {}
             for name in names:

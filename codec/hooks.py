@@ -244,7 +244,7 @@ class LayerCapture:
             self._active = True
             try:
                 output = model(inputs)
-            except (CaptureError, torch.OutOfMemoryError):
+            except (CaptureError, torch.OutOfMemoryError, NotImplementedError):
                 raise
             except Exception as error:
                 if not self._first:

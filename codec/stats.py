@@ -80,3 +80,99 @@ def ei_correlation(ei, over: str = "channels"):
     if over == "inputs":
         return _pearson(positive, negative, axis=0)
     raise ValueError(f"ei_correlation: over must be 'channels' or 'inputs', got {over!r}")
+
+
+def class_averages(matrix, labels) -> tuple[np.ndarray, np.ndarray]:
+    """Average the rows of each class.
+
+    Parameters
+    ----------
+    matrix : array or Tensor, shape (N, C)
+        Per-image vectors (e.g. summed contributions per channel).
+    labels : array or Tensor, shape (N,)
+        Class of each image.
+
+    Returns
+    -------
+    classes : numpy.ndarray, shape (K,)
+        The sorted distinct labels.
+    averages : numpy.ndarray, shape (K, C)
+        Row k is the mean of the rows of class ``classes[k]``.
+    """
+    matrix = _as_numpy(matrix)
+    labels = np.asarray(labels.detach().cpu() if hasattr(labels, "detach") else labels)
+    if matrix.ndim != 2 or labels.shape != (matrix.shape[0],):
+        raise ValueError(
+            f"class_averages: matrix must be (N, C) and labels (N,), got {matrix.shape} and {labels.shape}"
+        )
+    classes, inverse = np.unique(labels, return_inverse=True)
+    sums = np.zeros((len(classes), matrix.shape[1]))
+    np.add.at(sums, inverse, matrix)
+    return classes, sums / np.bincount(inverse)[:, None]
+
+
+def explained_variance(matrix) -> np.ndarray:
+    """Fraction of variance explained by each principal component (PCA of centred rows).
+
+    Parameters
+    ----------
+    matrix : array or Tensor, shape (K, C)
+        Observations in rows (e.g. class averages).
+
+    Returns
+    -------
+    numpy.ndarray, shape (min(K, C),)
+        Non-increasing fractions summing to 1 (as scikit-learn's
+        ``PCA().explained_variance_ratio_``).
+    """
+    matrix = _as_numpy(matrix)
+    if matrix.ndim != 2 or min(matrix.shape) < 2:
+        raise ValueError(f"explained_variance: needs a (K, C) matrix with K, C >= 2, got {matrix.shape}")
+    centred = matrix - matrix.mean(axis=0)
+    singular = np.linalg.svd(centred, compute_uv=False)
+    variance = singular**2
+    total = variance.sum()
+    if total == 0:
+        raise ValueError("explained_variance: all rows are equal; there is no variance to explain")
+    return variance / total
+
+
+def components_for_variance(matrix, fraction: float = 0.95) -> int:
+    """Smallest number of principal components that explain at least ``fraction`` of the
+    variance of ``matrix`` (K, C)."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"components_for_variance: fraction must be in (0, 1], got {fraction}")
+    cumulative = np.cumsum(explained_variance(matrix))
+    return int(np.searchsorted(cumulative, fraction - 1e-12) + 1)
+
+
+def mask_share(maps, masks) -> np.ndarray:
+    """Share of each channel's absolute map that falls inside a mask, over a batch.
+
+    Parameters
+    ----------
+    maps : array or Tensor, shape (N, C, H, W)
+        Per-unit values (activations or contributions) of a conv layer.
+    masks : array or Tensor of bool, shape (N, H0, W0)
+        Input-resolution masks (e.g. distractor masks); ``H0`` and ``W0`` must be multiples
+        of ``H`` and ``W``. A unit counts by the fraction of its input-resolution block
+        covered by the mask.
+
+    Returns
+    -------
+    numpy.ndarray, shape (C,)
+        ``sum |map| * coverage / sum |map|`` per channel (NaN for an all-zero channel).
+    """
+    maps = np.abs(_as_numpy(maps))
+    masks = _as_numpy(masks)
+    if maps.ndim != 4 or masks.ndim != 3 or masks.shape[0] != maps.shape[0]:
+        raise ValueError(f"mask_share: maps must be (N, C, H, W) and masks (N, H0, W0), got {maps.shape} and {masks.shape}")
+    n, _, h, w = maps.shape
+    h0, w0 = masks.shape[1:]
+    if h0 % h or w0 % w:
+        raise ValueError(f"mask_share: mask size {h0}x{w0} is not a multiple of the map size {h}x{w}")
+    coverage = masks.reshape(n, h, h0 // h, w, w0 // w).mean(axis=(2, 4))
+    inside = (maps * coverage[:, None]).sum(axis=(0, 2, 3))
+    total = maps.sum(axis=(0, 2, 3))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, inside / np.where(total > 0, total, 1), np.nan)

@@ -200,3 +200,21 @@ def test_vit_pretrained_without_download_says_how_to_provide_weights(monkeypatch
     monkeypatch.setattr(timm, "create_model", offline)
     with pytest.raises(RuntimeError, match="vit_b_16: pretrained weights are not available here.*weights=PATH"):
         models.load_model("vit_b_16")
+
+
+def test_every_method_runs_through_vit_b_16_layer_kinds():
+    entry = models.load_model("vit_b_16", pretrained=False)
+    layers = [entry.layer_groups[kind][5] for kind in ("tokens", "mlp", "attention")]
+    x = torch.randn(1, 3, 224, 224)
+    for method in ("ig", "inputgrad"):
+        result = codec.contributions(entry.model, x, layers, method=method, steps=1, reduce="ei")
+        assert [tuple(result[l].shape) for l in layers] == [(1, 2, 768), (1, 2, 3072), (1, 2, 768)]
+        assert all(torch.isfinite(result[l]).all() for l in layers)
+
+
+def test_inputgrad_explains_unsupported_forward_ad():
+    import timm
+
+    model = timm.create_model("vit_tiny_patch16_224", pretrained=False, img_size=32, depth=1).eval()
+    with pytest.raises(NotImplementedError, match="method: 'inputgrad' needs forward-mode AD.*fused_attn = False"):
+        codec.contributions(model, torch.randn(1, 3, 32, 32), ["blocks.0"], method="inputgrad")

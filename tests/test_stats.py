@@ -55,3 +55,50 @@ def test_ei_correlation_bad_input():
         stats.ei_correlation(np.zeros((4, 3, 2)))
     with pytest.raises(ValueError, match="over must be"):
         stats.ei_correlation(np.zeros((4, 2, 2)), over="classes")
+
+
+def test_class_averages():
+    matrix = np.array([[1.0, 2.0], [3.0, 4.0], [10.0, 0.0], [5.0, 6.0]])
+    classes, averages = stats.class_averages(matrix, np.array([2, 2, 0, 2]))
+    assert classes.tolist() == [0, 2]
+    np.testing.assert_allclose(averages, [[10.0, 0.0], [3.0, 4.0]])
+    with pytest.raises(ValueError, match="class_averages: matrix must be"):
+        stats.class_averages(matrix, np.array([0, 1]))
+
+
+def test_explained_variance_matches_scikit_learn():
+    from sklearn.decomposition import PCA
+
+    rng = np.random.default_rng(3)
+    matrix = rng.normal(size=(12, 5)) @ rng.normal(size=(5, 30))  # rank 5
+    ours = stats.explained_variance(matrix)
+    theirs = PCA().fit(matrix).explained_variance_ratio_
+    np.testing.assert_allclose(ours[: len(theirs)], theirs, atol=1e-12)
+    assert stats.components_for_variance(matrix, 1.0) == 5
+    k = stats.components_for_variance(matrix, 0.95)
+    assert np.cumsum(theirs)[k - 1] >= 0.95 > (np.cumsum(theirs)[k - 2] if k > 1 else 0)
+
+
+def test_components_for_variance_closed_form():
+    # variances 9, 4, 1 (+ nothing): fractions 9/14, 4/14, 1/14
+    matrix = np.array([[3.0, 0, 0], [-3.0, 0, 0], [0, 2.0, 0], [0, -2.0, 0], [0, 0, 1.0], [0, 0, -1.0]])
+    np.testing.assert_allclose(stats.explained_variance(matrix)[:3], [9 / 14, 4 / 14, 1 / 14])
+    assert stats.components_for_variance(matrix, 0.6) == 1
+    assert stats.components_for_variance(matrix, 0.9) == 2
+    assert stats.components_for_variance(matrix, 0.95) == 3
+    with pytest.raises(ValueError, match="no variance"):
+        stats.explained_variance(np.ones((3, 3)))
+
+
+def test_mask_share():
+    maps = np.zeros((1, 2, 2, 2))
+    maps[0, 0] = [[1.0, -1.0], [0.0, 2.0]]  # channel 0: mass 4, of which 1 in the top-left block
+    maps[0, 1] = [[0.0, 0.0], [0.0, 0.0]]
+    masks = np.zeros((1, 4, 4), dtype=bool)
+    masks[0, :2, :2] = True          # the whole top-left block
+    masks[0, 2, 2] = True            # a quarter of the bottom-right block
+    share = stats.mask_share(maps, masks)
+    assert share[0] == pytest.approx((1.0 + 2.0 * 0.25) / 4.0)
+    assert np.isnan(share[1])
+    with pytest.raises(ValueError, match="not a multiple"):
+        stats.mask_share(maps, np.zeros((1, 5, 5), dtype=bool))

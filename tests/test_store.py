@@ -249,3 +249,19 @@ def test_unrecordable_target_and_bad_cli_target(tiny, tmp_path):
         compute_contributions(tiny, shapes("test", 4), tmp_path / "s", target=lambda out: out[:, 0], progress=False)
     result = cli("contributions", "--out", str(tmp_path / "t"), "--target", "top7", check=False)
     assert result.returncode == 2 and "unknown target 'top7'" in result.stderr
+
+
+def test_sample_scale_store_on_real_images(data_dir, tmp_path):
+    from codec.data import imagenette
+
+    entry = load_model("efficientnet_lite0")
+    dataset = imagenette(data_dir, per_class=1)
+    stored = compute_contributions(entry, dataset, tmp_path / "lite0", steps=2, batch_size=5, progress=False)
+    assert stored.n_items == 10 and stored.complete
+    assert np.array_equal(np.sort(stored.field("label")), [0, 217, 482, 491, 497, 566, 569, 571, 574, 701])
+    assert stored.contributions("blocks.6.0").shape == (10, 2, 320)  # the last MBConv block
+    assert stored.contributions("blocks.5.3").shape == (10, 2, 192)
+    assert stored.settings["dataset"]["name"] == "imagenette"
+    # E/I parts: positive >= 0 >= negative; their sum is the signed channel contribution
+    parts = stored.contributions("blocks.3.2")
+    assert (parts[:, 0] >= 0).all() and (parts[:, 1] <= 0).all()
