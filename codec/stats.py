@@ -176,3 +176,37 @@ def mask_share(maps, masks) -> np.ndarray:
     total = maps.sum(axis=(0, 2, 3))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, inside / np.where(total > 0, total, 1), np.nan)
+
+
+def layer_summary(contributions_ei, activations, labels, fraction: float = 0.95) -> dict:
+    """The section-1 statistics of one layer.
+
+    Parameters
+    ----------
+    contributions_ei : array, shape (N, 2, C)
+        Positive and negative contribution parts per channel (a store's ``contributions``).
+    activations : array, shape (N, C)
+        Spatially summed activations.
+    labels : array, shape (N,)
+    fraction : float
+        Variance fraction for the PCA dimensionality.
+
+    Returns
+    -------
+    dict
+        ``hoyer_contribution`` and ``hoyer_activation``: mean over images of the Hoyer index of
+        the image's channel vector (net contribution = positive + negative part; activation);
+        ``ei_correlation``: correlation across channels of mean positive vs mean |negative|
+        part; ``pcs_contribution`` and ``pcs_activation``: principal components needed for
+        ``fraction`` of the variance of the class-averaged vectors.
+    """
+    contributions_ei = _as_numpy(contributions_ei)
+    activations = _as_numpy(activations)
+    net = contributions_ei.sum(axis=1)
+    return {
+        "hoyer_contribution": float(np.nanmean(hoyer(net, axis=1))),
+        "hoyer_activation": float(np.nanmean(hoyer(activations, axis=1))),
+        "ei_correlation": ei_correlation(contributions_ei, over="channels"),
+        "pcs_contribution": components_for_variance(class_averages(net, labels)[1], fraction),
+        "pcs_activation": components_for_variance(class_averages(activations, labels)[1], fraction),
+    }

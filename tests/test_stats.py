@@ -102,3 +102,15 @@ def test_mask_share():
     assert np.isnan(share[1])
     with pytest.raises(ValueError, match="not a multiple"):
         stats.mask_share(maps, np.zeros((1, 5, 5), dtype=bool))
+
+
+def test_layer_summary_combines_the_statistics():
+    rng = np.random.default_rng(5)
+    positive = rng.gamma(1.0, size=(40, 8))
+    ei = np.stack([positive, -0.5 * positive], axis=1)
+    activations = rng.gamma(2.0, size=(40, 8))
+    labels = np.arange(40) % 4
+    summary = stats.layer_summary(ei, activations, labels)
+    assert summary["hoyer_contribution"] == pytest.approx(np.mean(stats.hoyer(0.5 * positive, axis=1)))
+    assert summary["ei_correlation"] == pytest.approx(1.0)
+    assert summary["pcs_activation"] == stats.components_for_variance(stats.class_averages(activations, labels)[1])
