@@ -37,7 +37,8 @@ import numpy as np
 import torch
 import torchvision
 
-LAYERS = [f"layer{s}.{b}" for s, n in zip((1, 2, 3, 4), (3, 4, 6, 3)) for b in range(n)]
+from codec.models import RESNET50_LAYERS as LAYERS
+from codec.reduce import reduce_units
 
 
 def build(args):
@@ -45,10 +46,6 @@ def build(args):
     model = torchvision.models.resnet50().eval().to(args.device)
     x = torch.randn(args.batch, 3, args.size, args.size, device=args.device)
     return model, x
-
-
-def ei_reduce(t: torch.Tensor) -> torch.Tensor:
-    return torch.stack([t.clamp(min=0).sum((2, 3)), t.clamp(max=0).sum((2, 3))], dim=1)
 
 
 def run_engine(model, x, args, rule):
@@ -72,7 +69,7 @@ def run_captum(model, x, args):
             x, target=classes, n_steps=args.steps, method="riemann_trapezoid",
             internal_batch_size=args.chunk_size,
         )
-        out[name] = ei_reduce(attribution.detach())
+        out[name] = reduce_units(attribution.detach(), "ei")
     return out
 
 

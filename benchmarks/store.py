@@ -37,9 +37,9 @@ def child(mode: str, n: int, batch: int, steps: int) -> dict:
     import torch
 
     from codec import contributions
-    from codec.data import shapes
+    from codec.data import model_inputs, shapes
     from codec.models import load_model
-    from codec.store import _load_items, compute_contributions
+    from codec.store import compute_contributions
 
     torch.manual_seed(0)
     entry = load_model("shapes_resnet")
@@ -51,7 +51,7 @@ def child(mode: str, n: int, batch: int, steps: int) -> dict:
             seconds = time.perf_counter() - start
     else:  # the same batches, same calls, results dropped
         for first in range(0, n, batch):
-            images, _ = _load_items(dataset, range(first, min(first + batch, n)), entry.transform)
+            images, _ = model_inputs(dataset, range(first, min(first + batch, n)), entry.transform)
             contributions(entry.model, images, entry.layers, steps=steps, reduce="ei")
         seconds = time.perf_counter() - start
     return {"seconds": seconds, "peak_rss_mb": peak_rss_mb()}

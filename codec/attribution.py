@@ -320,13 +320,13 @@ def _path(
     return out.result()
 
 
-def _endpoints(ctx: _Context, x: Tensor, reduce: str | None, fixed_states: Tensor | None = None):
+def _endpoints(ctx: _Context, x: Tensor, reduce: str | None):
     """No-gradient forward pass at the inputs: outputs, chosen states and activations."""
     with torch.no_grad():
         output, captured = ctx.capture.forward(ctx.model, x)
     scored = ctx.score(output)
     index = torch.arange(x.shape[0], device=x.device)
-    states = ctx.target.choose(scored, index) if fixed_states is None else fixed_states
+    states = ctx.target.choose(scored, index)
     return dict(
         output=output,
         captured=captured,
@@ -467,13 +467,14 @@ def _ig_hidden(ctx, x, x_base, reduce, steps, rule):
             acc = torch.zeros(h_in.shape, dtype=acc_dtype, device=h_in.device)
             total_rows = batch * n_points
             chunk = ctx.chunk_size or total_rows
+            alpha_of_point = torch.tensor(alphas, dtype=h_in.dtype, device=x.device)
+            weight_of_point = torch.tensor(weights, dtype=acc_dtype, device=x.device)
+            view = (-1,) + (1,) * (h_in.ndim - 1)
             with LayerCapture([spec]) as single:
                 for start in range(0, total_rows, chunk):
                     rows = torch.arange(start, min(start + chunk, total_rows), device=x.device)
                     b, k = rows // n_points, rows % n_points
-                    alpha = torch.tensor(alphas, dtype=h_in.dtype, device=x.device)[k]
-                    weight = torch.tensor(weights, dtype=acc_dtype, device=x.device)[k]
-                    view = (-1,) + (1,) * (h_in.ndim - 1)
+                    alpha, weight = alpha_of_point[k], weight_of_point[k]
                     point = torch.lerp(h_base[b], h_in[b], alpha.view(view)).requires_grad_(True)
                     with torch.enable_grad():
                         output, _ = single.forward(ctx.model, xg[b], replace={name: point})

@@ -11,6 +11,7 @@ across the ranks, which write into the same store without locks.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .attribution import METHODS, RULES
@@ -99,11 +100,11 @@ def run_contributions(args) -> int:
 
     preset = get_preset(args.preset)
     device = args.device or str(preset.resolved_device())
-    if int(__import__("os").environ.get("WORLD_SIZE", 1)) > 1 and torch.distributed.is_available():
+    if int(os.environ.get("WORLD_SIZE", 1)) > 1 and torch.distributed.is_available():
         if not torch.distributed.is_initialized():
             torch.distributed.init_process_group("nccl" if device.startswith("cuda") else "gloo")
         if device.startswith("cuda"):
-            device = f"cuda:{__import__('os').environ.get('LOCAL_RANK', '0')}"
+            device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
     entry = load_model(args.model or preset.model, weights=args.weights, device=device)
     dataset = _dataset(args, preset)
     layers = args.layers.split(",") if args.layers else None
@@ -116,7 +117,7 @@ def run_contributions(args) -> int:
     )
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
-    if int(__import__("os").environ.get("RANK", 0)) == 0:
+    if int(os.environ.get("RANK", 0)) == 0:
         print(store.describe())
     return 0
 

@@ -416,6 +416,34 @@ def imagenet(root, per_class: int | None = None, transform=None, seed: int = 0) 
     return ImageFolderDataset(files, labels, transform, "imagenet")
 
 
+def model_inputs(dataset, items: Sequence[int], transform: Callable) -> tuple[torch.Tensor, torch.Tensor]:
+    """Model inputs and labels of some dataset items.
+
+    Parameters
+    ----------
+    dataset : ShapesDataset or ImageFolderDataset
+    items : sequence of int
+        Item indices.
+    transform : callable
+        The model's input transform (``ModelEntry.transform``); applied to shapes images and
+        to folder images when the dataset has no transform of its own.
+
+    Returns
+    -------
+    inputs : Tensor, shape (n, 3, H, W)
+    labels : Tensor of int64, shape (n,)
+    """
+    if isinstance(dataset, ShapesDataset):
+        samples = [dataset[i] for i in items]
+        return transform(torch.stack([s.image for s in samples])), torch.tensor([s.label for s in samples])
+    images, labels = [], []
+    for i in items:
+        image, label = dataset[i]
+        images.append(transform(image) if dataset.transform is None else image)
+        labels.append(label)
+    return torch.stack(images), torch.tensor(labels)
+
+
 DATASETS = {
     "shapes": shapes,
     "imagenette": imagenette,

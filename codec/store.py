@@ -25,6 +25,7 @@ one.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -192,15 +193,29 @@ class ContributionStore:
         """Chunks not (completely) written yet."""
         return [k for k in range(self.n_chunks) if not self.is_done(k)]
 
+    def _intact(self, k: int) -> bool:
+        """Whether written chunk ``k``'s data matches its checksum (reads the chunk)."""
+        data, checksum = self._chunk_paths(k)
+        return _sha256_file(data) == checksum.read_text().strip()
+
+    def _checked(self, k: int, verify: bool) -> Path:
+        """The data file of chunk ``k``, after checking it is done (and, with ``verify``, intact)."""
+        if not self.is_done(k):
+            raise StoreError(
+                f"store: chunk {k} of {str(self.path)!r} is missing (the run is incomplete); rerun "
+                "the same command to finish it"
+            )
+        data, _ = self._chunk_paths(k)
+        if verify and not self._intact(k):
+            raise StoreError(
+                f"store: chunk {k} ({str(data)!r}) is damaged (checksum mismatch); rerun the same "
+                "command with --repair (or compute_contributions(..., repair=True))"
+            )
+        return data
+
     def damaged_chunks(self) -> list[int]:
         """Written chunks whose data no longer matches their checksum (reads every chunk)."""
-        damaged = []
-        for k in range(self.n_chunks):
-            if self.is_done(k):
-                data, checksum = self._chunk_paths(k)
-                if _sha256_file(data) != checksum.read_text().strip():
-                    damaged.append(k)
-        return damaged
+        return [k for k in range(self.n_chunks) if self.is_done(k) and not self._intact(k)]
 
     @property
     def complete(self) -> bool:
@@ -212,8 +227,6 @@ class ContributionStore:
         for stale in (checksum, data):  # a rewrite (repair) must never look done half-way
             if stale.exists():
                 stale.unlink()
-        import io
-
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         payload = buffer.getvalue()
@@ -222,18 +235,7 @@ class ContributionStore:
 
     def read_chunk(self, k: int, verify: bool = True) -> dict[str, np.ndarray]:
         """The arrays of chunk ``k``; with ``verify``, check its checksum first."""
-        data, checksum = self._chunk_paths(k)
-        if not self.is_done(k):
-            raise StoreError(
-                f"store: chunk {k} of {str(self.path)!r} is missing (the run is incomplete); rerun "
-                "the same command to finish it"
-            )
-        if verify and _sha256_file(data) != checksum.read_text().strip():
-            raise StoreError(
-                f"store: chunk {k} ({str(data)!r}) is damaged (checksum mismatch); rerun the same "
-                "command with --repair (or compute_contributions(..., repair=True))"
-            )
-        with np.load(data) as archive:
+        with np.load(self._checked(k, verify)) as archive:
             return {name: archive[name] for name in archive.files}
 
     # ------------------------------------------------------------------ reading
@@ -247,13 +249,7 @@ class ContributionStore:
             )
         parts = []
         for k in range(self.n_chunks):
-            data, checksum = self._chunk_paths(k)
-            if verify and _sha256_file(data) != checksum.read_text().strip():
-                raise StoreError(
-                    f"store: chunk {k} ({str(data)!r}) is damaged (checksum mismatch); rerun the "
-                    "same command with --repair (or compute_contributions(..., repair=True))"
-                )
-            with np.load(data) as archive:
+            with np.load(self._checked(k, verify)) as archive:
                 parts.append(archive[key])
         return np.concatenate(parts)
 
@@ -337,24 +333,6 @@ def _target_setting(target):
     )
 
 
-def _load_items(dataset, items: range, transform) -> tuple[torch.Tensor, torch.Tensor]:
-    """Model inputs (n, ...) and labels (n,) of dataset items, through ``transform``."""
-    from .data import ShapesDataset
-
-    if isinstance(dataset, ShapesDataset):
-        samples = [dataset[i] for i in items]
-        images = transform(torch.stack([s.image for s in samples]))
-        return images, torch.tensor([s.label for s in samples])
-    images, labels = [], []
-    for i in items:
-        image, label = dataset[i]
-        if dataset.transform is None:
-            image = transform(image)
-        images.append(image)
-        labels.append(label)
-    return torch.stack(images), torch.tensor(labels)
-
-
 def _distributed_rank() -> tuple[int, int]:
     """(rank, world size) from torchrun's environment, (0, 1) otherwise."""
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
@@ -432,6 +410,7 @@ def compute_contributions(
     """
     from . import __version__
     from .attribution import METHODS, RULES, contributions
+    from .data import model_inputs
 
     if len(dataset) == 0:
         raise StoreError("dataset: the dataset has no items; nothing to compute")
@@ -466,7 +445,7 @@ def compute_contributions(
         "smoothgrad": {"noise_level": noise_level, "seed": seed} if method == "smoothgrad" else None,
         "codec_version": __version__,
     }
-    example, _ = _load_items(dataset, range(1), model.transform)
+    example, _ = model_inputs(dataset, range(1), model.transform)
     channels = _channel_counts(model, layers, example.to(device))
     store = ContributionStore.create_or_open(out, settings, len(dataset), batch_size, layers, channels)
     if repair:
@@ -483,7 +462,7 @@ def compute_contributions(
     try:
         for k in todo:
             items = store.chunk_range(k)
-            images, labels = _load_items(dataset, items, model.transform)
+            images, labels = model_inputs(dataset, items, model.transform)
             result = contributions(
                 model.model, images.to(device), layers, method=method, steps=steps, rule=rule,
                 target=target, softmax=softmax, reduce="ei", chunk_size=chunk_size,

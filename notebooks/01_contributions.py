@@ -40,7 +40,7 @@ import torch
 
 import codec
 from codec import stats
-from codec.data import get_dataset, shapes
+from codec.data import get_dataset, model_inputs, shapes
 from codec.models import load_model
 from codec.presets import get_preset
 from codec.scorecard import record_claim
@@ -81,14 +81,12 @@ print(f"{len(layers)} layers: {', '.join(layers)}")
 # %%
 layer = layers[len(layers) // 2]
 image_index = 0
+inputs, _ = model_inputs(dataset, [image_index], entry.transform)
 if config.dataset == "shapes":
-    image = dataset[image_index].image
-    inputs = entry.transform(image[None])
-    shown = image.permute(1, 2, 0).numpy()
-else:
-    pil, _ = dataset.__class__(dataset.files[:1], dataset.labels[:1], None, dataset.name)[0]
-    inputs = entry.transform(pil)[None]
-    shown = np.asarray(pil.resize((224, 224)))
+    shown = dataset[image_index].image.permute(1, 2, 0).numpy()
+else:  # the dataset has no transform of its own: items are PIL images
+    shown = np.asarray(dataset[image_index][0].resize((224, 224)))
+inputs = inputs.to(config.resolved_device())
 maps = codec.contributions(entry.model, inputs, [layer], steps=config.steps)
 contribution_map = maps[layer][0]
 activation_map = maps.activations[layer][0]
@@ -275,11 +273,7 @@ record_claim(results_dir, config.name, 15,
 # one batch of this scale, with the same layers, best of 3.
 
 # %%
-batch = torch.stack([dataset[i].image for i in range(config.batch_size)]) if config.dataset == "shapes" else None
-if batch is not None:
-    batch = entry.transform(batch)
-else:
-    batch = torch.stack([entry.transform(dataset[i][0]) for i in range(min(config.batch_size, len(dataset)))])
+batch, _ = model_inputs(dataset, range(min(config.batch_size, len(dataset))), entry.transform)
 batch = batch.to(config.resolved_device())
 
 

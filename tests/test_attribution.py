@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 import torchvision
@@ -41,7 +43,7 @@ def images():
 def test_ig_left_rule_equals_captum_layer_conductance(resnet18, images, dtype):
     # layer2.1.conv1 sits inside a residual block; layer3.0.bn2's output is then modified
     # in place by the block's ``out += identity``.
-    model, x = resnet18.to(dtype), images.to(dtype)
+    model, x = copy.deepcopy(resnet18).to(dtype), images.to(dtype)
     result = codec.contributions(model, x, RESNET_LAYERS, method="ig", steps=6, rule="left")
     modules = dict(model.named_modules())
     classes = result.target_classes[:, 0]
@@ -52,7 +54,6 @@ def test_ig_left_rule_equals_captum_layer_conductance(resnet18, images, dtype):
         )
         assert result[name].shape == reference.shape
         assert relative_error(result[name], reference) <= 1e-5, name
-    resnet18.float()
 
 
 @pytest.mark.parametrize("rule, captum_method", [("left", "riemann_left"), ("right", "riemann_right")])
@@ -169,13 +170,12 @@ ALL_METHODS = list(codec.METHODS)
 @pytest.mark.parametrize("method", ALL_METHODS)
 def test_all_layers_in_one_pass_equal_one_at_a_time(resnet18, images, method):
     x = images[:2].double()
-    model = resnet18.double()
+    model = copy.deepcopy(resnet18).double()
     together = codec.contributions(model, x, RESNET_LAYERS, method=method, steps=3, reduce="ei")
     for name in RESNET_LAYERS:
         alone = codec.contributions(model, x, [name], method=method, steps=3, reduce="ei")
         torch.testing.assert_close(together[name], alone[name], rtol=1e-10, atol=1e-12)
         torch.testing.assert_close(together.activations[name], alone.activations[name])
-    resnet18.float()
 
 
 @pytest.mark.parametrize("method", ALL_METHODS)

@@ -206,3 +206,20 @@ def test_imagenette_download_path_uses_torchvision(tmp_path, monkeypatch):
     assert dataset.labels == [701]  # parachute, by wnid
     data.imagenette(tmp_path, download=True)  # already there: no second download
     assert len(calls) == 1
+
+
+def test_model_inputs_apply_the_transform_once(tmp_path):
+    dataset = data.shapes("test", 6)
+    inputs, labels = data.model_inputs(dataset, [1, 4], lambda x: 2 * x)
+    assert torch.equal(inputs, 2 * dataset.tensors([1, 4])["images"])
+    assert labels.tolist() == [1, 4]
+    (tmp_path / "n01440764").mkdir()
+    _write_jpeg(tmp_path / "n01440764" / "a.JPEG", "red")
+    from torchvision.transforms import functional
+
+    plain = data.imagenet(tmp_path)  # items are PIL images: the given transform applies
+    inputs, labels = data.model_inputs(plain, [0], functional.to_tensor)
+    assert inputs.shape == (1, 3, 8, 8) and labels.tolist() == [0]
+    own = data.imagenet(tmp_path, transform=functional.to_tensor)  # its own transform: used as is
+    again, _ = data.model_inputs(own, [0], lambda image: (_ for _ in ()).throw(AssertionError("twice")))
+    assert torch.equal(again, inputs)
