@@ -10,6 +10,10 @@ PY := $(VENV)/bin/python
 # version would otherwise win, and torchvision's compiled ops fail against it).
 TORCH_PINS ?= torch==2.15.0 torchvision==0.29.2
 PRESET ?= tiny
+# The committed book/ holds the sample execution: only a sample build writes into it.
+PUBLISH ?= $(if $(filter sample,$(PRESET)),--publish,)
+# Extra notebook parameters and options, e.g. BOOK_ARGS="-p per_class 25 --notebooks 01"
+BOOK_ARGS ?=
 BOOK_OUT := _build/$(PRESET)
 STAMP := $(VENV)/.codec-installed
 # MathJax is served with the site (not from a CDN), so pages render and load offline. It lives
@@ -18,11 +22,14 @@ STAMP := $(VENV)/.codec-installed
 MATHJAX_VERSION := 3.2.2
 MATHJAX := _vendor/mathjax/tex-mml-chtml.js
 
-.PHONY: setup test book bench clean help
+.PHONY: setup test book check-site reference bench clean help
 
 help:
-	@echo "make test    run the test suite (creates .venv on first use)"
-	@echo "make book    build the book at PRESET=$(PRESET) into $(BOOK_OUT)/html"
+	@echo "make test       run the test suite, nbval and the tiny book build with its browser check"
+	@echo "make book       execute the notebooks at PRESET=$(PRESET) and build the site into $(BOOK_OUT)/_build/html"
+	@echo "                (PRESET=sample executes into book/, the committed book)"
+	@echo "make check-site open every page of the built site in headless Chromium"
+	@echo "make reference  refresh the tiny reference notebooks that nbval checks (tests/nbval)"
 	@echo "make bench   print the contribution-engine benchmark (ResNet-50, CPU)"
 	@echo "make setup   only create .venv"
 
@@ -34,7 +41,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-test: setup
+test: setup $(MATHJAX)
 	$(PY) -m pytest
 
 $(MATHJAX):
@@ -44,8 +51,13 @@ $(MATHJAX):
 	  && rm -rf $$tmp
 
 book: setup $(MATHJAX)
-	$(VENV)/bin/jupyter-book build . --path-output $(BOOK_OUT) --builder html -W
-	@echo "book: open $(BOOK_OUT)/_build/html/index.html"
+	$(PY) scripts/build_book.py --preset $(PRESET) --out $(BOOK_OUT) $(PUBLISH) $(BOOK_ARGS)
+
+check-site: setup
+	$(PY) scripts/check_site.py $(BOOK_OUT)/_build/html
+
+reference: setup
+	$(PY) scripts/build_book.py --reference
 
 bench: setup
 	$(PY) benchmarks/contributions.py

@@ -45,6 +45,15 @@ class Preset:
         ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when available).
     superclass_dataset : str or None
         A second dataset for superclass analyses (Imagewoof at the sample scale).
+    sae_lr, sae_epochs, sae_patience : float, int, int
+        Learning rate, epoch limit and early-stopping patience (epochs) of the SAEs trained at
+        this scale. The paper's rate, 5e-5, suits 50,000 images; the small scales have a
+        few hundred rows, hence few steps per epoch, and use a larger rate to converge in minutes.
+    chunk_size : int or None
+        Rows per forward/backward pass of the contribution engine (``codec.contributions``'s
+        ``chunk_size``); None: a whole batch's paths at once. The sample scale bounds it so
+        that IG over a 224-px batch fits a CPU machine's memory (a batch of 32 images holds
+        352 path points, over 20 GB for EfficientNet-Lite0).
     """
 
     name: str
@@ -57,6 +66,10 @@ class Preset:
     batch_size: int
     device: str
     superclass_dataset: str | None = None
+    chunk_size: int | None = None
+    sae_lr: float = 5e-5
+    sae_epochs: int = 2000
+    sae_patience: int = 20
 
     def resolved_device(self) -> torch.device:
         """The device to run on (``"auto"``: CUDA if available, else CPU)."""
@@ -71,8 +84,8 @@ class Preset:
 
 
 PRESETS = {
-    "tiny": Preset("tiny", "shapes_resnet", "shapes_vit", "shapes", per_class=50, image_size=64, steps=10, batch_size=64, device="cpu"),
-    "sample": Preset("sample", "efficientnet_lite0", None, "imagenette", per_class=100, image_size=224, steps=10, batch_size=32, device="auto", superclass_dataset="imagewoof"),
+    "tiny": Preset("tiny", "shapes_resnet", "shapes_vit", "shapes", per_class=50, image_size=64, steps=10, batch_size=64, device="cpu", sae_lr=1e-3, sae_epochs=300),
+    "sample": Preset("sample", "efficientnet_lite0", None, "imagenette", per_class=100, image_size=224, steps=10, batch_size=32, device="auto", superclass_dataset="imagewoof", chunk_size=88, sae_lr=1e-3, sae_epochs=1500, sae_patience=50),
     "paper": Preset("paper", "resnet50", "vit_b_16", "imagenet", per_class=50, image_size=224, steps=10, batch_size=64, device="cuda"),
 }
 

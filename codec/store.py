@@ -350,6 +350,12 @@ def _channel_counts(entry, layers, example: torch.Tensor) -> dict:
     return counts
 
 
+def run_name(scale: str, model: str, method: str = "ig", target="top1", softmax: bool = False) -> str:
+    """The folder name the section notebooks give a store: ``<scale>-<model>-<method>-<target>[-softmax]``."""
+    target_name = target if isinstance(target, str) else "-".join(map(str, target))
+    return f"{scale}-{model}-{method}-{target_name}{'-softmax' if softmax else ''}"
+
+
 def compute_contributions(
     model,
     dataset,

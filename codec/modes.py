@@ -1,0 +1,207 @@
+"""What modes correlate with: classes, superclasses, and how many classes each mode covers.
+
+A mode's *loadings* are its codes over images, one column of the (N, M) code matrix of an SAE
+(:func:`codec.sae.encode`). The same functions take any (N, M) matrix of per-image values, so
+single channels (columns of the feature matrix), activation-SAE modes, PCA and NMF components
+(:func:`pca_loadings`, :func:`nmf_loadings`) are compared with the same code.
+
+- :func:`correlation`: Pearson correlation of every loading column with every indicator column,
+  as one (M, K) matrix computation;
+- :func:`top_modes`: the most correlated mode(s) of each class;
+- :func:`class_modes` / :func:`aggregate_loadings`: the authors' class aggregate, the sum of the
+  modes whose correlation with the class exceeds 0.2 (the single top mode when none does);
+- :func:`coverage`: how many modes each class has above the threshold, how many classes each
+  mode serves (Fig. S9);
+- :func:`class_dictionary` / :func:`stability`: the class-aggregated modes of two SAEs compared
+  by cosine similarity (the robustness sweeps of Fig. S3-S5).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CLASS_THRESHOLD = 0.2
+
+
+def indicators(labels, classes=None) -> tuple[np.ndarray, np.ndarray]:
+    """One-hot class indicators.
+
+    Parameters
+    ----------
+    labels : array of int, shape (N,)
+    classes : array of int, optional
+        The classes to make columns for (default: the sorted unique labels).
+
+    Returns
+    -------
+    indicator : numpy.ndarray of float64, shape (N, K)
+    classes : numpy.ndarray of int, shape (K,)
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"labels: must be a vector (N,), got shape {labels.shape}")
+    classes = np.unique(labels) if classes is None else np.asarray(classes)
+    return (labels[:, None] == classes[None, :]).astype(np.float64), classes
+
+
+def superclass_indicator(labels, members) -> np.ndarray:
+    """Indicator (N, 1) of the images whose label is in ``members`` (e.g. the 118 dog classes)."""
+    labels = np.asarray(labels)
+    return np.isin(labels, np.asarray(members))[:, None].astype(np.float64)
+
+
+def correlation(loadings, indicator) -> np.ndarray:
+    """Pearson correlation of each loading column with each indicator column.
+
+    Parameters
+    ----------
+    loadings : array, shape (N, M)
+        Per-image values of M modes (or channels, or components).
+    indicator : array, shape (N, K)
+        Per-image values of K targets (class indicators, superclass indicators, ...).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (M, K)
+        NaN where a column is constant (a dead mode, say), as ``numpy.corrcoef`` gives.
+    """
+    a = np.asarray(loadings, dtype=np.float64)
+    b = np.asarray(indicator, dtype=np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[0] != b.shape[0]:
+        raise ValueError(f"loadings, indicator: must be (N, M) and (N, K) with the same N, got {a.shape} and {b.shape}")
+    if a.shape[0] < 2:
+        raise ValueError("loadings: need at least 2 rows to correlate")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("loadings, indicator: contain non-finite values")
+    a = a - a.mean(0)
+    b = b - b.mean(0)
+    norms = np.sqrt((a ** 2).sum(0))[:, None] * np.sqrt((b ** 2).sum(0))[None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = (a.T @ b) / norms
+    corr[norms == 0] = np.nan
+    return np.clip(corr, -1.0, 1.0)
+
+
+def top_modes(corr, k: int = 1) -> np.ndarray:
+    """The ``k`` modes most correlated with each class: int array (K, k), best first (NaN ignored)."""
+    corr = np.asarray(corr)
+    if not isinstance(k, (int, np.integer)) or not 1 <= k <= corr.shape[0]:
+        raise ValueError(f"k: must be in [1, n_modes={corr.shape[0]}], got {k!r}")
+    filled = np.where(np.isnan(corr), -np.inf, corr)
+    return np.argsort(-filled, axis=0, kind="stable")[:k].T
+
+
+def class_modes(corr, threshold: float = CLASS_THRESHOLD) -> list[np.ndarray]:
+    """For each class, the modes whose correlation exceeds ``threshold``, else its single top mode."""
+    corr = np.asarray(corr)
+    chosen = []
+    for column in corr.T:
+        above = np.flatnonzero(np.nan_to_num(column, nan=-np.inf) > threshold)
+        chosen.append(above if above.size else np.array([int(np.nanargmax(column))]) if not np.isnan(column).all() else np.array([], int))
+    return chosen
+
+
+def aggregate_loadings(loadings, corr, threshold: float = CLASS_THRESHOLD) -> np.ndarray:
+    """The authors' class aggregate: per class, the sum of the loadings of :func:`class_modes`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, K)
+    """
+    loadings = np.asarray(loadings, dtype=np.float64)
+    return np.stack([loadings[:, modes].sum(1) for modes in class_modes(corr, threshold)], axis=1)
+
+
+def coverage(corr, threshold: float = CLASS_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
+    """Modes per class and classes per mode above ``threshold`` (Fig. S9).
+
+    Returns
+    -------
+    modes_per_class : numpy.ndarray of int, shape (K,)
+    classes_per_mode : numpy.ndarray of int, shape (M,)
+    """
+    above = np.nan_to_num(np.asarray(corr), nan=-np.inf) > threshold
+    return above.sum(0), above.sum(1)
+
+
+def summary(corr, threshold: float = CLASS_THRESHOLD) -> dict:
+    """Scalar summaries of a (M, K) correlation matrix, as plotted across depth (Fig. 5C-D).
+
+    ``n_above``: modes whose best class correlation exceeds ``threshold``; ``mean_max``: the mean
+    over classes of the best mode's correlation; ``max_per_mode``: each mode's best correlation.
+    """
+    corr = np.asarray(corr)
+    best_per_mode = np.nanmax(np.where(np.isnan(corr), -np.inf, corr), axis=1)
+    best_per_mode = np.where(np.isinf(best_per_mode), np.nan, best_per_mode)
+    return {
+        "n_above": int(np.nansum(best_per_mode > threshold)),
+        "mean_max": float(np.nanmean(np.nanmax(np.where(np.isnan(corr), -np.inf, corr), axis=0))),
+        "max_per_mode": best_per_mode,
+    }
+
+
+def class_dictionary(dictionary, corr, threshold: float = CLASS_THRESHOLD) -> np.ndarray:
+    """Each class's aggregated mode: the sum of the dictionary rows of its :func:`class_modes`.
+
+    Parameters
+    ----------
+    dictionary : array, shape (M, F)
+    corr : array, shape (M, K)
+
+    Returns
+    -------
+    numpy.ndarray, shape (K, F)
+    """
+    dictionary = np.asarray(dictionary, dtype=np.float64)
+    return np.stack([dictionary[modes].sum(0) for modes in class_modes(corr, threshold)])
+
+
+def stability(reference, other, centered: bool = True) -> np.ndarray:
+    """Similarity of matching rows of two (K, F) class dictionaries: (K,), NaN for empty rows.
+
+    Compares the class-aggregated modes of two SAEs trained with other seeds or hyperparameters
+    (Fig. S3-S5): 1 means the same channels carry the class with the same weights.
+
+    Parameters
+    ----------
+    reference, other : array, shape (K, F)
+    centered : bool
+        Subtract from each dictionary its mean over classes before the row-wise cosine, so that
+        only the class-specific part is compared. Non-negative vectors share a large common part
+        (every class uses the busiest channels), which makes plain cosines high for any pair
+        (``centered=False``).
+    """
+    a, b = np.asarray(reference, dtype=np.float64), np.asarray(other, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"other: shape {b.shape} must equal reference's {a.shape}")
+    if centered:
+        if a.shape[0] < 2:
+            raise ValueError("reference: centering needs at least 2 classes; pass centered=False")
+        a, b = a - a.mean(0), b - b.mean(0)
+    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(norms > 0, (a * b).sum(1) / norms, np.nan)
+
+
+def pca_loadings(x, n_components: int) -> tuple[np.ndarray, np.ndarray]:
+    """PCA baseline (scikit-learn): loadings (N, n_components) and components (n_components, F)."""
+    from sklearn.decomposition import PCA
+
+    x = np.asarray(x, dtype=np.float64)
+    n_components = min(n_components, *x.shape)
+    pca = PCA(n_components=n_components, svd_solver="full")
+    return pca.fit_transform(x), pca.components_
+
+
+def nmf_loadings(x, n_components: int, seed: int = 0, max_iter: int = 500) -> tuple[np.ndarray, np.ndarray]:
+    """NMF baseline (scikit-learn): loadings (N, n_components) and components (n_components, F).
+
+    ``x`` must be non-negative (the contribution feature matrix and activations after ReLU are).
+    """
+    from sklearn.decomposition import NMF
+
+    x = np.asarray(x, dtype=np.float64)
+    if (x < 0).any():
+        raise ValueError("x: NMF needs a non-negative matrix; use codec.sae.feature_matrix, which splits signs")
+    nmf = NMF(n_components=n_components, init="nndsvda", random_state=seed, max_iter=max_iter)
+    return nmf.fit_transform(x), nmf.components_

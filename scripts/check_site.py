@@ -1,0 +1,201 @@
+"""Open every page of a built site in headless Chromium and report what went wrong.
+
+    python scripts/check_site.py _build/tiny/_build/html
+
+The site is served over HTTP from a local port. Each HTML page is loaded through the Chrome
+DevTools Protocol; a page passes when it loads with HTTP 200, every ``<img>`` has loaded
+(``complete`` and a non-zero natural width), and the console shows no error: no uncaught
+exception, no ``console.error``, and no failed request. MathJax must have typeset the equations
+of pages that have them. Exits 1 and lists the failures otherwise.
+
+Chromium is started with ``--headless --no-sandbox --disable-gpu --no-first-run
+--disable-background-networking --disable-component-update`` (Debian's ``chromium``; set
+``CHROMIUM`` to use another binary).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update")
+
+# After the load event: every image's state, and whether MathJax (if the page uses it) is done.
+PAGE_STATE = """
+(async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  const images = Array.from(document.images);
+  return JSON.stringify({
+    title: document.title,
+    images: images.length,
+    broken: images.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src')),
+    math: document.querySelectorAll('.math').length,
+    typeset: document.querySelectorAll('mjx-container').length,
+  });
+})()
+"""
+
+
+def find_chromium() -> str:
+    for candidate in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+        if candidate and shutil.which(candidate):
+            return shutil.which(candidate)
+    raise SystemExit("check_site: no Chromium found; install Debian's `chromium` (apt-get install chromium) "
+                     "or set CHROMIUM to a Chrome/Chromium binary")
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+class DevTools:
+    """A minimal Chrome DevTools Protocol client for one page target."""
+
+    def __init__(self, websocket_url: str):
+        import websocket  # websocket-client, in the book extras
+
+        self.socket = websocket.create_connection(websocket_url, timeout=60, suppress_origin=True)
+        self.next_id = 0
+        self.events: list[dict] = []
+
+    def call(self, method: str, **params) -> dict:
+        self.next_id += 1
+        self.socket.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.socket.recv())
+            if message.get("id") == self.next_id:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result", {})
+            self.events.append(message)
+
+    def wait_for(self, event: str, timeout: float = 60.0) -> dict:
+        deadline = time.monotonic() + timeout
+        for index, message in enumerate(self.events):
+            if message.get("method") == event:
+                return self.events.pop(index)
+        while time.monotonic() < deadline:
+            self.socket.settimeout(max(0.1, deadline - time.monotonic()))
+            message = json.loads(self.socket.recv())
+            if message.get("method") == event:
+                return message
+            self.events.append(message)
+        raise TimeoutError(f"no {event} within {timeout} s")
+
+    def close(self):
+        self.socket.close()
+
+
+def start_chromium(profile: Path) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen(
+        [find_chromium(), *CHROMIUM_FLAGS, "--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port_file = profile / "DevToolsActivePort"
+    deadline = time.monotonic() + 60
+    while not port_file.exists() or not port_file.read_text().strip():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise SystemExit("check_site: Chromium did not start (no DevToolsActivePort)")
+        time.sleep(0.1)
+    port = port_file.read_text().split()[0]
+    return process, f"http://127.0.0.1:{port}"
+
+
+def page_target(devtools_http: str) -> str:
+    request = urllib.request.Request(f"{devtools_http}/json/new?about:blank", method="PUT")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["webSocketDebuggerUrl"]
+
+
+def check_page(client: DevTools, url: str) -> tuple[list[str], dict]:
+    """Load one page; returns its problems and its state."""
+    client.events.clear()
+    client.call("Page.navigate", url=url)
+    client.wait_for("Page.loadEventFired")
+    state = json.loads(client.call("Runtime.evaluate", expression=PAGE_STATE, awaitPromise=True,
+                                   returnByValue=True)["result"]["value"])
+    time.sleep(0.2)  # let late console messages arrive
+    client.call("Runtime.evaluate", expression="0")  # drains the events sent meanwhile
+    problems = []
+    for message in client.events:
+        method, params = message.get("method"), message.get("params", {})
+        if method == "Runtime.exceptionThrown":
+            details = params["exceptionDetails"]
+            text = details.get("exception", {}).get("description") or details.get("text")
+            problems.append(f"uncaught exception: {text}")
+        elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+            problems.append("console.error: " + " ".join(str(a.get("value", a.get("description"))) for a in params.get("args", [])))
+        elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
+            problems.append(f"console ({params['entry']['source']}): {params['entry']['text']} {params['entry'].get('url', '')}".strip())
+        elif method == "Network.responseReceived" and params["response"]["status"] >= 400:
+            problems.append(f"HTTP {params['response']['status']} for {params['response']['url']}")
+        elif method == "Network.loadingFailed" and not params.get("canceled"):
+            problems.append(f"request failed: {params.get('errorText')} ({params.get('type')})")
+    problems += [f"image did not load: {src}" for src in state["broken"]]
+    if state["math"] and state["typeset"] == 0:
+        problems.append(f"{state['math']} equations, none typeset by MathJax")
+    return problems, state
+
+
+def check_site(html_dir: Path) -> dict[str, list[str]]:
+    """Check every HTML page under ``html_dir``; returns {page: problems} (empty lists pass)."""
+    html_dir = Path(html_dir)
+    pages = sorted(p.relative_to(html_dir).as_posix() for p in html_dir.rglob("*.html")
+                   if "_static" not in p.parts and "_sources" not in p.parts)
+    if not pages:
+        raise SystemExit(f"check_site: no HTML pages under {html_dir}")
+    server, base = serve(html_dir)
+    with tempfile.TemporaryDirectory() as profile:
+        process, devtools_http = start_chromium(Path(profile))
+        try:
+            client = DevTools(page_target(devtools_http))
+            for domain in ("Page", "Runtime", "Log", "Network"):
+                client.call(f"{domain}.enable")
+            results = {}
+            for page in pages:
+                problems, state = check_page(client, f"{base}/{page}")
+                results[page] = problems
+                print(f"{'ok  ' if not problems else 'FAIL'} {page}: {state['images']} images, "
+                      f"{state['typeset']} equations typeset{'' if not problems else ''}")
+                for problem in problems:
+                    print(f"       {problem}")
+            client.close()
+        finally:
+            process.kill()
+            process.wait()
+            server.shutdown()
+    return results
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("html_dir", type=Path, help="the built site (a folder with index.html)")
+    args = parser.parse_args(argv)
+    results = check_site(args.html_dir)
+    failed = [page for page, problems in results.items() if problems]
+    print(f"{len(results) - len(failed)} of {len(results)} pages pass")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

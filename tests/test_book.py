@@ -1,0 +1,158 @@
+"""The book pipeline: notebooks executed by papermill, the site built with -W, pages checked in Chromium.
+
+The tiny execution of every notebook is checked against stored outputs by nbval
+(``tests/nbval``, collected by ``--nbval`` in the pytest options); the tests here check that
+those stored outputs are current, that the committed book holds the sample execution and a
+scorecard generated from recorded results, and that a tiny build stays out of ``book/`` and
+gives a site whose every page passes the browser check.
+"""
+
+import hashlib
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+jupytext = pytest.importorskip("jupytext")
+pytest.importorskip("papermill")
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+build_book = _script("build_book")
+check_site = _script("check_site")
+SECTION_1_CLAIMS = (1, 2, 3, 4, 15, 16)
+
+needs_chromium = pytest.mark.skipif(
+    not any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")),
+    reason="no Chromium on this machine (.ci/run installs Debian's chromium): the browser check cannot run")
+needs_mathjax = pytest.mark.skipif(
+    not (ROOT / "_vendor" / "mathjax" / "tex-mml-chtml.js").exists(),
+    reason="MathJax is not in _vendor/ (make test fetches it from the npm registry first)")
+
+
+def _code_cells(cells):
+    return [cell.source.strip() if hasattr(cell, "source") else "".join(cell["source"]).strip()
+            for cell in cells if cell["cell_type"] == "code"]
+
+
+@pytest.mark.parametrize("source", build_book.notebook_sources(), ids=lambda p: p.stem)
+def test_nbval_reference_notebook_is_current(source):
+    """nbval replays tests/nbval/<name>.ipynb; it must hold the notebook's current code."""
+    reference = ROOT / "tests" / "nbval" / f"{source.stem}.ipynb"
+    assert reference.exists(), f"no reference for {source.name}: run `make reference`"
+    stored = json.loads(reference.read_text())
+    assert _code_cells(stored["cells"]) == _code_cells(jupytext.read(source).cells), (
+        f"{reference.relative_to(ROOT)} is older than {source.relative_to(ROOT)}: run `make reference`")
+    outputs = [o for cell in stored["cells"] if cell["cell_type"] == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o["output_type"] == "error"]
+
+
+def test_committed_results_cover_section_1_at_tiny_and_sample():
+    from codec.scorecard import load_claims
+
+    found = load_claims(ROOT / "book" / "results")
+    for scale in ("tiny", "sample"):
+        for claim in SECTION_1_CLAIMS:
+            record = found.get((claim, scale))
+            assert record, f"claim {claim} has no recorded result at {scale}"
+            assert record["verdict"] in ("holds", "does not hold") and record["value"].strip()
+
+
+def test_committed_scorecard_is_generated_from_the_committed_results(tmp_path):
+    committed = (ROOT / "book" / "scorecard.md").read_text()
+    copy = tmp_path / "book"
+    shutil.copytree(ROOT / "book" / "results", copy / "results")
+    assert build_book.write_scorecard(copy).read_text() == committed, (
+        "book/scorecard.md differs from what the recorded results give: it was edited by hand or is stale")
+
+
+def test_committed_book_is_the_sample_execution():
+    for source in build_book.notebook_sources():
+        executed = ROOT / "book" / f"{source.stem}.ipynb"
+        assert executed.exists(), f"book/ has no executed {source.stem}: run `make book PRESET=sample`"
+        notebook = json.loads(executed.read_text())
+        assert notebook["metadata"]["papermill"]["parameters"]["preset"] == "sample"
+        assert _code_cells([c for c in notebook["cells"] if "injected-parameters" not in c["metadata"].get("tags", [])]) \
+            == _code_cells(jupytext.read(source).cells), f"book/{executed.name} is older than its source"
+        text = json.dumps(notebook["cells"])
+        assert "scale: sample" in text and "model: efficientnet_lite0" in text and "this page ran in" in text
+        assert '"output_type": "error"' not in text
+
+
+def test_parameters_are_read_like_papermills():
+    assert build_book.parse_parameters([["per_class", "25"], ["name", "imagenette"], ["steps", "None"]]) == {
+        "per_class": 25, "name": "imagenette", "steps": None}
+
+
+def test_unknown_notebook_number_is_refused():
+    with pytest.raises(SystemExit, match="--notebooks: no notebook numbered 99"):
+        build_book.notebook_sources(["99"])
+
+
+def _tree_digest(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+
+
+@needs_chromium
+def test_site_check_reports_broken_images_script_errors_and_missing_files(tmp_path):
+    (tmp_path / "good.png").write_bytes(  # a 1x1 PNG
+        bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                      "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"))
+    head = '<head><link rel="icon" href="data:,"></head>'
+    (tmp_path / "index.html").write_text(f'<html>{head}<body><img src="good.png"></body></html>')
+    (tmp_path / "broken.html").write_text(f'<html>{head}<body><img src="missing.png"></body></html>')
+    (tmp_path / "script.html").write_text(
+        f'<html>{head}<body><script>const A = 1;</script><script>const A = 2;</script>'
+        '<script>console.error("bad thing")</script></body></html>')
+    results = check_site.check_site(tmp_path)
+    assert results["index.html"] == []
+    assert any("image did not load: missing.png" in p for p in results["broken.html"])
+    assert any("HTTP 404" in p for p in results["broken.html"])
+    assert any("already been declared" in p for p in results["script.html"])
+    assert any("console.error: bad thing" in p for p in results["script.html"])
+
+
+@pytest.mark.slow
+@needs_chromium
+@needs_mathjax
+def test_tiny_build_records_claims_stays_out_of_book_and_every_page_passes_in_chromium(tmp_path):
+    before = _tree_digest(ROOT / "book")
+    out = tmp_path / "site"
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_book.py"), "--preset", "tiny", "--out", str(out),
+         "--runs-dir", str(tmp_path / "runs")],
+        cwd=ROOT, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert _tree_digest(ROOT / "book") == before, "a tiny build changed the committed book/"
+
+    staged = out / "src" / "book"
+    for claim in SECTION_1_CLAIMS:
+        record = json.loads((staged / "results" / "tiny" / f"claim-{claim:02d}.json").read_text())
+        assert record["scale"] == "tiny" and record["verdict"] in ("holds", "does not hold")
+    scorecard = (staged / "scorecard.md").read_text()
+    rows = {int(line.split("|")[1]): line for line in scorecard.splitlines() if line.startswith("| ") and line.split("|")[1].strip().isdigit()}
+    for claim in SECTION_1_CLAIMS:
+        tiny_cell = rows[claim].split("|")[4]
+        assert "holds" in tiny_cell and "not yet measured" not in tiny_cell
+    assert "not yet measured" in rows[7]
+
+    html = out / "_build" / "html"
+    pages = {p.relative_to(html).as_posix() for p in html.rglob("*.html") if "_static" not in p.parts}
+    assert {"book/intro.html", "book/method.html", "book/01_contributions.html", "book/scorecard.html"} <= pages
+    results = check_site.check_site(html)
+    assert {page: problems for page, problems in results.items() if problems} == {}
+    executed = json.loads((staged / "01_contributions.ipynb").read_text())
+    images = [o for cell in executed["cells"] for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(images) >= 7  # Fig. 2B-E, 3A-F, S1 and the distractor scatter
