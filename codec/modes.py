@@ -184,7 +184,7 @@ def stability(reference, other, centered: bool = True) -> np.ndarray:
 
 
 def pca_loadings(x, n_components: int) -> tuple[np.ndarray, np.ndarray]:
-    """PCA baseline (scikit-learn): loadings (N, n_components) and components (n_components, F)."""
+    """PCA baseline (scikit-learn): loadings (N, n) and components (n, F), n = min(n_components, N, F)."""
     from sklearn.decomposition import PCA
 
     x = np.asarray(x, dtype=np.float64)
@@ -194,7 +194,7 @@ def pca_loadings(x, n_components: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def nmf_loadings(x, n_components: int, seed: int = 0, max_iter: int = 500) -> tuple[np.ndarray, np.ndarray]:
-    """NMF baseline (scikit-learn): loadings (N, n_components) and components (n_components, F).
+    """NMF baseline (scikit-learn): loadings (N, n) and components (n, F), n = min(n_components, N, F).
 
     ``x`` must be non-negative (the contribution feature matrix and activations after ReLU are).
     """
@@ -203,5 +203,6 @@ def nmf_loadings(x, n_components: int, seed: int = 0, max_iter: int = 500) -> tu
     x = np.asarray(x, dtype=np.float64)
     if (x < 0).any():
         raise ValueError("x: NMF needs a non-negative matrix; use codec.sae.feature_matrix, which splits signs")
+    n_components = min(n_components, *x.shape)  # nndsvda starts from an SVD of that rank
     nmf = NMF(n_components=n_components, init="nndsvda", random_state=seed, max_iter=max_iter)
     return nmf.fit_transform(x), nmf.components_

@@ -50,7 +50,7 @@ from .stats import hoyer
 KINDS = ("contributions", "activations")
 # Part of every cached SAE's key: raise it when training changes in a way the settings do not
 # show (initialisation, loss), so that older cached SAEs are not loaded as current.
-TRAINING_VERSION = 2
+TRAINING_VERSION = 3
 
 
 # ---------------------------------------------------------------------- models
@@ -371,7 +371,9 @@ def train_sae(sae: nn.Module, data, *, epochs: int = 500, batch_size: int = 128,
     generator = torch.Generator(device="cpu").manual_seed(seed)
     if initialize:
         sae.initialize_(scaled, generator)
-    optimizer = torch.optim.Adam(sae.parameters(), lr=lr)
+    # one fused kernel per step for all parameters (CPU and CUDA): the optimiser is a fifth of a
+    # step's time with the default per-parameter loop
+    optimizer = torch.optim.Adam(sae.parameters(), lr=lr, fused=True)
     schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=max(1, patience // 2))
     history = {"loss": [], "r2": [], "dead_modes": [], "lr": [], "stopped_early": False}
     n, best, stale = x.shape[0], math.inf, 0
@@ -389,8 +391,8 @@ def train_sae(sae: nn.Module, data, *, epochs: int = 500, batch_size: int = 128,
         for start in range(0, n, batch_size):
             batch = scaled[order[start:start + batch_size]]
             _, codes, reconstruction = sae.forward_scaled(batch)
-            error = reconstruction - batch
-            loss = error.pow(2).mean()
+            mse = (reconstruction - batch).square().mean()
+            loss = mse
             if l1_codes:
                 loss = loss + l1_codes * codes.abs().sum(1).mean()
             if l1_dictionary:
@@ -401,7 +403,7 @@ def train_sae(sae: nn.Module, data, *, epochs: int = 500, batch_size: int = 128,
             sae.project_()
             with torch.no_grad():
                 loss_sum += loss.detach() * batch.shape[0]
-                sse += error.detach().pow(2).sum()
+                sse += mse.detach() * batch.numel()
                 fired |= (codes.detach() != 0).any(0)
         epoch_loss = float(loss_sum) / n
         history["loss"].append(epoch_loss)

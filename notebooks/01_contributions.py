@@ -143,7 +143,8 @@ axes[1].imshow(net / np.abs(net).max(axis=1, keepdims=True), aspect="auto", cmap
 axes[1].set_title(f"contributions (net), {layer}")
 for axis in axes:
     axis.set_xlabel("channel")
-    axis.set_ylabel(f"images of classes {', '.join(map(str, classes_shown))}")
+    axis.set_ylabel("images (10 per class)")
+fig.suptitle("rows: " + ", ".join(entry.class_names[c] for c in classes_shown), fontsize=9)
 plt.tight_layout()
 plt.show()
 
@@ -161,15 +162,15 @@ sparser_everywhere = bool((hoyer_c > hoyer_a).all())
 rising = bool(np.corrcoef(depth, hoyer_c)[0, 1] > 0.5 and hoyer_c[-1] > hoyer_c[0])
 print("claim 1, contributions sparser than activations at every layer:", sparser_everywhere)
 print("claim 2, contribution sparsity rises with depth:", rising)
-record_claim(results_dir, config.name, 1,
-             f"Hoyer contributions {hoyer_c.min():.2f}–{hoyer_c.max():.2f} vs activations {hoyer_a.min():.2f}–{hoyer_a.max():.2f}; "
-             f"higher at {int((hoyer_c > hoyer_a).sum())} of {len(layers)} layers",
-             "holds" if sparser_everywhere else "does not hold",
-             {"layers": layers, "hoyer_contribution": hoyer_c.tolist(), "hoyer_activation": hoyer_a.tolist()})
-record_claim(results_dir, config.name, 2,
-             f"Hoyer of contributions from {hoyer_c[0]:.2f} (first layer) to {hoyer_c[-1]:.2f} (last); "
-             f"correlation with depth {np.corrcoef(depth, hoyer_c)[0, 1]:.2f}",
-             "holds" if rising else "does not hold", {"hoyer_contribution": hoyer_c.tolist()})
+_ = record_claim(results_dir, config.name, 1,
+                 f"Hoyer contributions {hoyer_c.min():.2f}–{hoyer_c.max():.2f} vs activations {hoyer_a.min():.2f}–{hoyer_a.max():.2f}; "
+                 f"higher at {int((hoyer_c > hoyer_a).sum())} of {len(layers)} layers",
+                 "holds" if sparser_everywhere else "does not hold",
+                 {"layers": layers, "hoyer_contribution": hoyer_c.tolist(), "hoyer_activation": hoyer_a.tolist()})
+_ = record_claim(results_dir, config.name, 2,
+                 f"Hoyer of contributions from {hoyer_c[0]:.2f} (first layer) to {hoyer_c[-1]:.2f} (last); "
+                 f"correlation with depth {np.corrcoef(depth, hoyer_c)[0, 1]:.2f}",
+                 "holds" if rising else "does not hold", {"hoyer_contribution": hoyer_c.tolist()})
 
 # %% [markdown]
 # ## Excitation and inhibition decorrelate with depth (Fig. 3C–D)
@@ -194,9 +195,9 @@ plt.tight_layout()
 plt.show()
 decorrelates = bool(ei_corr[-1] < ei_corr[0] and np.corrcoef(depth, ei_corr)[0, 1] < -0.5)
 print("claim 3, E/I correlation falls with depth:", decorrelates)
-record_claim(results_dir, config.name, 3,
-             f"E/I correlation {ei_corr[0]:.2f} (first layer) → {ei_corr[-1]:.2f} (last); correlation with depth {np.corrcoef(depth, ei_corr)[0, 1]:.2f}",
-             "holds" if decorrelates else "does not hold", {"ei_correlation": ei_corr.tolist()})
+_ = record_claim(results_dir, config.name, 3,
+                 f"E/I correlation {ei_corr[0]:.2f} (first layer) → {ei_corr[-1]:.2f} (last); correlation with depth {np.corrcoef(depth, ei_corr)[0, 1]:.2f}",
+                 "holds" if decorrelates else "does not hold", {"ei_correlation": ei_corr.tolist()})
 
 # %% [markdown]
 # ## Dimensionality of class-averaged contributions (Fig. 3E–F)
@@ -227,10 +228,10 @@ plt.show()
 more_everywhere = bool((pcs_c >= pcs_a).all() and (pcs_c > pcs_a).any())
 both_rise = bool(pcs_c[-1] > pcs_c[0] and pcs_a[-1] > pcs_a[0])
 print("claim 4, contributions need more components:", more_everywhere, "| both rise with depth:", both_rise)
-record_claim(results_dir, config.name, 4,
-             f"components for 95%: contributions {pcs_c.tolist()}, activations {pcs_a.tolist()}",
-             "holds" if (more_everywhere and both_rise) else "does not hold",
-             {"pcs_contribution": pcs_c.tolist(), "pcs_activation": pcs_a.tolist()})
+_ = record_claim(results_dir, config.name, 4,
+                 f"components for 95%: contributions {pcs_c.tolist()}, activations {pcs_a.tolist()}",
+                 "holds" if (more_everywhere and both_rise) else "does not hold",
+                 {"pcs_contribution": pcs_c.tolist(), "pcs_activation": pcs_a.tolist()})
 
 # %% [markdown]
 # ## Other methods and targets (Fig. S1, S11)
@@ -262,9 +263,9 @@ contrastive = np.array(variant_hoyer["IG, contrastive"])
 difference = float(np.abs(contrastive - hoyer_c).max())
 similar = bool(difference < 0.1 and (contrastive > hoyer_a).all())
 print(f"claim 15, contrastive vs top-1: largest difference in Hoyer {difference:.3f}")
-record_claim(results_dir, config.name, 15,
-             f"largest Hoyer difference contrastive vs top-1 across layers: {difference:.3f} (tolerance 0.1); contrastive sparser than activations at every layer: {bool((contrastive > hoyer_a).all())}",
-             "holds" if similar else "does not hold", {"contrastive": contrastive.tolist(), "top1": hoyer_c.tolist()})
+_ = record_claim(results_dir, config.name, 15,
+                 f"largest Hoyer difference contrastive vs top-1 across layers: {difference:.3f} (tolerance 0.1); contrastive sparser than activations at every layer: {bool((contrastive > hoyer_a).all())}",
+                 "holds" if similar else "does not hold", {"contrastive": contrastive.tolist(), "top1": hoyer_c.tolist()})
 
 # %% [markdown]
 # ## Cost of IG with 10 steps vs act-normgrad
@@ -293,9 +294,9 @@ def best_time(method, n_steps):
 ig_time, normgrad_time = best_time("ig", 10), best_time("actgrad_norm", 1)
 ratio = ig_time / normgrad_time
 print(f"IG-10 {1000 * ig_time / len(batch):.1f} ms/image, act-normgrad {1000 * normgrad_time / len(batch):.1f} ms/image: ratio {ratio:.1f}")
-record_claim(results_dir, config.name, 16,
-             f"IG-10 / act-normgrad = {ratio:.1f} (IG evaluates 11 points with gradients, act-normgrad 1 with and 1 without)",
-             "holds" if 2.0 <= ratio <= 4.5 else "does not hold", {"ratio": ratio})
+_ = record_claim(results_dir, config.name, 16,
+                 f"IG-10 / act-normgrad = {ratio:.1f} (IG evaluates 11 points with gradients, act-normgrad 1 with and 1 without)",
+                 "holds" if 2.0 <= ratio <= 4.5 else "does not hold", {"ratio": ratio})
 
 # %% [markdown]
 # ## Planted data: distractors are active but contribute little

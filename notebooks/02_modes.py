@@ -39,11 +39,13 @@ results_dir = "results"  # where the measured claims are saved for the scorecard
 
 # %%
 import time
+import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 
 from codec import modes
 from codec.data import SHAPES, TEXTURES, get_dataset, shapes
@@ -120,13 +122,13 @@ for r in rows:
 r2_c, r2_a = across("contributions", "r2").mean(), across("activations", "r2").mean()
 reconstructs = bool(r2_c >= 0.75 and r2_a >= 0.75)
 print(f"claim 5, mean R² over layers: contributions {r2_c:.2f}, activations {r2_a:.2f}")
-record_claim(results_dir, config.name, 5,
-             f"mean global R² over {len(layers)} layers: contributions {r2_c:.2f}, activations {r2_a:.2f} "
-             f"(per-feature: {across('contributions', 'r2_per_feature').mean():.2f}, {across('activations', 'r2_per_feature').mean():.2f}); "
-             "verdict: holds when both reach at least 0.75, the paper's values less 0.1",
-             "holds" if reconstructs else "does not hold",
-             {"layers": layers, "r2_contributions": across("contributions", "r2").tolist(),
-              "r2_activations": across("activations", "r2").tolist()})
+_ = record_claim(results_dir, config.name, 5,
+                 f"mean global R² over {len(layers)} layers: contributions {r2_c:.2f}, activations {r2_a:.2f} "
+                 f"(per-feature: {across('contributions', 'r2_per_feature').mean():.2f}, {across('activations', 'r2_per_feature').mean():.2f}); "
+                 "verdict: holds when both reach at least 0.75, the paper's values less 0.1",
+                 "holds" if reconstructs else "does not hold",
+                 {"layers": layers, "r2_contributions": across("contributions", "r2").tolist(),
+                  "r2_activations": across("activations", "r2").tolist()})
 
 # %% [markdown]
 # ## The mode most correlated with one class (Fig. 4B)
@@ -209,13 +211,13 @@ n_intermediate = len(layers[intermediate])
 selective = bool(over_activations > n_intermediate / 2 and over_channels > len(layers) / 2)
 print(f"claim 6, contribution modes above activation modes at {over_activations} of {n_intermediate} intermediate layers, "
       f"above single channels at {over_channels} of {len(layers)} layers")
-record_claim(results_dir, config.name, 6,
-             f"mean maximal class correlation, contribution modes vs activation modes at intermediate layers: "
-             f"{np.round(mean_max['contributions'][intermediate], 2).tolist()} vs {np.round(mean_max['activations'][intermediate], 2).tolist()} "
-             f"(higher at {over_activations} of {n_intermediate}); higher than single contribution channels at {over_channels} of {len(layers)} layers",
-             "holds" if selective else "does not hold",
-             {"layers": layers, "mean_max_contribution_modes": mean_max["contributions"].tolist(),
-              "mean_max_activation_modes": mean_max["activations"].tolist(), "mean_max_contribution_channels": channels_max.tolist()})
+_ = record_claim(results_dir, config.name, 6,
+                 f"mean maximal class correlation, contribution modes vs activation modes at intermediate layers: "
+                 f"{np.round(mean_max['contributions'][intermediate], 2).tolist()} vs {np.round(mean_max['activations'][intermediate], 2).tolist()} "
+                 f"(higher at {over_activations} of {n_intermediate}); higher than single contribution channels at {over_channels} of {len(layers)} layers",
+                 "holds" if selective else "does not hold",
+                 {"layers": layers, "mean_max_contribution_modes": mean_max["contributions"].tolist(),
+                  "mean_max_activation_modes": mean_max["activations"].tolist(), "mean_max_contribution_channels": channels_max.tolist()})
 
 # %% [markdown]
 # ## What the SAE adds over PCA and NMF
@@ -228,7 +230,11 @@ sae, features, codes = fits[layer, "contributions"]
 n_components = max(2, metric[layer, "contributions"]["alive_modes"])
 baselines = {"SAE modes": codes, "channels": features}
 baselines["PCA"] = modes.pca_loadings(features, n_components)[0]
-baselines["NMF"] = modes.nmf_loadings(features, n_components, max_iter=2000)[0]
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always", ConvergenceWarning)
+    baselines["NMF"] = modes.nmf_loadings(features, n_components, max_iter=2000)[0]
+if any(issubclass(w.category, ConvergenceWarning) for w in caught):
+    print("note: NMF stopped at its 2,000-iteration limit before scikit-learn's tolerance was met")
 baseline_means = {}
 for name, loadings in baselines.items():
     corr = modes.correlation(loadings, indicator)
@@ -301,11 +307,11 @@ median_stability = float(np.median([r["stability"] for r in sweep_rows]))
 r2_spread = float(max(abs(r["r2"] - metric[layer, "contributions"]["r2"]) for r in sweep_rows))
 robust = bool(median_stability >= 0.8 and r2_spread <= 0.1)
 print(f"claim 14, median cosine {median_stability:.2f} (chance {chance:.2f}), largest R² change {r2_spread:.2f}")
-record_claim(results_dir, config.name, 14,
-             f"{len(sweep_rows)} settings at {layer}: median cosine of class-aggregated modes to the default {median_stability:.2f} (chance {chance:.2f}) "
-             f"(lowest {min(r['stability'] for r in sweep_rows):.2f}, {min(sweep_rows, key=lambda r: r['stability'])['setting']}); "
-             f"largest R² change {r2_spread:.3f}; verdict: holds when the median cosine is at least 0.8 and R² moves by at most 0.1",
-             "holds" if robust else "does not hold", {"layer": layer, "sweep": sweep_rows})
+_ = record_claim(results_dir, config.name, 14,
+                 f"{len(sweep_rows)} settings at {layer}: median cosine of class-aggregated modes to the default {median_stability:.2f} (chance {chance:.2f}) "
+                 f"(lowest {min(r['stability'] for r in sweep_rows):.2f}, {min(sweep_rows, key=lambda r: r['stability'])['setting']}); "
+                 f"largest R² change {r2_spread:.3f}; verdict: holds when the median cosine is at least 0.8 and R² moves by at most 0.1",
+                 "holds" if robust else "does not hold", {"layer": layer, "sweep": sweep_rows})
 
 # %% [markdown]
 # ## Planted data: do modes recover the planted structure?

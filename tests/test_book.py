@@ -31,7 +31,7 @@ def _script(name):
 
 build_book = _script("build_book")
 check_site = _script("check_site")
-SECTION_1_CLAIMS = (1, 2, 3, 4, 15, 16)
+MEASURED_CLAIMS = (1, 2, 3, 4, 15, 16, 5, 6, 14)  # sections 1 and 2
 
 needs_chromium = pytest.mark.skipif(
     not any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")),
@@ -58,12 +58,12 @@ def test_nbval_reference_notebook_is_current(source):
     assert not [o for o in outputs if o["output_type"] == "error"]
 
 
-def test_committed_results_cover_section_1_at_tiny_and_sample():
+def test_committed_results_cover_sections_1_and_2_at_tiny_and_sample():
     from codec.scorecard import load_claims
 
     found = load_claims(ROOT / "book" / "results")
     for scale in ("tiny", "sample"):
-        for claim in SECTION_1_CLAIMS:
+        for claim in MEASURED_CLAIMS:
             record = found.get((claim, scale))
             assert record, f"claim {claim} has no recorded result at {scale}"
             assert record["verdict"] in ("holds", "does not hold") and record["value"].strip()
@@ -138,12 +138,12 @@ def test_tiny_build_records_claims_stays_out_of_book_and_every_page_passes_in_ch
     assert _tree_digest(ROOT / "book") == before, "a tiny build changed the committed book/"
 
     staged = out / "src" / "book"
-    for claim in SECTION_1_CLAIMS:
+    for claim in MEASURED_CLAIMS:
         record = json.loads((staged / "results" / "tiny" / f"claim-{claim:02d}.json").read_text())
         assert record["scale"] == "tiny" and record["verdict"] in ("holds", "does not hold")
     scorecard = (staged / "scorecard.md").read_text()
     rows = {int(line.split("|")[1]): line for line in scorecard.splitlines() if line.startswith("| ") and line.split("|")[1].strip().isdigit()}
-    for claim in SECTION_1_CLAIMS:
+    for claim in MEASURED_CLAIMS:
         tiny_cell = rows[claim].split("|")[4]
         assert "holds" in tiny_cell and "not yet measured" not in tiny_cell
     assert "not yet measured" in rows[7]
@@ -156,3 +156,6 @@ def test_tiny_build_records_claims_stays_out_of_book_and_every_page_passes_in_ch
     executed = json.loads((staged / "01_contributions.ipynb").read_text())
     images = [o for cell in executed["cells"] for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) >= 7  # Fig. 2B-E, 3A-F, S1 and the distractor scatter
+    executed = json.loads((staged / "02_modes.ipynb").read_text())
+    images = [o for cell in executed["cells"] for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(images) >= 7  # Fig. S2, 4B, 5A-B, 5C-D, S9, the sweep and the planted superclasses

@@ -65,6 +65,8 @@ def test_pca_and_nmf_baselines_find_a_planted_class_component():
     assert (nmf_best > 0.9).all()
     with pytest.raises(ValueError, match="non-negative"):
         modes.nmf_loadings(-x, 2)
+    assert modes.nmf_loadings(x[:8], 50)[0].shape == (8, 8)  # no more components than rows or features
+    assert modes.pca_loadings(x, 50)[1].shape == (10, 10)
 
 
 def test_class_dictionary_and_stability():
