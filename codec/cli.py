@@ -81,15 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _dataset(args, preset):
     from . import data
 
-    name = args.data or preset.dataset
-    per_class = args.per_class if args.per_class is not None else preset.per_class
-    if name == "shapes":
-        return data.shapes(args.split, per_class * len(data.SHAPES_CLASS_NAMES), seed=args.seed)
-    if name == "imagenet_sample":
-        return data.imagenet_sample(args.data_dir)
-    if name == "imagenet":
-        return data.imagenet(args.data_dir, per_class=per_class, seed=args.seed)
-    return data.get_dataset(name, root=args.data_dir, per_class=per_class, seed=args.seed)
+    return data.preset_dataset(preset, name=args.data, per_class=args.per_class, split=args.split,
+                               seed=args.seed, root=args.data_dir)
 
 
 def run_contributions(args) -> int:

@@ -458,3 +458,33 @@ def get_dataset(name: str, **kwargs):
     if name not in DATASETS:
         raise ValueError(f"dataset: unknown dataset {name!r}; known datasets: {sorted(DATASETS)}")
     return DATASETS[name](**kwargs)
+
+
+def preset_dataset(preset, name: str | None = None, per_class: int | None = None, split: str = "test",
+                   seed: int = 0, root=None):
+    """The images of a scale (``codec.presets.Preset``), as the notebooks and the command line use them.
+
+    Parameters
+    ----------
+    preset : codec.presets.Preset
+    name : str, optional
+        A dataset other than the preset's.
+    per_class : int, optional
+        Images per class (default: the preset's). For ``shapes``: ``per_class × 16`` images of
+        ``split``.
+    split : {"train", "test"}
+        Split of the planted shapes.
+    seed : int
+        Seed of the selection (per-class caps) or of the planted images.
+    root : path, optional
+        Folder of real images (default ``$CODEC_DATA_DIR``); required for ``imagenet``.
+    """
+    name = name or preset.dataset
+    per_class = preset.per_class if per_class is None else per_class
+    if name == "shapes":
+        return shapes(split, per_class * len(SHAPES_CLASS_NAMES), seed=seed)
+    if name == "imagenet_sample":
+        return imagenet_sample(root)
+    if name == "imagenet":
+        return imagenet(root, per_class=per_class, seed=seed)
+    return get_dataset(name, root=root, per_class=per_class, seed=seed)

@@ -37,7 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +56,30 @@ TRAINING_VERSION = 3
 # ---------------------------------------------------------------------- models
 
 
-class ThresholdSAE(nn.Module):
+class _SAE(nn.Module):
+    """What every SAE here shares: the input scale, the dictionary in input units, the forward triple.
+
+    A subclass defines ``forward_scaled`` (on data divided by ``input_scale``), ``project_``
+    (its constraint, applied after each optimiser step) and ``initialize_`` (its start from the
+    data), and keeps its dictionary in ``_dictionary`` (scaled units).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("input_scale", torch.ones(()))
+
+    @property
+    def dictionary(self) -> torch.Tensor:
+        """The modes, shape (n_modes, n_features), in units of the input."""
+        return self._dictionary * self.input_scale
+
+    def forward(self, x: torch.Tensor):
+        """Encode and reconstruct ``x`` of shape (B, F); returns (pre_codes, codes, reconstruction)."""
+        pre_codes, codes, reconstruction = self.forward_scaled(x / self.input_scale)
+        return pre_codes, codes, reconstruction * self.input_scale
+
+
+class ThresholdSAE(_SAE):
     """The paper's SAE: sigmoid encoder, hard threshold, (non-negative) dictionary.
 
     Parameters
@@ -99,17 +122,6 @@ class ThresholdSAE(nn.Module):
         self._dictionary = nn.Parameter(dictionary if nonnegative else dictionary - 0.5 / math.sqrt(n_modes))
         self.threshold = float(threshold)
         self.nonnegative = bool(nonnegative)
-        self.register_buffer("input_scale", torch.ones(()))
-
-    @property
-    def dictionary(self) -> torch.Tensor:
-        """The modes, shape (n_modes, n_features), in units of the input."""
-        return self._dictionary * self.input_scale
-
-    def forward(self, x: torch.Tensor):
-        """Encode and reconstruct ``x`` of shape (B, F); returns (pre_codes, codes, reconstruction)."""
-        pre_codes, codes, reconstruction = self.forward_scaled(x / self.input_scale)
-        return pre_codes, codes, reconstruction * self.input_scale
 
     def forward_scaled(self, scaled: torch.Tensor):
         """:meth:`forward` on data already divided by ``input_scale`` (reconstruction likewise)."""
@@ -138,7 +150,7 @@ class ThresholdSAE(nn.Module):
         self.project_()
 
 
-class TopKSAE(nn.Module):
+class TopKSAE(_SAE):
     """A TopK SAE (the field's baseline): ReLU encoder, ``k`` largest codes kept, linear decoder.
 
     Parameters
@@ -163,17 +175,6 @@ class TopKSAE(nn.Module):
         self.encoder_bias = nn.Parameter(torch.zeros(n_modes))
         self.decoder_bias = nn.Parameter(torch.zeros(n_features))
         self.k = k
-        self.register_buffer("input_scale", torch.ones(()))
-
-    @property
-    def dictionary(self) -> torch.Tensor:
-        """The modes, shape (n_modes, n_features), in units of the input."""
-        return self._dictionary * self.input_scale
-
-    def forward(self, x: torch.Tensor):
-        """Encode and reconstruct ``x`` of shape (B, F); returns (pre_codes, codes, reconstruction)."""
-        pre_codes, codes, reconstruction = self.forward_scaled(x / self.input_scale)
-        return pre_codes, codes, reconstruction * self.input_scale
 
     def forward_scaled(self, scaled: torch.Tensor):
         """:meth:`forward` on data already divided by ``input_scale`` (reconstruction likewise)."""
@@ -493,8 +494,6 @@ def fit_sae(store, layer: str, kind: str = "contributions", settings: SAESetting
     history : dict
         The training history (see :func:`train_sae`), loaded with the SAE when cached.
     """
-    from dataclasses import replace
-
     settings = replace(settings or SAESettings(), **overrides)
     if settings.type not in ("threshold", "topk"):
         raise ValueError(f"type: must be 'threshold' or 'topk', got {settings.type!r}")

@@ -40,19 +40,16 @@ import torch
 
 import codec
 from codec import stats
-from codec.data import get_dataset, model_inputs, shapes
+from codec.data import model_inputs, preset_dataset
 from codec.models import load_model
 from codec.presets import get_preset
 from codec.scorecard import record_claim
-from codec.store import compute_contributions
+from codec.store import compute_contributions, run_name
 
 torch.manual_seed(0)
 config = get_preset(preset, **{k: v for k, v in dict(per_class=per_class, steps=steps).items() if v is not None})
 entry = load_model(config.model, device=config.resolved_device())
-if config.dataset == "shapes":
-    dataset = shapes("test", config.per_class * 16, seed=0)
-else:
-    dataset = get_dataset(config.dataset, per_class=config.per_class)
+dataset = preset_dataset(config)
 started = time.perf_counter()
 print(f"scale: {config.name} | model: {entry.name} | data: {config.dataset}, {len(dataset)} images "
       f"| IG {config.steps} steps | device: {config.resolved_device()}")
@@ -60,10 +57,9 @@ print(f"scale: {config.name} | model: {entry.name} | data: {config.dataset}, {le
 
 def store_for(method="ig", target="top1", softmax=False, n_steps=None):
     """The contribution store of this scale for one method/target (computed once, then read)."""
-    name = f"{config.name}-{entry.name}-{method}-{target if isinstance(target, str) else '-'.join(map(str, target))}{'-softmax' if softmax else ''}"
-    return compute_contributions(entry, dataset, Path(runs_dir) / name, method=method, target=target,
-                                 softmax=softmax, steps=n_steps or config.steps, batch_size=config.batch_size,
-                                 chunk_size=config.chunk_size, progress=False)
+    return compute_contributions(entry, dataset, Path(runs_dir) / run_name(config.name, entry.name, method, target, softmax),
+                                 method=method, target=target, softmax=softmax, steps=n_steps or config.steps,
+                                 batch_size=config.batch_size, chunk_size=config.chunk_size, progress=False)
 
 
 store = store_for()

@@ -48,7 +48,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from codec import modes
-from codec.data import SHAPES, TEXTURES, get_dataset, shapes
+from codec.data import SHAPES, TEXTURES, preset_dataset
 from codec.models import load_model
 from codec.presets import get_preset
 from codec.sae import SAESettings, encode, evaluate, feature_matrix, fit_sae
@@ -58,10 +58,7 @@ from codec.store import compute_contributions, run_name
 torch.manual_seed(0)
 config = get_preset(preset, **{k: v for k, v in dict(per_class=per_class, sae_epochs=sae_epochs).items() if v is not None})
 entry = load_model(config.model, device=config.resolved_device())
-if config.dataset == "shapes":
-    dataset = shapes("test", config.per_class * 16, seed=0)
-else:
-    dataset = get_dataset(config.dataset, per_class=config.per_class)
+dataset = preset_dataset(config)
 started = time.perf_counter()
 store = compute_contributions(entry, dataset, Path(runs_dir) / run_name(config.name, entry.name), steps=config.steps,
                               batch_size=config.batch_size, chunk_size=config.chunk_size, progress=False)

@@ -176,7 +176,7 @@ def check_site(html_dir: Path) -> dict[str, list[str]]:
                 problems, state = check_page(client, f"{base}/{page}")
                 results[page] = problems
                 print(f"{'ok  ' if not problems else 'FAIL'} {page}: {state['images']} images, "
-                      f"{state['typeset']} equations typeset{'' if not problems else ''}")
+                      f"{state['typeset']} equations typeset")
                 for problem in problems:
                     print(f"       {problem}")
             client.close()
