@@ -61,6 +61,8 @@ reference: setup
 
 bench: setup
 	$(PY) benchmarks/contributions.py
+	$(PY) benchmarks/store.py
+	$(PY) benchmarks/sae.py
 
 clean:
 	rm -rf _build .pytest_cache

@@ -28,3 +28,16 @@ def test_store_benchmark_reports_its_ratios():
     assert report["rss_16_mb"] > 0 and report["rss_48_mb"] > 0 and report["rss_ratio"] > 0
     assert report["seconds_with_store"] > 0 and report["seconds_without_store"] > 0
     assert "store_overhead" in report
+
+
+def test_sae_benchmark_reports_its_ratios_and_floor():
+    # -W error: a matrix product of the floor written into a buffer of the wrong shape would only
+    # warn (torch resizes ``out=``); here it fails
+    command = [sys.executable, "-W", "error", str(ROOT / "benchmarks" / "sae.py"), "--rows", "300",
+               "--features", "16", "--modes", "24", "--epochs", "1", "--repeats", "1"]
+    output = subprocess.run(command, check=True, capture_output=True, text=True, timeout=600).stdout
+    report = json.loads(output.strip().splitlines()[-1])
+    for rate in ("train_sae_epochs_per_s", "dataloader_epochs_per_s", "floor_epochs_per_s"):
+        assert report[rate] > 0
+    assert report["ceiling_ratio"] > 0 and report["ratio"] > 0 and report["train_sae_over_floor"] > 0
+    assert (report["rows"], report["features"], report["modes"]) == (300, 16, 24)
