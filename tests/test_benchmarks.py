@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -41,3 +43,5 @@ def test_sae_benchmark_reports_its_ratios_and_floor():
         assert report[rate] > 0
     assert report["ceiling_ratio"] > 0 and report["ratio"] > 0 and report["train_sae_over_floor"] > 0
     assert (report["rows"], report["features"], report["modes"]) == (300, 16, 24)
+    # 3 steps of 2 * 128 * (2*16*24 + 3*24*24 + 3*24*16) = 2,801,664 floating-point operations
+    assert report["floor_gflop_per_s"] == pytest.approx(2_801_664 * report["floor_epochs_per_s"] / 1e9, rel=0.02, abs=0.05)
