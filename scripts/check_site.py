@@ -6,7 +6,10 @@ The site is served over HTTP from a local port. Each HTML page is loaded through
 DevTools Protocol; a page passes when it loads with HTTP 200, every ``<img>`` has loaded
 (``complete`` and a non-zero natural width), and the console shows no error: no uncaught
 exception, no ``console.error``, and no failed request. MathJax must have typeset the equations
-of pages that have them. Exits 1 and lists the failures otherwise.
+of pages that have them. Each page must also name an icon (``<link rel="icon">``) that exists in
+the site, or the site must have a root ``favicon.ico``: otherwise the browser asks for
+``/favicon.ico`` and logs a 404, at a moment that makes the browser check alone miss it in some
+runs (this part is read from the files, not timed). Exits 1 and lists the failures otherwise.
 
 Chromium is started with ``--headless --no-sandbox --disable-gpu --no-first-run
 --disable-background-networking --disable-component-update`` (Debian's ``chromium``; set
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import html.parser
 import http.server
 import json
 import os
@@ -26,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -46,6 +51,39 @@ PAGE_STATE = """
   });
 })()
 """
+
+
+class _IconLinks(html.parser.HTMLParser):
+    """Collects the ``href`` of every ``<link rel="icon">`` (``rel`` may hold several words)."""
+
+    def __init__(self):
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "link" and "icon" in (attributes.get("rel") or "").lower().split():
+            self.hrefs.append(attributes.get("href") or "")
+
+
+def icon_problems(html_dir: Path, page: str) -> list[str]:
+    """What is wrong with the icon of ``page`` (a path relative to ``html_dir``), read from the file."""
+    parser = _IconLinks()
+    parser.feed((html_dir / page).read_text(encoding="utf-8", errors="replace"))
+    if not parser.hrefs:
+        if (html_dir / "favicon.ico").is_file():
+            return []
+        return ['names no icon (<link rel="icon">) and the site has no /favicon.ico: '
+                "the browser requests it and gets a 404"]
+    problems = []
+    for href in parser.hrefs:
+        parts = urllib.parse.urlsplit(href)
+        if parts.scheme or parts.netloc:  # data:, http(s): nothing in the site to look at
+            continue
+        target = (html_dir / page).parent / urllib.parse.unquote(parts.path)
+        if not parts.path or not target.is_file():
+            problems.append(f"icon not found in the site: {href!r}")
+    return problems
 
 
 def find_chromium() -> str:
@@ -174,6 +212,7 @@ def check_site(html_dir: Path) -> dict[str, list[str]]:
             results = {}
             for page in pages:
                 problems, state = check_page(client, f"{base}/{page}")
+                problems += icon_problems(html_dir, page)
                 results[page] = problems
                 print(f"{'ok  ' if not problems else 'FAIL'} {page}: {state['images']} images, "
                       f"{state['typeset']} equations typeset")

@@ -116,8 +116,18 @@ def test_site_check_reports_broken_images_script_errors_and_missing_files(tmp_pa
     (tmp_path / "script.html").write_text(
         f'<html>{head}<body><script>const A = 1;</script><script>const A = 2;</script>'
         '<script>console.error("bad thing")</script></body></html>')
+    (tmp_path / "icon.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "icon.html").write_text('<head><link rel="shortcut icon" href="../icon.svg?v=1"></head>')
+    (tmp_path / "no-icon.html").write_text("<html><body>no head</body></html>")
+    (tmp_path / "lost-icon.html").write_text('<head><link rel="icon" href="gone.svg"></head>')
     results = check_site.check_site(tmp_path)
-    assert results["index.html"] == []
+    assert results["index.html"] == [] and results["sub/icon.html"] == []
+    # read from the file: the browser's own /favicon.ico request is seen only in some runs
+    assert any("names no icon" in p for p in results["no-icon.html"])
+    assert any("icon not found in the site: 'gone.svg'" in p for p in results["lost-icon.html"])
+    (tmp_path / "favicon.ico").write_bytes(b"")  # a root favicon.ico answers the browser's request
+    assert check_site.icon_problems(tmp_path, "no-icon.html") == []
     assert any("image did not load: missing.png" in p for p in results["broken.html"])
     assert any("HTTP 404" in p for p in results["broken.html"])
     assert any("already been declared" in p for p in results["script.html"])

@@ -5,7 +5,18 @@ sphinx-thebe 0.3.1 (loaded by Jupyter Book 1) registers its configuration script
 ``None`` and once with ``""``, so Sphinx does not see them as equal and pages carry the same
 inline script twice; the browser then reports ``Identifier 'THEBE_JS_URL' has already been
 declared``. This extension drops repeated scripts from each page's context before it is written.
+
+The site's root ``index.html`` is a redirect to the book's first page. sphinx-external-toc writes
+it as one bare ``<meta http-equiv="Refresh">`` line when no ``index.html`` exists: no charset, no
+title, no icon, so the browser asks the server for ``/favicon.ico``, which the site does not have
+(a 404 in the console, seen by ``scripts/check_site.py`` when the request wins the race against
+the redirect). This extension writes the redirect page first, as a small complete HTML document
+that names the book's favicon and links to the first page for browsers that do not follow the
+refresh.
 """
+import html
+import posixpath
+from pathlib import Path
 
 
 def _drop_repeated_scripts(app, pagename, templatename, context, doctree):
@@ -25,7 +36,28 @@ def _drop_repeated_scripts(app, pagename, templatename, context, doctree):
     return None
 
 
+def _redirect_page(target: str, title: str, favicon: str | None) -> str:
+    icon = f'<link rel="icon" href="{html.escape(favicon)}">\n' if favicon else ""
+    target = html.escape(target)
+    return ("<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<title>{html.escape(title)}</title>\n{icon}"
+            f'<meta http-equiv="Refresh" content="0; url={target}">\n</head>\n'
+            f'<body><p>This book starts at <a href="{target}">{target}</a>.</p></body>\n</html>\n')
+
+
+def _write_root_redirect(app, exception):
+    if exception is not None or app.builder.format != "html" or app.config.root_doc == "index":
+        return
+    favicon = app.config.html_favicon
+    if favicon and "://" not in favicon:
+        favicon = posixpath.join("_static", Path(favicon).name)  # where Sphinx copies it
+    page = _redirect_page(app.builder.get_target_uri(app.config.root_doc), app.config.html_title, favicon)
+    Path(app.outdir, "index.html").write_text(page, encoding="utf-8")
+
+
 def setup(app):
     # early: html-page-context stops at the first handler that returns a template name
     app.connect("html-page-context", _drop_repeated_scripts, priority=100)
+    # before sphinx-external-toc's handler (priority 500), which then finds index.html written
+    app.connect("build-finished", _write_root_redirect, priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
