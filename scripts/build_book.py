@@ -144,11 +144,19 @@ def build(preset: str, out: Path, publish: bool, runs_dir: Path, execute_noteboo
           only: list[str] | None = None, extra: dict | None = None) -> Path:
     """Execute the notebooks (all, or ``only``) at ``preset`` and build the site; returns the html folder.
 
-    Without ``publish`` the notebooks are executed into the staging folder; notebooks left out
-    by ``only`` are then missing from the site, and the build fails on the dangling table of
-    contents entry. With ``publish`` they are executed into ``book/``, and those left out keep
-    their committed execution.
+    Without ``publish`` the notebooks are executed into the staging folder, which then holds no
+    other execution: ``only`` is refused there before anything runs, as the sections it leaves
+    out would be missing from the site's table of contents. With ``publish`` they are executed
+    into ``book/``, and those left out keep their committed execution.
     """
+    if only is not None and execute_notebooks and not publish:
+        left_out = [source.stem for source in notebook_sources() if source not in notebook_sources(only)]
+        if left_out:
+            raise SystemExit(
+                f"--notebooks {','.join(only)}: without --publish the site is built from this run's executions "
+                f"alone, so {', '.join(left_out)} would be missing from it (a table-of-contents error after the "
+                "execution); execute every notebook (drop --notebooks), or add --publish to execute into book/, "
+                "where the others keep their committed execution")
     staging = stage(out)
     staging_book = staging / "book"
     _copy_book_pages(staging_book, with_notebooks=publish or not execute_notebooks)
@@ -211,6 +219,8 @@ def main(argv=None) -> None:
     for reserved in ("preset", "runs_dir", "results_dir"):
         if reserved in extra:
             parser.error(f"-p {reserved}: set by the build; use --preset or --runs-dir instead")
+    if args.notebooks is not None and args.no_execute:
+        parser.error("--notebooks: chooses notebooks to execute, but --no-execute executes none; drop one of them")
     build(args.preset, out, args.publish, args.runs_dir.resolve(), execute_notebooks=not args.no_execute,
           only=args.notebooks, extra=extra)
 

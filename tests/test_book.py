@@ -100,6 +100,17 @@ def test_unknown_notebook_number_is_refused():
         build_book.notebook_sources(["99"])
 
 
+def test_notebooks_without_publish_are_refused_before_anything_runs(tmp_path):
+    sources = build_book.notebook_sources()
+    with pytest.raises(SystemExit, match=f"would be missing from it.*drop --notebooks.*--publish") as refusal:
+        build_book.build("tiny", tmp_path / "out", publish=False, runs_dir=tmp_path / "runs",
+                         only=[sources[-1].stem[:2]])
+    assert sources[0].stem in str(refusal.value)
+    assert not (tmp_path / "out").exists() and not (tmp_path / "runs").exists()
+    with pytest.raises(SystemExit):
+        build_book.main(["--notebooks", "01", "--no-execute"])
+
+
 def _tree_digest(folder: Path) -> dict:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
