@@ -150,7 +150,8 @@ def build(preset: str, out: Path, publish: bool, runs_dir: Path, execute_noteboo
     into ``book/``, and those left out keep their committed execution.
     """
     if only is not None and execute_notebooks and not publish:
-        left_out = [source.stem for source in notebook_sources() if source not in notebook_sources(only)]
+        chosen = notebook_sources(only)
+        left_out = [source.stem for source in notebook_sources() if source not in chosen]
         if left_out:
             raise SystemExit(
                 f"--notebooks {','.join(only)}: without --publish the site is built from this run's executions "
