@@ -443,14 +443,18 @@ def feature_matrix(store, layer: str, kind: str = "contributions") -> np.ndarray
         ``"contributions"``: (N, 2C), the positive parts of the C channels then the magnitudes
         of their negative parts. ``"activations"``: (N, C), spatially summed activations.
     """
-    if layer not in store.layers:
-        raise ValueError(f"layer: {layer!r} is not in the store at {str(store.path)!r}; its layers are {store.layers}")
+    _check_layer_and_kind(store, layer, kind)
     if kind == "contributions":
         parts = store.contributions(layer)
         return np.concatenate([parts[:, 0], -parts[:, 1]], axis=1).astype(np.float32)
-    if kind == "activations":
-        return store.activations(layer).astype(np.float32)
-    raise ValueError(f"kind: must be one of {KINDS}, got {kind!r}")
+    return store.activations(layer).astype(np.float32)
+
+
+def _check_layer_and_kind(store, layer, kind):
+    if layer not in store.layers:
+        raise ValueError(f"layer: {layer!r} is not in the store at {str(store.path)!r}; its layers are {store.layers}")
+    if kind not in KINDS:
+        raise ValueError(f"kind: must be one of {KINDS}, got {kind!r}")
 
 
 @dataclass(frozen=True)
@@ -499,7 +503,7 @@ def fit_sae(store, layer: str, kind: str = "contributions", settings: SAESetting
         raise ValueError(f"type: must be 'threshold' or 'topk', got {settings.type!r}")
     if not store.complete:
         raise ValueError(f"store: {str(store.path)!r} is not complete; finish computing it first")
-    data = feature_matrix(store, layer, kind)
+    _check_layer_and_kind(store, layer, kind)
     key = json.dumps({"store": store.settings, "items": store.n_items, "layer": layer, "kind": kind,
                       "settings": asdict(settings), "codec": __version__, "training": TRAINING_VERSION}, sort_keys=True, default=str)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
@@ -511,6 +515,7 @@ def fit_sae(store, layer: str, kind: str = "contributions", settings: SAESetting
         sae = build_sae(json.loads(saved["config"])).to(device)
         sae.load_state_dict(saved["state"])
         return sae.eval(), json.loads(saved["history"])
+    data = feature_matrix(store, layer, kind)  # read only to train: a cached SAE does not need it
     n_modes = n_modes_for(store.channels[layer], settings.expansion)
     if settings.type == "threshold":
         sae = ThresholdSAE(data.shape[1], n_modes, hidden=settings.hidden, threshold=settings.threshold,

@@ -159,8 +159,13 @@ def test_fit_sae_trains_once_then_loads_from_the_cache(small_store, monkeypatch)
     def no_training(*args, **kwargs):
         raise AssertionError("the cached SAE was retrained")
 
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the cached SAE's data were read")
+
     monkeypatch.setattr(sae_module, "train_sae", no_training)
-    second, loaded = fit_sae(small_store, layer, settings=settings)
+    with monkeypatch.context() as patch:
+        patch.setattr(sae_module, "feature_matrix", no_reading)
+        second, loaded = fit_sae(small_store, layer, settings=settings)
     assert loaded == history
     for key, value in first.state_dict().items():
         assert torch.equal(value, second.state_dict()[key]), key
@@ -175,6 +180,8 @@ def test_store_layer_that_does_not_exist_is_refused(small_store):
         fit_sae(small_store, "layer9")
     with pytest.raises(ValueError, match="kind"):
         feature_matrix(small_store, small_store.layers[0], "gradients")
+    with pytest.raises(ValueError, match="kind: must be one of"):
+        fit_sae(small_store, small_store.layers[0], "gradients")
 
 
 def test_data_start_reconstructs_at_the_data_scale_where_a_blind_start_overshoots():
