@@ -12,10 +12,16 @@ captum        Captum ``LayerConductance`` called once per layer (16 x 11 points)
 loop          one forward+backward per step with hooks on all layers, copying full maps to
               numpy at every step and integrating in numpy (how the authors' code works)
 floor         10 forward+backward passes of the bare model, gradients w.r.t. the input only
+normgrad      ``codec.contributions(method="actgrad_norm")``: act-normgrad, one point with a
+              gradient (claim 16 compares IG-10 with it)
+loop_normgrad act-normgrad the authors' way: one forward+backward with hooks on all layers,
+              full maps and gradients copied to numpy, h * g / ||g|| and E/I sums in numpy
 
 Prints one JSON line: seconds per image (best of ``--repeats`` rounds), peak memory
 (process peak RSS, and the working memory above the RSS before the run) per variant,
-and the ratios captum/engine, loop/engine, engine/floor. Timings are taken in this one run,
+and the ratios captum/engine, loop/engine, engine/floor; for claim 16 (IG-10 against
+act-normgrad) engine/normgrad (the algorithmic ratio, both on the device) and
+loop/loop_normgrad (both the authors' way, copying full maps to the host at every point). Timings are taken in this one run,
 side by side; nothing here is asserted.
 
     python benchmarks/contributions.py                 # CPU, batch 1
@@ -94,8 +100,8 @@ def run_loop(model, x, args):
         y = model(point).gather(1, classes[:, None]).sum()
         y.backward()
         for name in LAYERS:
-            steps_h[name].append(acts[name].detach().cpu().numpy())
-            steps_g[name].append(grads[name].detach().cpu().numpy())
+            steps_h[name].append(acts[name].detach().float().cpu().numpy())
+            steps_g[name].append(grads[name].detach().float().cpu().numpy())
     for h in handles:
         h.remove()
     out = {}
@@ -105,6 +111,42 @@ def run_loop(model, x, args):
         out[name] = np.stack([np.clip(contribution, 0, None).sum((2, 3)),
                               np.clip(contribution, None, 0).sum((2, 3))], axis=1)
     return out
+
+
+def run_loop_normgrad(model, x, args):
+    """act-normgrad the authors' way: one pass, full maps copied to numpy, normalised there."""
+    modules = dict(model.named_modules())
+    with torch.no_grad():
+        classes = model(x).argmax(1)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    acts, grads = {}, {}
+    handles = []
+    for name in LAYERS:
+        def hook(module, inputs, output, name=name):
+            acts[name] = output
+            output.register_hook(lambda g, name=name: grads.__setitem__(name, g))
+        handles.append(modules[name].register_forward_hook(hook))
+    point = x.clone().requires_grad_(True)
+    model(point).gather(1, classes[:, None]).sum().backward()
+    for h in handles:
+        h.remove()
+    out = {}
+    for name in LAYERS:
+        h, g = acts[name].detach().float().cpu().numpy(), grads[name].detach().float().cpu().numpy()
+        norm = np.sqrt((g.reshape(len(g), -1) ** 2).sum(1)).reshape(-1, 1, 1, 1)
+        contribution = h * g / norm
+        out[name] = np.stack([np.clip(contribution, 0, None).sum((2, 3)),
+                              np.clip(contribution, None, 0).sum((2, 3))], axis=1)
+    return out
+
+
+def run_normgrad(model, x, args):
+    import codec
+
+    return codec.contributions(
+        model, x, LAYERS, method="actgrad_norm", steps=1, reduce="ei", chunk_size=args.chunk_size,
+    )
 
 
 def run_floor(model, x, args):
@@ -148,6 +190,8 @@ def variant_function(name, model, x, args):
         "captum": lambda: run_captum(model, x, args),
         "loop": lambda: run_loop(model, x, args),
         "floor": lambda: run_floor(model, x, args),
+        "normgrad": lambda: run_normgrad(model, x, args),
+        "loop_normgrad": lambda: run_loop_normgrad(model, x, args),
     }[name]
 
 
@@ -207,7 +251,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="timed runs after one warm-up")
     parser.add_argument("--chunk-size", type=int, default=None)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--variants", default="engine,engine_left,floor,loop,captum")
+    parser.add_argument("--variants", default="engine,engine_left,floor,loop,captum,normgrad,loop_normgrad")
     parser.add_argument("--autocast", choices=["off", "on", "both"], default="off",
                         help="bf16 autocast (GPU): off, on, or both")
     parser.add_argument("--variant", help=argparse.SUPPRESS)
@@ -237,9 +281,18 @@ def main() -> None:
         suffix = "_bf16" if bf16 else ""
         for variant, seconds in measure_times(args, variants, bf16).items():
             report[f"{variant}{suffix}_s_per_image"] = seconds
+        if args.device.startswith("cuda"):  # hand the cached blocks back before the children run
+            import gc
+
+            gc.collect()
+            torch.cuda.empty_cache()
+        print(json.dumps({k: v for k, v in report.items() if k.endswith("s_per_image")}), file=sys.stderr)
         for variant in variants:
             command = base + ["--variant", variant] + (["--bf16"] if bf16 else [])
-            output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+            finished = subprocess.run(command, capture_output=True, text=True)
+            if finished.returncode != 0:
+                raise SystemExit(f"memory run of {variant} failed:\n{finished.stderr}")
+            output = finished.stdout
             measured = json.loads(output.strip().splitlines()[-1])
             report[f"{variant}{suffix}_peak_rss_mb"] = round(measured["peak_rss_mb"], 1)
             report[f"{variant}{suffix}_working_mb"] = round(
@@ -256,7 +309,9 @@ def main() -> None:
         report[f"loop_over_engine{suffix}"] = ratio("loop", "engine")
         report[f"engine_over_floor{suffix}"] = ratio("engine", "floor")
         report[f"engine_left_over_floor{suffix}"] = ratio("engine_left", "floor")
-    print(json.dumps(report))
+        report[f"claim16_engine_over_normgrad{suffix}"] = ratio("engine", "normgrad")
+        report[f"claim16_loop_over_loop_normgrad{suffix}"] = ratio("loop", "loop_normgrad")
+        print(json.dumps(report), flush=True)  # after each precision; the last line has them all
 
 
 if __name__ == "__main__":

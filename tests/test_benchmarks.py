@@ -15,10 +15,11 @@ def test_contributions_benchmark_reports_every_variant():
                "--size", "32", "--repeats", "1", "--threads", "1"]
     output = subprocess.run(command, check=True, capture_output=True, text=True, timeout=600).stdout
     report = json.loads(output.strip().splitlines()[-1])
-    for variant in ("engine", "engine_left", "floor", "loop", "captum"):
+    for variant in ("engine", "engine_left", "floor", "loop", "captum", "normgrad", "loop_normgrad"):
         assert report[f"{variant}_s_per_image"] > 0
         assert report[f"{variant}_peak_rss_mb"] > 0
-    for ratio in ("captum_over_engine", "loop_over_engine", "engine_over_floor"):
+    for ratio in ("captum_over_engine", "loop_over_engine", "engine_over_floor",
+                  "claim16_engine_over_normgrad", "claim16_loop_over_loop_normgrad"):
         assert report[ratio] > 0
 
 
