@@ -22,12 +22,13 @@ STAMP := $(VENV)/.codec-installed
 MATHJAX_VERSION := 3.2.2
 MATHJAX := _vendor/mathjax/tex-mml-chtml.js
 
-.PHONY: setup test book check-site reference bench clean help
+.PHONY: setup test test-portable book check-site reference bench clean help
 
 help:
 	@echo "make test       run the test suite, nbval and the tiny book build with its browser check"
 	@echo "make book       execute the notebooks at PRESET=$(PRESET) and build the site into $(BOOK_OUT)/_build/html"
 	@echo "                (PRESET=sample executes into book/, the committed book)"
+	@echo "make test-portable  the numerically sensitive tests under other CPU code paths and thread counts"
 	@echo "make check-site open every page of the built site in headless Chromium"
 	@echo "make reference  refresh the tiny reference notebooks that nbval checks (tests/nbval)"
 	@echo "make bench   print the contribution-engine benchmark (ResNet-50, CPU)"
@@ -43,6 +44,12 @@ setup: $(STAMP)
 
 test: setup $(MATHJAX)
 	$(PY) -m pytest
+
+# The numerically sensitive tests (engine, SAE, modes, stats, nbval, tiny claim values) once per
+# CPU code path torch can be forced to here (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA) and per
+# thread count; scripts/portability.py lists them. About 5 min per configuration on 2 cores.
+test-portable: setup $(MATHJAX)
+	$(PY) scripts/portability.py test
 
 $(MATHJAX):
 	@mkdir -p _vendor/mathjax

@@ -79,7 +79,7 @@ print(f"scale: {config.name} | model: {entry.name} | data: {config.dataset}, {le
 # code is non-zero on at least one image. Mode sparsity is the Hoyer index of each alive
 # mode's dictionary row.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 fits = {}
 rows = []
 for layer in layers:
@@ -168,7 +168,7 @@ plt.show()
 # the modes with a correlation above 0.2 and average, over classes, the best correlation a
 # mode reaches (the mean maximal correlation).
 
-# %%
+# %% tags=["nbval-ignore-output"]
 channel_corr = {(l, kind): modes.correlation(fits[l, kind][1], indicator) for l in layers for kind in ("contributions", "activations")}
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
 bins = np.linspace(-0.2, 1, 25)
@@ -222,7 +222,7 @@ _ = record_claim(results_dir, config.name, 6,
 # The same class-correlation summary for PCA and NMF (scikit-learn) of the contribution matrix
 # at the same layer, with as many components as the SAE has alive modes.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 sae, features, codes = fits[layer, "contributions"]
 n_components = max(2, metric[layer, "contributions"]["alive_modes"])
 baselines = {"SAE modes": codes, "channels": features}
@@ -274,7 +274,7 @@ plt.show()
 # parts (each minus the mean over classes). The dotted line is chance: the default SAE
 # compared with itself with the classes shuffled.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 reference_sae, features, reference_codes = fits[layer, "contributions"]
 reference = modes.class_dictionary(reference_sae.dictionary.detach().cpu().numpy(), correlations[layer, "contributions"])
 sweep = {"seed 1": dict(seed=1), "seed 2": dict(seed=2), "threshold 0.8": dict(threshold=0.8),
@@ -318,7 +318,7 @@ _ = record_claim(results_dir, config.name, 14,
 # (or activation mode) reaches, at every layer. Textures are local and shapes global, so
 # texture superclasses should be found early and shapes later.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 if config.dataset == "shapes":
     groups = {f"shape {name}": labels // len(TEXTURES) == i for i, name in enumerate(SHAPES)}
     groups |= {f"texture {name}": labels % len(TEXTURES) == i for i, name in enumerate(TEXTURES)}
