@@ -42,6 +42,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 test: setup $(MATHJAX)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 $(MATHJAX):
