@@ -43,6 +43,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 test: setup $(MATHJAX)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 # The numerically sensitive tests (engine, SAE, modes, stats, nbval, tiny claim values) once per

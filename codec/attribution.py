@@ -282,12 +282,12 @@ def _path(
             def value(j):
                 if j < j0:
                     return carry[name][1]
-                return block(j, h_grad, h_rest)
+                return block(j, h_grad, h_rest)  # noqa: F821 (deleted below once the layer is done)
 
             def gradient(j):
                 if j < j0:
                     return carry[name][2]
-                return block(j, g_all, None) if j in grad_pts else None
+                return block(j, g_all, None) if j in grad_pts else None  # noqa: F821 (likewise)
 
             if j0 == 0:
                 acc = torch.zeros((n_in, *reference.shape[1:]), dtype=acc_dtype, device=reference.device)

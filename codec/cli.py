@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--softmax", action="store_true", help="apply softmax to the outputs before the target")
     run.add_argument("--batch-size", type=int, help="images per batch and per stored chunk (default: the preset's)")
     run.add_argument("--chunk-size", type=int, help="most interpolated inputs per forward/backward pass, to bound memory (default: all of a batch)")
-    run.add_argument("--noise-level", type=float, default=0.15, help="smoothgrad: noise std as a fraction of each image's value range (default: 0.15)")
+    run.add_argument("--noise-level", type=float, default=0.15,
+                     help="smoothgrad: noise std as a fraction of each image's value range (default: 0.15)")
     run.add_argument("--noise-seed", type=int, default=0, help="smoothgrad: noise seed (default: 0)")
     run.add_argument("--device", help="cpu, cuda, cuda:N (default: the preset's)")
     run.add_argument("--repair", action="store_true", help="verify every chunk's checksum and recompute damaged ones")
@@ -106,7 +107,8 @@ def run_contributions(args) -> int:
         steps=args.steps if args.steps is not None else preset.steps, rule=args.rule,
         target=args.target, softmax=args.softmax,
         batch_size=args.batch_size if args.batch_size is not None else preset.batch_size,
-        chunk_size=args.chunk_size, noise_level=args.noise_level, seed=args.noise_seed, device=device, repair=args.repair, progress=not args.no_progress,
+        chunk_size=args.chunk_size, noise_level=args.noise_level, seed=args.noise_seed, device=device, repair=args.repair,
+        progress=not args.no_progress,
     )
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()

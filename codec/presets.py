@@ -31,20 +31,15 @@ class Preset:
     name : str
     model : str
         CNN of the scale (``codec.models`` name).
-    vit_model : str or None
-        ViT of the scale, if any.
     dataset : str
         ``codec.data`` dataset name.
     per_class : int
         Images per class.
-    image_size : int
     steps : int
         Integration steps for hidden IG.
     batch_size : int
     device : str
         ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when available).
-    superclass_dataset : str or None
-        A second dataset for superclass analyses (Imagewoof at the sample scale).
     sae_lr, sae_epochs, sae_patience : float, int, int
         Learning rate, epoch limit and early-stopping patience (epochs) of the SAEs trained at
         this scale. The paper's rate, 5e-5, suits 50,000 images; the small scales have a
@@ -58,14 +53,11 @@ class Preset:
 
     name: str
     model: str
-    vit_model: str | None
     dataset: str
     per_class: int
-    image_size: int
     steps: int
     batch_size: int
     device: str
-    superclass_dataset: str | None = None
     chunk_size: int | None = None
     sae_lr: float = 5e-5
     sae_epochs: int = 2000
@@ -84,9 +76,10 @@ class Preset:
 
 
 PRESETS = {
-    "tiny": Preset("tiny", "shapes_resnet", "shapes_vit", "shapes", per_class=50, image_size=64, steps=10, batch_size=64, device="cpu", sae_lr=1e-3, sae_epochs=300),
-    "sample": Preset("sample", "efficientnet_lite0", None, "imagenette", per_class=100, image_size=224, steps=10, batch_size=32, device="auto", superclass_dataset="imagewoof", chunk_size=88, sae_lr=1e-3, sae_epochs=1500, sae_patience=50),
-    "paper": Preset("paper", "resnet50", "vit_b_16", "imagenet", per_class=50, image_size=224, steps=10, batch_size=64, device="cuda"),
+    "tiny": Preset("tiny", "shapes_resnet", "shapes", per_class=50, steps=10, batch_size=64, device="cpu", sae_lr=1e-3, sae_epochs=300),
+    "sample": Preset("sample", "efficientnet_lite0", "imagenette", per_class=100, steps=10, batch_size=32, device="auto",
+                     chunk_size=88, sae_lr=1e-3, sae_epochs=1500, sae_patience=50),
+    "paper": Preset("paper", "resnet50", "imagenet", per_class=50, steps=10, batch_size=64, device="cuda"),
 }
 
 

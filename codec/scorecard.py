@@ -30,13 +30,15 @@ CLAIMS = (
     Claim(4, "Class-averaged contributions need more principal components for 95% variance than activations, and both rise with depth.", "Fig. 3E-F"),
     Claim(5, "The SAE reconstructs contributions with R² ≈ 0.85 (activations ≈ 0.84).", "Fig. S2A, S3-S4"),
     Claim(6, "Contribution modes correlate with classes more than activation modes at intermediate layers, and more than single channels.", "Fig. 5"),
-    Claim(7, "Ablating ~2% of channels from a class's top modes removes that class while sparing others; preserving them keeps only that class.", "Fig. 6C"),
+    Claim(7, "Ablating ~2% of channels from a class's top modes removes that class while sparing others; "
+             "preserving them keeps only that class.", "Fig. 6C"),
     Claim(8, "Contribution modes need fewer channels than activation modes to ablate a class.", "Fig. 6D-E"),
     Claim(9, "Ablation efficacy rises sharply at an intermediate depth.", "Fig. 6E"),
     Claim(10, "Superclass modes (dog) can be ablated / preserved as a group.", "Fig. S10"),
     Claim(11, "Mode maps show the same low-level feature across classes.", "Fig. 7"),
     Claim(12, "Retina: cells cluster by their mode patterns consistently across layers; IRFs change with the combination of active modes.", "Fig. 8"),
-    Claim(13, "ViT: contributions sparser than activations; contribution modes ablate classes better than activation modes; attention heads barely specialised.", "Fig. S7-S8"),
+    Claim(13, "ViT: contributions sparser than activations; contribution modes ablate classes better than activation modes; "
+              "attention heads barely specialised.", "Fig. S7-S8"),
     Claim(14, "Results are robust to SAE seed, L1, threshold and size away from boundary regimes.", "Fig. S3-S6"),
     Claim(15, "A contrastive (top1 - top2) target gives sparsity like the top-1 target.", "Fig. S11"),
     Claim(16, "IG with 10 steps costs about 3x act-normgrad.", "Suppl. 10.4"),

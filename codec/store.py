@@ -301,7 +301,7 @@ def weights_identity(model: torch.nn.Module) -> str:
 def dataset_identity(dataset) -> dict:
     """What selects a dataset's items, for the store's settings."""
     from .data import ImageFolderDataset, ShapesDataset
-    from .shapes_models import SHAPES_DATA_VERSION
+    from .models.shapes import SHAPES_DATA_VERSION
 
     if isinstance(dataset, ShapesDataset):
         return {"name": "shapes", "split": dataset.split, "size": dataset.size, "seed": dataset.seed, "data_version": SHAPES_DATA_VERSION}
@@ -357,7 +357,7 @@ def run_name(scale: str, model: str, method: str = "ig", target="top1", softmax:
 
 
 def compute_contributions(
-    model,
+    entry,
     dataset,
     out,
     *,
@@ -386,7 +386,7 @@ def compute_contributions(
 
     Parameters
     ----------
-    model : codec.models.ModelEntry
+    entry : codec.models.ModelEntry
         The model, its analysis layers and its input transform (``codec.models.load_model``).
     dataset : codec.data dataset
         ``shapes(...)`` or an ImageNet-style folder dataset; its items are model inputs after
@@ -430,15 +430,15 @@ def compute_contributions(
     rank = default_rank if rank is None else rank
     world_size = default_world if world_size is None else world_size
     if device is None:
-        parameter = next(model.model.parameters(), None)
+        parameter = next(entry.model.parameters(), None)
         device = parameter.device if parameter is not None else torch.device("cpu")
         if world_size > 1 and device.type == "cuda":
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
-    model.model.to(device)
-    layers = list(layers or model.layers)
+    entry.model.to(device)
+    layers = list(layers or entry.layers)
     settings = {
-        "model": model.name,
-        "weights": weights_identity(model.model),
+        "model": entry.name,
+        "weights": weights_identity(entry.model),
         "dataset": dataset_identity(dataset),
         "method": method,
         "rule": rule if method in ("ig", "ig_hidden") else None,
@@ -451,8 +451,8 @@ def compute_contributions(
         "smoothgrad": {"noise_level": noise_level, "seed": seed} if method == "smoothgrad" else None,
         "codec_version": __version__,
     }
-    example, _ = model_inputs(dataset, range(1), model.transform)
-    channels = _channel_counts(model, layers, example.to(device))
+    example, _ = model_inputs(dataset, range(1), entry.transform)
+    channels = _channel_counts(entry, layers, example.to(device))
     store = ContributionStore.create_or_open(out, settings, len(dataset), batch_size, layers, channels)
     if repair:
         for k in store.damaged_chunks():
@@ -468,16 +468,17 @@ def compute_contributions(
     try:
         for k in todo:
             items = store.chunk_range(k)
-            images, labels = model_inputs(dataset, items, model.transform)
+            images, labels = model_inputs(dataset, items, entry.transform)
             result = contributions(
-                model.model, images.to(device), layers, method=method, steps=steps, rule=rule,
+                entry.model, images.to(device), layers, method=method, steps=steps, rule=rule,
                 target=target, softmax=softmax, reduce="ei", chunk_size=chunk_size,
                 noise_level=noise_level, seed=seed,
             )
             arrays = {
                 "index": np.asarray(items, dtype=np.int64),
                 "label": labels.numpy().astype(np.int64),
-                "prediction": (result.predictions if result.predictions is not None else torch.full((len(items),), -1)).cpu().numpy().astype(np.int64),
+                "prediction": (result.predictions if result.predictions is not None else torch.full((len(items),), -1))
+                .cpu().numpy().astype(np.int64),
                 "target_at_input": result.target_at_input.detach().cpu().float().numpy(),
                 "target_at_baseline": result.target_at_baseline.detach().cpu().float().numpy(),
             }

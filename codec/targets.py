@@ -25,8 +25,6 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-TARGET_NAMES = ("top1", "topk", "class", "entropy", "contrastive", "surprisal", "callable")
-
 
 class Target:
     """Base class: a scalar function of the output, possibly with classes chosen at the input."""

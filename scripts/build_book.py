@@ -203,7 +203,8 @@ def main(argv=None) -> None:
     parser.add_argument("--preset", default="tiny", help=f"scale to execute at: {', '.join(sorted(PRESETS))} (default tiny)")
     parser.add_argument("--out", type=Path, help="build folder (default _build/<preset>)")
     parser.add_argument("--publish", action="store_true", help="execute into book/ (the committed book) instead of the staging folder")
-    parser.add_argument("--reference", action="store_true", help="refresh the tiny reference notebooks in tests/nbval and book/results/tiny, then stop")
+    parser.add_argument("--reference", action="store_true",
+                        help="refresh the tiny reference notebooks in tests/nbval and book/results/tiny, then stop")
     parser.add_argument("--runs-dir", type=Path, default=ROOT / "runs", help="where contribution stores are kept (default runs/)")
     parser.add_argument("--no-execute", action="store_true", help="build from the executed notebooks already in book/")
     parser.add_argument("--notebooks", type=lambda text: text.split(","), help="execute only these notebooks, by number: 01,02")

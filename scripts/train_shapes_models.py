@@ -2,7 +2,7 @@
 
     python scripts/train_shapes_models.py [shapes_resnet shapes_vit]
 
-Each model is trained from scratch with its recipe in codec.shapes_models.CONFIGS (seeded,
+Each model is trained from scratch with its recipe in codec.models.shapes.CONFIGS (seeded,
 deterministic on one machine); the file name carries the configuration hash, so a changed
 recipe or renderer never reuses stale weights. The training history (loss and test accuracy
 per epoch, wall time) is written next to the weights as JSON.
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from codec.shapes_models import CONFIGS, config_hash, train_shapes_model
+from codec.models.shapes import CONFIGS, config_hash, train_shapes_model
 
 OUT = Path(__file__).resolve().parents[1] / "codec" / "weights"
 

@@ -7,11 +7,11 @@ import copy
 import pytest
 import torch
 import torchvision
+from conftest import linear_convnet, tiny_convnet
+from reference import literal_contributions
 from torch import nn
 
 import codec
-from conftest import linear_convnet, tiny_convnet
-from reference import literal_contributions
 
 captum_attr = pytest.importorskip("captum.attr")
 

@@ -102,7 +102,7 @@ def test_unknown_notebook_number_is_refused():
 
 def test_notebooks_without_publish_are_refused_before_anything_runs(tmp_path):
     sources = build_book.notebook_sources()
-    with pytest.raises(SystemExit, match=f"would be missing from it.*drop --notebooks.*--publish") as refusal:
+    with pytest.raises(SystemExit, match="would be missing from it.*drop --notebooks.*--publish") as refusal:
         build_book.build("tiny", tmp_path / "out", publish=False, runs_dir=tmp_path / "runs",
                          only=[sources[-1].stem[:2]])
     assert sources[0].stem in str(refusal.value)

@@ -8,7 +8,6 @@ import torch
 
 from codec import classes, data
 
-
 # --------------------------------------------------------------------------- planted shapes
 
 

