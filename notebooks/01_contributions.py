@@ -192,7 +192,8 @@ plt.show()
 decorrelates = bool(ei_corr[-1] < ei_corr[0] and np.corrcoef(depth, ei_corr)[0, 1] < -0.5)
 print("claim 3, E/I correlation falls with depth:", decorrelates)
 _ = record_claim(results_dir, config.name, 3,
-                 f"E/I correlation {ei_corr[0]:.2f} (first layer) → {ei_corr[-1]:.2f} (last); correlation with depth {np.corrcoef(depth, ei_corr)[0, 1]:.2f}",
+                 f"E/I correlation {ei_corr[0]:.2f} (first layer) → {ei_corr[-1]:.2f} (last); "
+                 f"correlation with depth {np.corrcoef(depth, ei_corr)[0, 1]:.2f}",
                  "holds" if decorrelates else "does not hold", {"ei_correlation": ei_corr.tolist()})
 
 # %% [markdown]
@@ -260,7 +261,8 @@ difference = float(np.abs(contrastive - hoyer_c).max())
 similar = bool(difference < 0.1 and (contrastive > hoyer_a).all())
 print(f"claim 15, contrastive vs top-1: largest difference in Hoyer {difference:.3f}")
 _ = record_claim(results_dir, config.name, 15,
-                 f"largest Hoyer difference contrastive vs top-1 across layers: {difference:.3f} (tolerance 0.1); contrastive sparser than activations at every layer: {bool((contrastive > hoyer_a).all())}",
+                 f"largest Hoyer difference contrastive vs top-1 across layers: {difference:.3f} (tolerance 0.1); "
+                 f"contrastive sparser than activations at every layer: {bool((contrastive > hoyer_a).all())}",
                  "holds" if similar else "does not hold", {"contrastive": contrastive.tolist(), "top1": hoyer_c.tolist()})
 
 # %% [markdown]

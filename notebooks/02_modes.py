@@ -174,8 +174,10 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
 bins = np.linspace(-0.2, 1, 25)
 for kind, colour in (("contributions", "tab:red"), ("activations", "tab:gray")):
     axes[0].hist(modes.summary(correlations[layer, kind])["max_per_mode"], bins=bins, alpha=0.6, color=colour, label=f"{kind} modes")
-axes[1].hist(modes.summary(channel_corr[layer, "contributions"])["max_per_mode"], bins=bins, alpha=0.6, color="tab:red", label="contribution channel parts")
-axes[1].hist(modes.summary(channel_corr[layer, "activations"])["max_per_mode"], bins=bins, alpha=0.6, color="tab:gray", label="activation channels")
+axes[1].hist(modes.summary(channel_corr[layer, "contributions"])["max_per_mode"], bins=bins, alpha=0.6, color="tab:red",
+             label="contribution channel parts")
+axes[1].hist(modes.summary(channel_corr[layer, "activations"])["max_per_mode"], bins=bins, alpha=0.6, color="tab:gray",
+             label="activation channels")
 for axis, what in zip(axes, ("modes", "single channels")):
     axis.set_xlabel("maximum correlation with a class")
     axis.set_ylabel(f"number of {what}")
@@ -211,7 +213,8 @@ print(f"claim 6, contribution modes above activation modes at {over_activations}
 _ = record_claim(results_dir, config.name, 6,
                  f"mean maximal class correlation, contribution modes vs activation modes at intermediate layers: "
                  f"{np.round(mean_max['contributions'][intermediate], 2).tolist()} vs {np.round(mean_max['activations'][intermediate], 2).tolist()} "
-                 f"(higher at {over_activations} of {n_intermediate}); higher than single contribution channels at {over_channels} of {len(layers)} layers",
+                 f"(higher at {over_activations} of {n_intermediate}); "
+                 f"higher than single contribution channels at {over_channels} of {len(layers)} layers",
                  "holds" if selective else "does not hold",
                  {"layers": layers, "mean_max_contribution_modes": mean_max["contributions"].tolist(),
                   "mean_max_activation_modes": mean_max["activations"].tolist(), "mean_max_contribution_channels": channels_max.tolist()})
@@ -305,7 +308,8 @@ r2_spread = float(max(abs(r["r2"] - metric[layer, "contributions"]["r2"]) for r 
 robust = bool(median_stability >= 0.8 and r2_spread <= 0.1)
 print(f"claim 14, median cosine {median_stability:.2f} (chance {chance:.2f}), largest R² change {r2_spread:.2f}")
 _ = record_claim(results_dir, config.name, 14,
-                 f"{len(sweep_rows)} settings at {layer}: median cosine of class-aggregated modes to the default {median_stability:.2f} (chance {chance:.2f}) "
+                 f"{len(sweep_rows)} settings at {layer}: median cosine of class-aggregated modes to the default "
+                 f"{median_stability:.2f} (chance {chance:.2f}) "
                  f"(lowest {min(r['stability'] for r in sweep_rows):.2f}, {min(sweep_rows, key=lambda r: r['stability'])['setting']}); "
                  f"largest R² change {r2_spread:.3f}; verdict: holds when the median cosine is at least 0.8 and R² moves by at most 0.1",
                  "holds" if robust else "does not hold", {"layer": layer, "sweep": sweep_rows})
