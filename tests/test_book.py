@@ -41,9 +41,9 @@ needs_mathjax = pytest.mark.skipif(
     reason="MathJax is not in _vendor/ (make test fetches it from the npm registry first)")
 
 
-def _code_cells(cells):
+def _cell_sources(cells, kind="code"):
     return [cell.source.strip() if hasattr(cell, "source") else "".join(cell["source"]).strip()
-            for cell in cells if cell["cell_type"] == "code"]
+            for cell in cells if cell["cell_type"] == kind]
 
 
 @pytest.mark.parametrize("source", build_book.notebook_sources(), ids=lambda p: p.stem)
@@ -52,8 +52,10 @@ def test_nbval_reference_notebook_is_current(source):
     reference = ROOT / "tests" / "nbval" / f"{source.stem}.ipynb"
     assert reference.exists(), f"no reference for {source.name}: run `make reference`"
     stored = json.loads(reference.read_text())
-    assert _code_cells(stored["cells"]) == _code_cells(jupytext.read(source).cells), (
+    assert _cell_sources(stored["cells"]) == _cell_sources(jupytext.read(source).cells), (
         f"{reference.relative_to(ROOT)} is older than {source.relative_to(ROOT)}: run `make reference`")
+    assert _cell_sources(stored["cells"], "markdown") == _cell_sources(jupytext.read(source).cells, "markdown"), (
+        f"{reference.relative_to(ROOT)}: its prose is older than {source.relative_to(ROOT)}: run `make reference`")
     outputs = [o for cell in stored["cells"] if cell["cell_type"] == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o["output_type"] == "error"]
 
@@ -83,8 +85,10 @@ def test_committed_book_is_the_sample_execution():
         assert executed.exists(), f"book/ has no executed {source.stem}: run `make book PRESET=sample`"
         notebook = json.loads(executed.read_text())
         assert notebook["metadata"]["papermill"]["parameters"]["preset"] == "sample"
-        assert _code_cells([c for c in notebook["cells"] if "injected-parameters" not in c["metadata"].get("tags", [])]) \
-            == _code_cells(jupytext.read(source).cells), f"book/{executed.name} is older than its source"
+        assert _cell_sources([c for c in notebook["cells"] if "injected-parameters" not in c["metadata"].get("tags", [])]) \
+            == _cell_sources(jupytext.read(source).cells), f"book/{executed.name} is older than its source"
+        assert _cell_sources(notebook["cells"], "markdown") == _cell_sources(jupytext.read(source).cells, "markdown"), (
+            f"book/{executed.name}: its prose is older than its source")
         text = json.dumps(notebook["cells"])
         assert "scale: sample" in text and "model: efficientnet_lite0" in text and "this page ran in" in text
         assert '"output_type": "error"' not in text
