@@ -51,7 +51,7 @@ import torch.autograd.forward_ad as fwAD
 from torch import Tensor, nn
 
 from .hooks import LayerCapture, LayerSpec, eval_mode, frozen_parameters, resolve_layers
-from .reduce import check_reduce, reduce_units
+from .reduce import check_layout, check_reduce, reduce_units
 from .targets import ClassTarget, Target, as_target
 
 METHODS = ("ig", "ig_hidden", "actgrad", "actgrad_norm", "inputgrad", "smoothgrad")
@@ -143,10 +143,14 @@ class _Context:
     softmax: bool
     chunk_size: int | None
     progress: object | None
+    layouts: dict = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
         return [s.name for s in self.specs]
+
+    def reduce_layer(self, values: Tensor, reduce: str | None, name: str) -> Tensor:
+        return reduce_units(values, reduce, self.layouts.get(name, "auto"))
 
     def score(self, output: Tensor) -> Tensor:
         return torch.softmax(output, dim=1) if self.softmax else output
@@ -306,9 +310,9 @@ def _path(
                     acc.addcmul_(difference, gradient(j), value=0.5)
                 del difference
             if j0 == 0:
-                out.activations[name].append(reduce_units(value(0), reduce))
+                out.activations[name].append(ctx.reduce_layer(value(0), reduce, name))
             if j1 == n_points:
-                out.contributions[name].append(reduce_units(acc, reduce))
+                out.contributions[name].append(ctx.reduce_layer(acc, reduce, name))
                 carry.pop(name, None)
             else:
                 last = j1 - 1
@@ -333,7 +337,7 @@ def _endpoints(ctx: _Context, x: Tensor, reduce: str | None):
         states=states,
         y=ctx.target(scored, states),
         predictions=output.argmax(dim=1) if output.ndim == 2 else None,
-        activations={n: reduce_units(captured[n], reduce) for n in ctx.names},
+        activations={n: ctx.reduce_layer(captured[n], reduce, n) for n in ctx.names},
     )
 
 
@@ -373,7 +377,7 @@ def _smoothgrad(ctx, x, x_base, reduce, samples, noise_level, seed):
                 for name in names:
                     total[name] += result["contributions"][name]
         for name in names:
-            out.contributions[name].append(reduce_units(total[name] / samples, reduce))
+            out.contributions[name].append(ctx.reduce_layer(total[name] / samples, reduce, name))
             out.activations[name].append(clean["activations"][name])
         out.y_in.append(clean["y"])
         out.y_base.append(y_base)
@@ -424,8 +428,8 @@ def _inputgrad(ctx, x, x_base, reduce):
             grad = torch.zeros_like(primal[name]) if grad is None else grad
             acc_dtype = _accumulation_dtype(grad.dtype)
             value = grad.to(acc_dtype) * tangent[name].to(acc_dtype)
-            out.contributions[name].append(reduce_units(value, reduce))
-            out.activations[name].append(reduce_units(primal[name].to(acc_dtype), reduce))
+            out.contributions[name].append(ctx.reduce_layer(value, reduce, name))
+            out.activations[name].append(ctx.reduce_layer(primal[name].to(acc_dtype), reduce, name))
         out.y_in.append(y.detach())
         out.y_base.append(ctx.target(ctx.score(out_base), states))
         if output.ndim == 2:
@@ -484,7 +488,7 @@ def _ig_hidden(ctx, x, x_base, reduce, steps, rule):
                         acc.index_add_(0, b, grad.to(acc_dtype) * weight.view(view))
                     ctx.advance(len(rows))
             value = (h_in.to(acc_dtype) - h_base.to(acc_dtype)) * acc
-            out.contributions[name].append(reduce_units(value, reduce))
+            out.contributions[name].append(ctx.reduce_layer(value, reduce, name))
             out.activations[name].append(at_input["activations"][name])
         out.y_in.append(at_input["y"])
         out.y_base.append(ctx.target(ctx.score(out_base), states))
@@ -524,6 +528,7 @@ def contributions(
     noise_level: float = 0.15,
     seed: int = 0,
     progress: bool = False,
+    layout: str | dict = "auto",
 ) -> Contributions:
     """Contributions of the units of several hidden layers to a scalar target.
 
@@ -568,6 +573,10 @@ def contributions(
         ``smoothgrad`` noise seed (noise of input ``b`` depends on ``seed`` and ``b`` only).
     progress : bool
         Show a tqdm progress bar over rows.
+    layout : {"auto", "channels_first", "channels_last"} or dict of str to str
+        Where each layer's channel axis is, for ``reduce`` (see :mod:`codec.reduce`): one
+        value for every layer or one per layer name (others ``"auto"``). ``"auto"`` reads a
+        3-D tensor as tokens (B, T, D); a ``Conv1d`` output (B, C, L) needs ``"channels_first"``.
 
     Returns
     -------
@@ -590,6 +599,7 @@ def contributions(
         _check_int("chunk_size", chunk_size, 1)
     check_reduce(reduce)
     _check_int("seed", seed, 0)
+    check_layout(layout if isinstance(layout, str) else "auto")
     if not (isinstance(noise_level, (int, float)) and math.isfinite(noise_level) and noise_level >= 0):
         raise ValueError(f"noise_level: must be a finite number >= 0, got {noise_level!r}")
     target_obj = as_target(target)
@@ -613,6 +623,18 @@ def contributions(
     if isinstance(target_obj, ClassTarget):
         target_obj.check_batch(inputs.shape[0])
     specs = resolve_layers(model, layers)
+    names = [s.name for s in specs]
+    if isinstance(layout, dict):
+        unknown = sorted(set(layout) - set(names))
+        if unknown:
+            raise ValueError(f"layout: {unknown} are not among the requested layers {names}")
+        for value in layout.values():
+            check_layout(value)
+        layouts = dict(layout)
+    elif isinstance(layout, str):
+        layouts = {name: layout for name in names}
+    else:
+        raise TypeError(f"layout: must be a string or a dict of layer name to string, got {type(layout).__name__}")
 
     parameter = next(model.parameters(), None)
     device = parameter.device if parameter is not None else inputs.device
@@ -645,7 +667,7 @@ def contributions(
         bar = tqdm(total=x.shape[0] * rows_per_input, unit="row", desc=f"codec {method}")
     try:
         with eval_mode(model), frozen_parameters(model), LayerCapture(specs, tuple(inputs.shape)) as capture:
-            ctx = _Context(model, specs, capture, target_obj, softmax, chunk_size, bar)
+            ctx = _Context(model, specs, capture, target_obj, softmax, chunk_size, bar, layouts)
             if method == "ig":
                 alphas = [(steps - j) / steps for j in range(steps + 1)]
                 grad_points = [True] * (steps + 1)

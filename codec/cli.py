@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--softmax", action="store_true", help="apply softmax to the outputs before the target")
     run.add_argument("--batch-size", type=int, help="images per batch and per stored chunk (default: the preset's)")
     run.add_argument("--chunk-size", type=int, help="most interpolated inputs per forward/backward pass, to bound memory (default: all of a batch)")
+    run.add_argument("--layout", choices=["auto", "channels_first", "channels_last"], default="auto",
+                     help="where the layers' channel axis is: auto reads 3-D tensors as tokens (B, T, D) (default: auto)")
     run.add_argument("--noise-level", type=float, default=0.15,
                      help="smoothgrad: noise std as a fraction of each image's value range (default: 0.15)")
     run.add_argument("--noise-seed", type=int, default=0, help="smoothgrad: noise seed (default: 0)")
@@ -108,6 +110,7 @@ def run_contributions(args) -> int:
         target=args.target, softmax=args.softmax,
         batch_size=args.batch_size if args.batch_size is not None else preset.batch_size,
         chunk_size=args.chunk_size, noise_level=args.noise_level, seed=args.noise_seed, device=device, repair=args.repair,
+        layout=args.layout,
         progress=not args.no_progress,
     )
     if torch.distributed.is_available() and torch.distributed.is_initialized():

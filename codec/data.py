@@ -13,14 +13,24 @@
 ``imagenet``
     A user's ImageNet validation folder in the standard ``<root>/<wnid>/<image>`` layout.
 
-Folder datasets return ``(image, label)``: a PIL image, or ``transform(image)`` when a
-transform is given (a model's input transform from :mod:`codec.models`).
+Every dataset follows one protocol (:class:`Item`, :func:`model_inputs`):
+
+* ``dataset[i]`` is an item with ``.image`` (a raw image: a (3, H, W) float tensor in [0, 1]
+  or a PIL image, or a stimulus of any shape such as (time, H, W); already the model input
+  when the dataset was given a ``transform``), ``.label`` (int) and ``.extras`` (a dict of
+  what else the dataset knows about the item: object masks, file names, ...);
+* ``len(dataset)``, ``dataset.class_names`` where the labels have names, and
+  ``dataset.identity()``: a JSON-able dict that says which items these are, for the settings
+  of a contribution store (two datasets with the same identity yield the same items).
+
+Datasets are registered by name with :func:`register_dataset`; :func:`preset_dataset` builds
+any of them from a preset with the same arguments (``per_class``, ``seed``, ``root``, ``split``).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -35,6 +45,8 @@ TEXTURES = ("stripes", "dots", "checker", "solid")
 SHAPES_CLASS_NAMES = tuple(f"{s}/{t}" for s in SHAPES for t in TEXTURES)
 IMAGE_SIZE = 64
 _SPLIT_CODES = {"train": 0, "test": 1}
+#: bump when the shapes renderer changes, so that stores and cached weights are not reused
+SHAPES_DATA_VERSION = 1
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
@@ -84,8 +96,35 @@ def _colour(rng: np.random.Generator) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class Item:
+    """One item of any dataset.
+
+    Attributes
+    ----------
+    image : Tensor or PIL image
+        The raw image (a (3, H, W) float tensor in [0, 1], a PIL image, or a stimulus tensor
+        of another shape), or the model input when the dataset applies a transform itself.
+    label : int
+    extras : dict
+        What else the dataset knows about the item (masks, file name, ...).
+    """
+
+    image: object
+    label: int
+    extras: dict = field(default_factory=dict)
+
+    def __iter__(self):
+        """``image, label = item``, as with the pairs torchvision's datasets give."""
+        return iter((self.image, self.label))
+
+    def __getitem__(self, position: int):
+        """``item[0]`` is the image, ``item[1]`` the label (the torchvision pair)."""
+        return (self.image, self.label)[position]
+
+
+@dataclass(frozen=True)
 class ShapeSample:
-    """One planted image.
+    """One planted image (an :class:`Item` whose extras are its shape, texture and masks).
 
     Attributes
     ----------
@@ -104,6 +143,12 @@ class ShapeSample:
     texture: int
     object_mask: torch.Tensor
     distractor_mask: torch.Tensor
+
+    @property
+    def extras(self) -> dict:
+        """``shape``, ``texture``, ``object_mask`` and ``distractor_mask``."""
+        return {"shape": self.shape, "texture": self.texture, "object_mask": self.object_mask,
+                "distractor_mask": self.distractor_mask}
 
 
 def render_shape(seed: int, split: str, index: int) -> ShapeSample:
@@ -189,6 +234,11 @@ class ShapesDataset(Dataset):
     def __len__(self) -> int:
         return self.size
 
+    def identity(self) -> dict:
+        """Which images these are: the split, size, seed and the renderer's version."""
+        return {"name": "shapes", "split": self.split, "size": self.size, "seed": self.seed,
+                "data_version": SHAPES_DATA_VERSION}
+
     def __getitem__(self, index: int) -> ShapeSample:
         if not 0 <= index < self.size:
             raise IndexError(f"index {index} out of range for {self.size} images")
@@ -258,6 +308,20 @@ class ImageFolderDataset(Dataset):
     def __len__(self) -> int:
         return len(self.files)
 
+    @property
+    def class_names(self) -> list[str]:
+        """ImageNet-1k names of the 1000 label indices."""
+        from .classes import imagenet_class_names
+
+        return imagenet_class_names()
+
+    def identity(self) -> dict:
+        """Which images these are: the name, the count and a hash of the (folder/file, label) listing."""
+        import hashlib
+
+        listing = "\n".join(f"{Path(f).parent.name}/{Path(f).name}\t{label}" for f, label in zip(self.files, self.labels))
+        return {"name": self.name, "size": len(self), "files_sha256": hashlib.sha256(listing.encode()).hexdigest()[:16]}
+
     def __getitem__(self, index: int):
         from PIL import Image, UnidentifiedImageError
 
@@ -269,7 +333,7 @@ class ImageFolderDataset(Dataset):
             raise OSError(f"{self.name}: cannot read image file {str(path)!r} ({error})") from error
         if self.transform is not None:
             image = self.transform(image)
-        return image, self.labels[index]
+        return Item(image, self.labels[index], {"file": str(path)})
 
 
 def _cap_per_class(files: list[Path], labels: list[int], per_class: int | None, seed: int):
@@ -417,47 +481,100 @@ def imagenet(root, per_class: int | None = None, transform=None, seed: int = 0) 
 
 
 def model_inputs(dataset, items: Sequence[int], transform: Callable) -> tuple[torch.Tensor, torch.Tensor]:
-    """Model inputs and labels of some dataset items.
+    """Model inputs and labels of some dataset items (any dataset of this module's protocol).
 
     Parameters
     ----------
-    dataset : ShapesDataset or ImageFolderDataset
+    dataset : a dataset whose items have ``.image`` and ``.label``
     items : sequence of int
         Item indices.
     transform : callable
-        The model's input transform (``ModelEntry.transform``); applied to shapes images and
-        to folder images when the dataset has no transform of its own.
+        The model's input transform (``ModelEntry.transform``), applied to each item's image
+        unless the dataset applies a transform of its own (its ``transform`` attribute).
 
     Returns
     -------
-    inputs : Tensor, shape (n, 3, H, W)
+    inputs : Tensor, shape (n, *input_shape)
     labels : Tensor of int64, shape (n,)
     """
-    if isinstance(dataset, ShapesDataset):
-        samples = [dataset[i] for i in items]
-        return transform(torch.stack([s.image for s in samples])), torch.tensor([s.label for s in samples])
+    own = getattr(dataset, "transform", None) is not None
     images, labels = [], []
     for i in items:
-        image, label = dataset[i]
-        images.append(transform(image) if dataset.transform is None else image)
-        labels.append(label)
-    return torch.stack(images), torch.tensor(labels)
+        item = dataset[i]
+        images.append(item.image if own else transform(item.image))
+        labels.append(item.label)
+    return torch.stack(images), torch.tensor(labels, dtype=torch.int64)
 
 
-DATASETS = {
-    "shapes": shapes,
-    "imagenette": imagenette,
-    "imagewoof": imagewoof,
-    "imagenet_sample": imagenet_sample,
-    "imagenet": imagenet,
-}
+def dataset_identity(dataset) -> dict:
+    """``dataset.identity()``: which items a dataset holds, for a store's settings."""
+    identity = getattr(dataset, "identity", None)
+    if not callable(identity):
+        raise TypeError(f"dataset: {type(dataset).__name__} has no identity() method; a store needs one to know "
+                        "which items it holds (see codec.data: the dataset protocol)")
+    return identity()
 
 
-def get_dataset(name: str, **kwargs):
-    """A dataset by name (``DATASETS``); unknown names list the known ones."""
+# --------------------------------------------------------------------------- registry
+
+#: name -> loader(per_class=None, seed=0, root=None, split="test") -> dataset; filled by @register_dataset
+DATASETS: dict[str, Callable] = {}
+
+
+def register_dataset(name: str):
+    """Decorator: register a dataset loader under ``name`` for :func:`get_dataset` and presets.
+
+    A loader takes the same keyword arguments for every dataset: ``per_class`` (images per
+    class, None for all), ``seed`` (of the selection or of generated images), ``root`` (folder
+    of real data, default ``$CODEC_DATA_DIR``) and ``split``; a dataset ignores what does not
+    apply to it. A name can be registered once.
+    """
+
+    def decorate(loader: Callable) -> Callable:
+        if name in DATASETS:
+            raise ValueError(f"name: a dataset named {name!r} is already registered")
+        DATASETS[name] = loader
+        return loader
+
+    return decorate
+
+
+@register_dataset("shapes")
+def _load_shapes(per_class=None, seed=0, root=None, split="test"):
+    if isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1:
+        raise ValueError(f"per_class: the planted images are generated, so say how many per class "
+                         f"(an integer >= 1), got {per_class!r}")
+    return shapes(split, per_class * len(SHAPES_CLASS_NAMES), seed=seed)
+
+
+@register_dataset("imagenette")
+def _load_imagenette(per_class=None, seed=0, root=None, split="val"):
+    return imagenette(root, per_class=per_class, seed=seed)
+
+
+@register_dataset("imagewoof")
+def _load_imagewoof(per_class=None, seed=0, root=None, split="val"):
+    return imagewoof(root, per_class=per_class, seed=seed)
+
+
+@register_dataset("imagenet_sample")
+def _load_imagenet_sample(per_class=None, seed=0, root=None, split="val"):
+    # one image per class: any cap of at least 1 per class keeps all 1000
+    if per_class is not None and (isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1):
+        raise ValueError(f"per_class: must be an integer >= 1 or None, got {per_class!r}")
+    return imagenet_sample(root)
+
+
+@register_dataset("imagenet")
+def _load_imagenet(per_class=None, seed=0, root=None, split="val"):
+    return imagenet(root, per_class=per_class, seed=seed)
+
+
+def get_dataset(name: str, per_class: int | None = None, seed: int = 0, root=None, split: str = "test"):
+    """A registered dataset by name (``DATASETS``); unknown names list the known ones."""
     if name not in DATASETS:
         raise ValueError(f"dataset: unknown dataset {name!r}; known datasets: {sorted(DATASETS)}")
-    return DATASETS[name](**kwargs)
+    return DATASETS[name](per_class=per_class, seed=seed, root=root, split=split)
 
 
 def preset_dataset(preset, name: str | None = None, per_class: int | None = None, split: str = "test",
@@ -479,12 +596,5 @@ def preset_dataset(preset, name: str | None = None, per_class: int | None = None
     root : path, optional
         Folder of real images (default ``$CODEC_DATA_DIR``); required for ``imagenet``.
     """
-    name = name or preset.dataset
-    per_class = preset.per_class if per_class is None else per_class
-    if name == "shapes":
-        return shapes(split, per_class * len(SHAPES_CLASS_NAMES), seed=seed)
-    if name == "imagenet_sample":
-        return imagenet_sample(root)
-    if name == "imagenet":
-        return imagenet(root, per_class=per_class, seed=seed)
-    return get_dataset(name, root=root, per_class=per_class, seed=seed)
+    return get_dataset(name or preset.dataset, per_class=preset.per_class if per_class is None else per_class,
+                       seed=seed, root=root, split=split)

@@ -1,14 +1,13 @@
 """Reductions of per-unit maps to per-channel vectors: spatial/token sums and the E/I split.
 
-Layouts, by number of dimensions of a layer's tensor:
+Where the channel axis is (the ``layout``):
 
-* ``(B, C)`` dense layers: a unit is a channel; nothing to sum.
-* ``(B, T, D)`` token layers (ViT): the channel is the **last** dimension, summed over tokens.
-* ``(B, C, H, W)`` (and any ``(B, C, ...)`` with 4+ dims) conv layers: the channel is
-  dimension 1, summed over all remaining dimensions.
-
-A 3-D tensor is always read as tokens; a ``Conv1d`` output ``(B, C, L)`` would need to be
-transposed to ``(B, L, C)`` by the caller.
+* ``"auto"`` (default), by number of dimensions: ``(B, C)`` dense layers (nothing to sum);
+  ``(B, T, D)`` token layers (ViT), the channel **last**, summed over tokens; ``(B, C, H, W)``
+  and any ``(B, C, ...)`` with 4+ dims, the channel at dimension 1, summed over the rest.
+* ``"channels_first"``: ``(B, C, ...)`` whatever the number of dims, e.g. a ``Conv1d`` output
+  ``(B, C, L)`` or a retina layer over time.
+* ``"channels_last"``: ``(B, ..., C)``, e.g. a channels-last 4-D map ``(B, H, W, C)``.
 """
 
 from __future__ import annotations
@@ -17,17 +16,33 @@ import torch
 from torch import Tensor
 
 REDUCTIONS = (None, "sum", "ei")
+LAYOUTS = ("auto", "channels_first", "channels_last")
 
 
-def unit_axes(ndim: int) -> tuple[int, ...]:
-    """Dimensions that hold positions (space or tokens) for a tensor of ``ndim`` dims."""
+def check_layout(layout) -> None:
+    """Raise a clear error for an unknown ``layout`` value."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout: unknown layout {layout!r}; choose one of {LAYOUTS}")
+
+
+def unit_axes(ndim: int, layout: str = "auto") -> tuple[int, ...]:
+    """Dimensions that hold positions (space, tokens, time) for a tensor of ``ndim`` dims."""
+    check_layout(layout)
     if ndim < 2:
         raise ValueError(f"a layer tensor needs a batch and a channel dimension, got {ndim} dims")
     if ndim == 2:
         return ()
-    if ndim == 3:
-        return (1,)
+    if layout == "channels_first":
+        return tuple(range(2, ndim))
+    if layout == "channels_last" or ndim == 3:
+        return tuple(range(1, ndim - 1))
     return tuple(range(2, ndim))
+
+
+def channel_axis(ndim: int, layout: str = "auto") -> int:
+    """The channel dimension of a tensor of ``ndim`` dims under ``layout``."""
+    positions = unit_axes(ndim, layout)
+    return next(axis for axis in range(1, ndim) if axis not in positions)
 
 
 def check_reduce(reduce) -> None:
@@ -36,7 +51,7 @@ def check_reduce(reduce) -> None:
         raise ValueError(f"reduce: unknown reduction {reduce!r}; choose None, 'sum' or 'ei'")
 
 
-def reduce_units(values: Tensor, reduce: str | None) -> Tensor:
+def reduce_units(values: Tensor, reduce: str | None, layout: str = "auto") -> Tensor:
     """Reduce a batch of unit maps.
 
     Parameters
@@ -49,15 +64,18 @@ def reduce_units(values: Tensor, reduce: str | None) -> Tensor:
         negative parts *before* summing, giving (B, 2, C) with ``[:, 0]`` the positive
         (excitatory) sum and ``[:, 1]`` the negative (inhibitory) sum, itself <= 0, so that
         ``ei.sum(1)`` equals the ``"sum"`` reduction.
+    layout : {"auto", "channels_first", "channels_last"}
+        Where the channel axis is (module docstring).
 
     Returns
     -------
     Tensor
     """
     check_reduce(reduce)
+    check_layout(layout)
     if reduce is None:
         return values
-    axes = unit_axes(values.ndim)
+    axes = unit_axes(values.ndim, layout)
     if reduce == "sum":
         return values.sum(dim=axes) if axes else values
     positive = values.clamp(min=0)

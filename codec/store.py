@@ -298,22 +298,6 @@ def weights_identity(model: torch.nn.Module) -> str:
     return digest.hexdigest()[:16]
 
 
-def dataset_identity(dataset) -> dict:
-    """What selects a dataset's items, for the store's settings."""
-    from .data import ImageFolderDataset, ShapesDataset
-    from .models.shapes import SHAPES_DATA_VERSION
-
-    if isinstance(dataset, ShapesDataset):
-        return {"name": "shapes", "split": dataset.split, "size": dataset.size, "seed": dataset.seed, "data_version": SHAPES_DATA_VERSION}
-    if isinstance(dataset, ImageFolderDataset):
-        listing = "\n".join(f"{Path(f).parent.name}/{Path(f).name}\t{label}" for f, label in zip(dataset.files, dataset.labels))
-        return {"name": dataset.name, "size": len(dataset), "files_sha256": hashlib.sha256(listing.encode()).hexdigest()[:16]}
-    raise TypeError(
-        f"dataset: cannot identify a {type(dataset).__name__}; use a codec.data dataset "
-        "(shapes, imagenette, imagewoof, imagenet_sample, imagenet)"
-    )
-
-
 # ---------------------------------------------------------------------- filling a store
 
 
@@ -338,15 +322,16 @@ def _distributed_rank() -> tuple[int, int]:
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
 
 
-def _channel_counts(entry, layers, example: torch.Tensor) -> dict:
+def _channel_counts(entry, layers, example: torch.Tensor, layout: str = "auto") -> dict:
     from .hooks import LayerCapture, eval_mode, resolve_layers
+    from .reduce import channel_axis
 
     specs = resolve_layers(entry.model, layers)
     with eval_mode(entry.model), LayerCapture(specs) as capture, torch.no_grad():
         _, captured = capture.forward(entry.model, example)
     counts = {}
     for name, tensor in captured.items():
-        counts[name] = tensor.shape[-1] if tensor.ndim == 3 else tensor.shape[1]  # tokens: (B, T, D)
+        counts[name] = tensor.shape[channel_axis(tensor.ndim, layout)]
     return counts
 
 
@@ -376,6 +361,7 @@ def compute_contributions(
     progress: bool = True,
     rank: int | None = None,
     world_size: int | None = None,
+    layout: str = "auto",
 ) -> ContributionStore:
     """Fill a store with the E/I-split contributions of a dataset (or read it back).
 
@@ -408,6 +394,9 @@ def compute_contributions(
         tqdm progress bar (images/s, ETA).
     rank, world_size : int, optional
         This process's share of the chunks (default: torchrun's RANK and WORLD_SIZE).
+    layout : {"auto", "channels_first", "channels_last"}
+        Where the layers' channel axis is (:mod:`codec.reduce`); recorded in the settings when
+        not ``"auto"``.
 
     Returns
     -------
@@ -416,7 +405,8 @@ def compute_contributions(
     """
     from . import __version__
     from .attribution import METHODS, RULES, contributions
-    from .data import model_inputs
+    from .data import dataset_identity, model_inputs
+    from .reduce import check_layout
 
     if len(dataset) == 0:
         raise StoreError("dataset: the dataset has no items; nothing to compute")
@@ -451,8 +441,11 @@ def compute_contributions(
         "smoothgrad": {"noise_level": noise_level, "seed": seed} if method == "smoothgrad" else None,
         "codec_version": __version__,
     }
+    check_layout(layout)
+    if layout != "auto":  # recorded only when set, so that stores made before the option keep their key
+        settings["layout"] = layout
     example, _ = model_inputs(dataset, range(1), entry.transform)
-    channels = _channel_counts(entry, layers, example.to(device))
+    channels = _channel_counts(entry, layers, example.to(device), layout)
     store = ContributionStore.create_or_open(out, settings, len(dataset), batch_size, layers, channels)
     if repair:
         for k in store.damaged_chunks():
@@ -472,7 +465,7 @@ def compute_contributions(
             result = contributions(
                 entry.model, images.to(device), layers, method=method, steps=steps, rule=rule,
                 target=target, softmax=softmax, reduce="ei", chunk_size=chunk_size,
-                noise_level=noise_level, seed=seed,
+                noise_level=noise_level, seed=seed, layout=layout,
             )
             arrays = {
                 "index": np.asarray(items, dtype=np.int64),

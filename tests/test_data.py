@@ -222,3 +222,48 @@ def test_model_inputs_apply_the_transform_once(tmp_path):
     own = data.imagenet(tmp_path, transform=functional.to_tensor)  # its own transform: used as is
     again, _ = data.model_inputs(own, [0], lambda image: (_ for _ in ()).throw(AssertionError("twice")))
     assert torch.equal(again, inputs)
+
+
+# --------------------------------------------------------------------------- the dataset protocol
+
+
+def test_every_dataset_yields_items_with_image_label_extras_and_knows_its_identity(tmp_path):
+    shapes_set = data.shapes("test", 4, seed=2)
+    item = shapes_set[1]
+    assert item.label == 1 and set(item.extras) == {"shape", "texture", "object_mask", "distractor_mask"}
+    assert shapes_set.identity() == {"name": "shapes", "split": "test", "size": 4, "seed": 2,
+                                     "data_version": data.SHAPES_DATA_VERSION}
+    (tmp_path / "n01440764").mkdir()
+    _write_jpeg(tmp_path / "n01440764" / "a.JPEG", "red")
+    folder = data.imagenet(tmp_path)
+    item = folder[0]
+    image, label = item  # the torchvision pair still unpacks
+    assert image is item.image and label == item.label == 0 and item[1] == 0
+    assert item.extras["file"].endswith("a.JPEG")
+    identity = folder.identity()
+    assert identity["name"] == "imagenet" and identity["size"] == 1 and len(identity["files_sha256"]) == 16
+    (tmp_path / "n01440764" / "b.JPEG").write_bytes((tmp_path / "n01440764" / "a.JPEG").read_bytes())
+    assert data.imagenet(tmp_path).identity() != identity  # another selection, another identity
+    assert folder.class_names[0] == "tench"
+
+
+def test_a_dataset_without_identity_is_refused_by_name():
+    with pytest.raises(TypeError, match="dataset: list has no identity\\(\\) method"):
+        data.dataset_identity([1, 2])
+
+
+def test_registry_gives_every_dataset_the_same_arguments(monkeypatch):
+    monkeypatch.setattr(data, "DATASETS", dict(data.DATASETS))
+    assert len(data.get_dataset("shapes", per_class=2, seed=1)) == 32
+    with pytest.raises(ValueError, match="per_class: the planted images are generated"):
+        data.get_dataset("shapes")
+    with pytest.raises(ValueError, match="name: a dataset named 'shapes' is already registered"):
+        data.register_dataset("shapes")(lambda **kwargs: None)
+
+    @data.register_dataset("stimuli")
+    def stimuli(per_class=None, seed=0, root=None, split="test"):  # a time series, e.g. retina stimuli
+        return [data.Item(torch.full((4, 5, 5), float(i)), i % 2) for i in range(per_class * 2)]
+
+    dataset = data.get_dataset("stimuli", per_class=3)
+    inputs, labels = data.model_inputs(dataset, [0, 5], lambda stimulus: stimulus * 2)
+    assert inputs.shape == (2, 4, 5, 5) and inputs[1, 0, 0, 0] == 10 and labels.tolist() == [0, 1]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import codec
 from codec import store as store_module
@@ -196,7 +197,8 @@ def test_cli_has_a_flag_for_every_engine_option():
     help_text = build_parser()._subparsers._group_actions[0].choices["contributions"].format_help()
     engine = set(inspect.signature(codec.contributions).parameters) - {"model", "inputs", "layers", "reduce", "baseline", "progress"}
     flags = {"method": "--method", "steps": "--steps", "rule": "--rule", "target": "--target",
-             "softmax": "--softmax", "chunk_size": "--chunk-size", "noise_level": "--noise-level", "seed": "--noise-seed"}
+             "softmax": "--softmax", "chunk_size": "--chunk-size", "noise_level": "--noise-level", "seed": "--noise-seed",
+             "layout": "--layout"}
     assert engine == set(flags)
     for flag in flags.values():
         assert flag in help_text
@@ -267,3 +269,39 @@ def test_sample_scale_store_on_real_images(data_dir, tmp_path):
     # E/I parts: positive >= 0 >= negative; their sum is the signed channel contribution
     parts = stored.contributions("blocks.3.2")
     assert (parts[:, 0] >= 0).all() and (parts[:, 1] <= 0).all()
+
+
+class _Signals:
+    """A dataset of 1-D signals through the dataset protocol (items, identity), as a user would write one."""
+
+    transform = None
+
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, index):
+        from codec.data import Item
+
+        return Item(torch.linspace(-1, 1, 8).repeat(2, 1) * (index + 1), index % 2)
+
+    def identity(self):
+        return {"name": "signals", "size": 6}
+
+
+def test_a_conv1d_model_stores_its_channels_with_an_explicit_layout(tmp_path):
+    from torch import nn
+
+    from codec.models import ModelEntry
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv1d(2, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(24, 2)).eval()
+    entry = ModelEntry("conv1d", model, ["1"], lambda signal: signal, ["a", "b"], 8)
+    stored = compute_contributions(entry, _Signals(), tmp_path / "s", steps=2, batch_size=3, progress=False,
+                                   layout="channels_first")
+    assert stored.channels == {"1": 3} and stored.contributions("1").shape == (6, 2, 3)
+    assert stored.settings["layout"] == "channels_first" and stored.settings["dataset"] == {"name": "signals", "size": 6}
+    direct = codec.contributions(model, torch.stack([_Signals()[i].image for i in range(6)]), ["1"], steps=2,
+                                 reduce="ei", layout="channels_first")
+    np.testing.assert_allclose(stored.contributions("1"), direct["1"].numpy(), rtol=1e-5, atol=1e-6)
+    default = compute_contributions(entry, _Signals(), tmp_path / "t", steps=2, batch_size=3, progress=False)
+    assert "layout" not in default.settings and default.channels == {"1": 8}  # auto: (B, C, L) read as tokens

@@ -33,11 +33,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..data import SHAPES_CLASS_NAMES, ShapesDataset
+from ..data import SHAPES_CLASS_NAMES, SHAPES_DATA_VERSION, ShapesDataset
 from .base import ModelEntry, load_checkpoint, load_state, register_model, vit_layer_groups, vit_layers
 
-#: bump when the shapes renderer changes, so that cached weights are not reused
-SHAPES_DATA_VERSION = 1
 #: bump when train_shapes_model or the input normalisation changes (part of the cache key)
 TRAINING_VERSION = 2
 #: input normalisation of both shapes models: (x - MEAN) / STD
