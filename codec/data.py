@@ -30,7 +30,7 @@ any of them from a preset with the same arguments (``per_class``, ``seed``, ``ro
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -95,9 +95,12 @@ def _colour(rng: np.random.Generator) -> np.ndarray:
     return 0.35 + 0.6 * rgb * rng.uniform(0.8, 1.0)
 
 
-@dataclass(frozen=True)
-class Item:
-    """One item of any dataset.
+class Item(tuple):
+    """One item of any dataset: the pair ``(image, label)`` with ``extras`` beside it.
+
+    It is a 2-tuple, so it unpacks (``image, label = item``) and batches through a
+    ``torch.utils.data.DataLoader`` like the pairs torchvision's datasets give (the extras are
+    left out of such batches).
 
     Attributes
     ----------
@@ -109,17 +112,24 @@ class Item:
         What else the dataset knows about the item (masks, file name, ...).
     """
 
-    image: object
-    label: int
-    extras: dict = field(default_factory=dict)
+    def __new__(cls, image, label: int, extras: dict | None = None):
+        item = super().__new__(cls, (image, label))
+        item.extras = dict(extras or {})
+        return item
 
-    def __iter__(self):
-        """``image, label = item``, as with the pairs torchvision's datasets give."""
-        return iter((self.image, self.label))
+    def __getnewargs__(self):  # pickling (DataLoader workers) keeps the extras
+        return (self[0], self[1], self.extras)
 
-    def __getitem__(self, position: int):
-        """``item[0]`` is the image, ``item[1]`` the label (the torchvision pair)."""
-        return (self.image, self.label)[position]
+    @property
+    def image(self):
+        return self[0]
+
+    @property
+    def label(self) -> int:
+        return self[1]
+
+    def __repr__(self) -> str:
+        return f"Item(label={self.label!r}, image={type(self.image).__name__}, extras={sorted(self.extras)})"
 
 
 @dataclass(frozen=True)

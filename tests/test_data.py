@@ -267,3 +267,16 @@ def test_registry_gives_every_dataset_the_same_arguments(monkeypatch):
     dataset = data.get_dataset("stimuli", per_class=3)
     inputs, labels = data.model_inputs(dataset, [0, 5], lambda stimulus: stimulus * 2)
     assert inputs.shape == (2, 4, 5, 5) and inputs[1, 0, 0, 0] == 10 and labels.tolist() == [0, 1]
+
+
+def test_items_batch_through_a_dataloader_and_survive_pickling(tmp_path):
+    import pickle
+
+    from torch.utils.data import DataLoader
+
+    item = data.Item(torch.ones(2), 3, {"file": "x"})
+    again = pickle.loads(pickle.dumps(item))
+    assert again.label == 3 and again.extras == {"file": "x"} and torch.equal(again.image, item.image)
+    dataset = [data.Item(torch.full((2,), float(i)), i, {"file": str(i)}) for i in range(4)]
+    images, labels = next(iter(DataLoader(dataset, batch_size=4)))
+    assert images.shape == (4, 2) and labels.tolist() == [0, 1, 2, 3]
