@@ -43,13 +43,23 @@ import numpy as np
 import torch
 import torchvision
 
-from codec.models import RESNET50_LAYERS as LAYERS
+from codec.models import LITE0_LAYERS, RESNET50_LAYERS
+
+LAYERS = RESNET50_LAYERS  # the layers of the model being timed (set by build)
 from codec.reduce import reduce_units
 
 
 def build(args):
+    """The model (random weights: speed does not depend on them) and a random batch."""
+    global LAYERS
     torch.manual_seed(0)
-    model = torchvision.models.resnet50().eval().to(args.device)
+    if args.model == "efficientnet_lite0":
+        from codec.models import load_model
+
+        model, LAYERS = load_model("efficientnet_lite0", pretrained=False).model, LITE0_LAYERS
+    else:
+        model, LAYERS = torchvision.models.resnet50(), RESNET50_LAYERS
+    model = model.eval().to(args.device)
     x = torch.randn(args.batch, 3, args.size, args.size, device=args.device)
     return model, x
 
@@ -244,6 +254,8 @@ def measure_times(args, variants, bf16: bool) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", choices=["resnet50", "efficientnet_lite0"], default="resnet50",
+                        help="the paper's ResNet-50 (16 blocks) or the sample scale's EfficientNet-Lite0 (16 blocks)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--size", type=int, default=224)
@@ -267,13 +279,14 @@ def main() -> None:
         return
 
     report = {
-        "model": "resnet50", "device": args.device, "batch": args.batch, "size": args.size,
-        "steps": args.steps, "layers": len(LAYERS), "threads": args.threads,
+        "model": args.model, "device": args.device, "batch": args.batch, "size": args.size,
+        "steps": args.steps, "layers": len(LITE0_LAYERS if args.model == "efficientnet_lite0" else RESNET50_LAYERS),
+        "threads": args.threads,
         "torch": torch.__version__,
     }
     modes = {"off": [False], "on": [True], "both": [False, True]}[args.autocast]
     variants = args.variants.split(",")
-    base = [sys.executable, __file__, "--device", args.device, "--batch", str(args.batch),
+    base = [sys.executable, __file__, "--model", args.model, "--device", args.device, "--batch", str(args.batch),
             "--size", str(args.size), "--steps", str(args.steps), "--threads", str(args.threads)]
     if args.chunk_size:
         base += ["--chunk-size", str(args.chunk_size)]

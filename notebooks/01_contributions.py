@@ -277,7 +277,8 @@ _ = record_claim(results_dir, config.name, 15,
 # This verdict therefore depends on the device, not on the method: it is the one claim whose
 # verdict differs between machines. Measured on one H100 (`benchmarks/contributions.py`,
 # ResNet-50, 16 layers, 32 images per call; `benchmarks/README.md`), the same ratio is **4.2**
-# in float32 (3.9 with bf16 autocast): near the paper's 3×, while a 2-core CPU gives 11–14.
+# in float32 (3.9 with bf16 autocast), and 4.8 for this section's EfficientNet-Lite0: near the
+# paper's 3×, while a 2-core CPU gives 11–14.
 
 # %%
 batch, _ = model_inputs(dataset, range(min(config.batch_size, len(dataset))), entry.transform)

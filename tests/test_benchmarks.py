@@ -23,6 +23,15 @@ def test_contributions_benchmark_reports_every_variant():
         assert report[ratio] > 0
 
 
+def test_contributions_benchmark_times_the_sample_model_too():
+    command = [sys.executable, str(ROOT / "benchmarks" / "contributions.py"), "--model", "efficientnet_lite0",
+               "--size", "32", "--repeats", "1", "--threads", "1", "--variants", "engine,normgrad"]
+    output = subprocess.run(command, check=True, capture_output=True, text=True, timeout=600).stdout
+    report = json.loads(output.strip().splitlines()[-1])
+    assert report["model"] == "efficientnet_lite0" and report["layers"] == 16
+    assert report["claim16_engine_over_normgrad"] > 0
+
+
 def test_store_benchmark_reports_its_ratios():
     command = [sys.executable, str(ROOT / "benchmarks" / "store.py"), "--small", "16", "--large", "48",
                "--timing", "16", "--repeats", "1", "--batch", "8", "--steps", "2"]
