@@ -1,11 +1,13 @@
 """Statistics of contribution and activation matrices.
 
-Numpy arrays and torch tensors are both accepted; results come back as numpy arrays.
+Numpy arrays and torch tensors are both accepted; results come back as numpy arrays (the SAE
+metrics at the end: floats and arrays).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 
 def _as_numpy(x) -> np.ndarray:
@@ -210,3 +212,53 @@ def layer_summary(contributions_ei, activations, labels, fraction: float = 0.95)
         "pcs_contribution": components_for_variance(class_averages(net, labels)[1], fraction),
         "pcs_activation": components_for_variance(class_averages(activations, labels)[1], fraction),
     }
+
+
+# ---------------------------------------------------------------------- SAE metrics
+# (of codes (N, M), dictionaries (M, F) and reconstructions (N, F): see codec.sae)
+
+
+def as_tensor(value, name) -> torch.Tensor:
+    """A numpy array or tensor as a (detached) tensor; ``name`` is the parameter, for the error."""
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(value)
+    if isinstance(value, torch.Tensor):
+        return value.detach()
+    raise TypeError(f"{name}: expected a numpy array or torch tensor, got {type(value).__name__}")
+
+
+def r2_score(x, reconstruction, kind: str = "global") -> float:
+    """Fraction of variance of ``x`` (N, F) explained by ``reconstruction`` (N, F).
+
+    Parameters
+    ----------
+    kind : {"global", "per_feature"}
+        ``"global"``: residual sum of squares over the sum of squares around the mean of all
+        entries (the authors' definition). ``"per_feature"``: around each feature's own mean
+        (scikit-learn's ``multioutput="variance_weighted"``).
+    """
+    x, reconstruction = as_tensor(x, "x").double(), as_tensor(reconstruction, "reconstruction").double()
+    if x.shape != reconstruction.shape or x.ndim != 2:
+        raise ValueError(f"reconstruction: shape {tuple(reconstruction.shape)} must equal x's {tuple(x.shape)}, both (N, F)")
+    if kind == "global":
+        total = ((x - x.mean()) ** 2).sum()
+    elif kind == "per_feature":
+        total = ((x - x.mean(0)) ** 2).sum()
+    else:
+        raise ValueError(f"kind: must be 'global' or 'per_feature', got {kind!r}")
+    return float(1.0 - ((x - reconstruction) ** 2).sum() / total)
+
+
+def alive_modes(codes) -> np.ndarray:
+    """Which modes are non-zero for at least one row: bool array (M,) from codes (N, M)."""
+    return (as_tensor(codes, "codes") != 0).any(0).cpu().numpy()
+
+
+def l0(codes) -> float:
+    """Mean number of non-zero codes per row of ``codes`` (N, M)."""
+    return float((as_tensor(codes, "codes") != 0).sum(1).double().mean())
+
+
+def mode_sparsity(dictionary) -> np.ndarray:
+    """Hoyer sparsity of each mode's loadings over features: (M,) from a dictionary (M, F)."""
+    return hoyer(as_tensor(dictionary, "dictionary").detach().cpu().numpy(), axis=1)

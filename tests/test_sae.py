@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-from codec import sae as sae_module
 from codec.data import shapes
 from codec.models import load_model
 from codec.sae import (
@@ -24,6 +23,7 @@ from codec.sae import (
     r2_score,
     train_sae,
 )
+from codec.sae import cache as sae_cache
 from codec.store import compute_contributions
 
 # Faster than the paper's lr (5e-5) so that the planted problems converge in seconds.
@@ -174,9 +174,9 @@ def test_fit_sae_trains_once_then_loads_from_the_cache(small_store, monkeypatch)
     def no_reading(*args, **kwargs):
         raise AssertionError("the cached SAE's data were read")
 
-    monkeypatch.setattr(sae_module, "train_sae", no_training)
+    monkeypatch.setattr(sae_cache, "train_sae", no_training)
     with monkeypatch.context() as patch:
-        patch.setattr(sae_module, "feature_matrix", no_reading)
+        patch.setattr(sae_cache, "feature_matrix", no_reading)
         second, loaded = fit_sae(small_store, layer, settings=settings)
     assert loaded == history
     for key, value in first.state_dict().items():
@@ -203,3 +203,35 @@ def test_data_start_reconstructs_at_the_data_scale_where_a_blind_start_overshoot
     started = evaluate(train_sae(ThresholdSAE(24, 72), x, lr=1e-3, epochs=40, progress=False)[0], x)
     assert blind["r2"] < -1.0, blind  # the sum of the modes passing at the start overshoots
     assert started["alive_modes"] > 10 and started["r2"] > -0.05, (blind, started)
+
+
+# --------------------------------------------------------------------------- encode / decode and loss terms
+
+
+@pytest.mark.parametrize("make", [lambda: ThresholdSAE(6, 9, seed=3), lambda: TopKSAE(6, 9, k=2, seed=3)])
+def test_encode_and_decode_compose_to_the_forward_pass_and_decode_one_mode_to_its_row(make):
+    sae = make()
+    with torch.no_grad():
+        sae.input_scale.fill_(2.5)
+        x = torch.rand(5, 6)
+        _, codes, reconstruction = sae(x)
+        torch.testing.assert_close(sae.encode(x), codes)
+        torch.testing.assert_close(sae.decode(codes), reconstruction)
+        one = torch.zeros(1, 9)
+        one[0, 4] = 1.0
+        bias = sae.decoder_bias * sae.input_scale if isinstance(sae, TopKSAE) else 0.0
+        torch.testing.assert_close(sae.decode(one)[0], sae.dictionary[4] + bias)
+    with pytest.raises(ValueError, match=r"codes: expected shape \(B, 9\)"):
+        sae.decode(torch.zeros(2, 8))
+
+
+def test_loss_terms_equal_their_definitions():
+    from codec.sae import codes_l1, dictionary_l1, reconstruction_mse
+
+    sae = ThresholdSAE(3, 4, seed=0)
+    batch, reconstruction = torch.tensor([[1.0, 2.0, 3.0]]), torch.tensor([[1.0, 0.0, 4.0]])
+    codes = torch.tensor([[0.0, -0.5, 0.95, 0.0]])
+    assert float(reconstruction_mse(sae, batch, codes, reconstruction)) == pytest.approx((0 + 4 + 1) / 3)
+    assert float(codes_l1(sae, batch, codes, reconstruction)) == pytest.approx(1.45)
+    expected = sum(abs(float(v)) for v in sae.scaled_dictionary.detach().flatten())
+    assert float(dictionary_l1(sae, batch, codes, reconstruction).detach()) == pytest.approx(expected, rel=1e-6)

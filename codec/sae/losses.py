@@ -1,0 +1,25 @@
+"""Loss terms of SAE training, one signature: ``term(sae, batch, codes, reconstruction) -> scalar``.
+
+``batch`` and ``reconstruction`` are in units of the scaled data (B, F), ``codes`` (B, M).
+:func:`codec.sae.train_sae` minimises ``reconstruction_mse + l1_codes * codes_l1 +
+l1_dictionary * dictionary_l1``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def reconstruction_mse(sae, batch: torch.Tensor, codes: torch.Tensor, reconstruction: torch.Tensor) -> torch.Tensor:
+    """Mean squared reconstruction error over all entries."""
+    return (reconstruction - batch).square().mean()
+
+
+def codes_l1(sae, batch: torch.Tensor, codes: torch.Tensor, reconstruction: torch.Tensor) -> torch.Tensor:
+    """L1 of the codes: per row the sum of |codes|, averaged over rows."""
+    return codes.abs().sum(1).mean()
+
+
+def dictionary_l1(sae, batch: torch.Tensor, codes: torch.Tensor, reconstruction: torch.Tensor) -> torch.Tensor:
+    """L1 of the dictionary (scaled units): the sum of |D| over all entries."""
+    return sae.scaled_dictionary.abs().sum()
