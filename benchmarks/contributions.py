@@ -89,8 +89,9 @@ def run_captum(model, x, args):
     return out
 
 
-def run_loop(model, x, args):
-    """Step by step: hooks keep every layer's map and gradient, copied to numpy each step."""
+def _hooked_maps(model, x):
+    """The authors' set-up: top-1 classes, frozen parameters, hooks that keep each layer's
+    latest map and its gradient (in ``acts`` and ``grads``); returns them and the hook handles."""
     modules = dict(model.named_modules())
     with torch.no_grad():
         classes = model(x).argmax(1)
@@ -103,6 +104,12 @@ def run_loop(model, x, args):
             acts[name] = output
             output.register_hook(lambda g, name=name: grads.__setitem__(name, g))
         handles.append(modules[name].register_forward_hook(hook))
+    return classes, acts, grads, handles
+
+
+def run_loop(model, x, args):
+    """Step by step: hooks keep every layer's map and gradient, copied to numpy each step."""
+    classes, acts, grads, handles = _hooked_maps(model, x)
     steps_h = {n: [] for n in LAYERS}
     steps_g = {n: [] for n in LAYERS}
     for k in range(args.steps + 1):
@@ -125,18 +132,7 @@ def run_loop(model, x, args):
 
 def run_loop_normgrad(model, x, args):
     """act-normgrad the authors' way: one pass, full maps copied to numpy, normalised there."""
-    modules = dict(model.named_modules())
-    with torch.no_grad():
-        classes = model(x).argmax(1)
-    for p in model.parameters():
-        p.requires_grad_(False)
-    acts, grads = {}, {}
-    handles = []
-    for name in LAYERS:
-        def hook(module, inputs, output, name=name):
-            acts[name] = output
-            output.register_hook(lambda g, name=name: grads.__setitem__(name, g))
-        handles.append(modules[name].register_forward_hook(hook))
+    classes, acts, grads, handles = _hooked_maps(model, x)
     point = x.clone().requires_grad_(True)
     model(point).gather(1, classes[:, None]).sum().backward()
     for h in handles:
