@@ -139,6 +139,9 @@ def run_tests(names: list[str] | None, extra: list[str]) -> int:
     for name in names or configs:
         environment = configs[name]
         print(f"\n=== {name}: {environment}", flush=True)
+        # nbval's notebooks keep their stores and SAEs in tests/nbval/runs; ones made under another
+        # configuration would be read back instead of computed under this one
+        shutil.rmtree(ROOT / "tests" / "nbval" / "runs", ignore_errors=True)
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SENSITIVE_TESTS, *extra]
         if subprocess.run(command, cwd=ROOT, env={**os.environ, **environment}).returncode != 0:
             failed.append(name)
