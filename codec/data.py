@@ -29,6 +29,7 @@ any of them from a preset with the same arguments (``per_class``, ``seed``, ``ro
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,7 +135,8 @@ class Item(tuple):
 
 @dataclass(frozen=True)
 class ShapeSample:
-    """One planted image (an :class:`Item` whose extras are its shape, texture and masks).
+    """One planted image; like an :class:`Item` it has ``image``, ``label`` and ``extras`` (its
+    shape, texture and masks), and keeps them as fields too.
 
     Attributes
     ----------
@@ -327,8 +329,6 @@ class ImageFolderDataset(Dataset):
 
     def identity(self) -> dict:
         """Which images these are: the name, the count and a hash of the (folder/file, label) listing."""
-        import hashlib
-
         listing = "\n".join(f"{Path(f).parent.name}/{Path(f).name}\t{label}" for f, label in zip(self.files, self.labels))
         return {"name": self.name, "size": len(self), "files_sha256": hashlib.sha256(listing.encode()).hexdigest()[:16]}
 
