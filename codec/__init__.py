@@ -4,12 +4,30 @@ The main entry point is :func:`codec.contributions`; see ``codec.attribution`` f
 methods, ``codec.targets`` for scalar targets and ``codec.stats`` for sparsity statistics.
 ``codec.models`` and ``codec.data`` give the networks and datasets of the three scales
 (``codec.presets``); ``codec.store`` keeps contributions of a dataset on disk,
-``codec.sae`` and ``codec.modes`` decompose them, ``codec.scorecard`` records the paper's claims.
+``codec.sae`` and ``codec.modes`` decompose them, ``codec.scorecard`` decides and records the
+paper's claims. ``codec.experiment`` is the set-up a section of the book starts from, and
+``codec.plots`` its figure style (imported on first use: it needs matplotlib and seaborn, the
+``book`` extra).
 """
 
 __version__ = "0.1.0"  # first: submodules read it while the package is being imported
 
-from . import attribution, classes, data, hooks, models, modes, presets, reduce, sae, scorecard, stats, store, targets  # noqa: E402
+from . import (  # noqa: E402
+    attribution,
+    classes,
+    data,
+    experiment,
+    hooks,
+    models,
+    modes,
+    presets,
+    reduce,
+    sae,
+    scorecard,
+    stats,
+    store,
+    targets,
+)
 from .attribution import METHODS, RULES, Contributions, contributions  # noqa: E402
 from .targets import surprisal  # noqa: E402
 
@@ -22,15 +40,26 @@ __all__ = [
     "attribution",
     "classes",
     "data",
+    "experiment",
     "hooks",
     "modes",
     "sae",
     "scorecard",
     "store",
     "models",
+    "plots",
     "presets",
     "reduce",
     "stats",
     "targets",
     "__version__",
 ]
+
+
+def __getattr__(name):
+    # codec.plots needs the book extra (matplotlib, seaborn): imported when first asked for
+    if name == "plots":
+        import importlib
+
+        return importlib.import_module(".plots", __name__)
+    raise AttributeError(f"module 'codec' has no attribute {name!r}")

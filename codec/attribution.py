@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 import torch.autograd.forward_ad as fwAD
@@ -54,8 +54,41 @@ from .hooks import LayerCapture, LayerSpec, eval_mode, frozen_parameters, resolv
 from .reduce import check_layout, check_reduce, reduce_units
 from .targets import ClassTarget, Target, as_target
 
-METHODS = ("ig", "ig_hidden", "actgrad", "actgrad_norm", "inputgrad", "smoothgrad")
-RULES = ("left", "right", "trapezoid")
+
+@dataclass(frozen=True)
+class IntegrationRule:
+    """A Riemann rule of the path integral, as the weights it gives each interval's two ends.
+
+    For the interval between path points ``alpha = k/m`` and ``(k+1)/m``, the gradient at the
+    lower end (nearer the baseline) is weighted ``lower`` and the one at the upper end
+    (nearer the input) ``upper``; the weights sum to 1. Everything else is derived from these
+    two numbers: which points need a gradient (:meth:`needs_gradient`), and the points and
+    weights of the layer-space path of ``ig_hidden`` (:meth:`points_and_weights`).
+    """
+
+    lower: float
+    upper: float
+
+    def needs_gradient(self, steps: int) -> list[bool]:
+        """Per point of the input path, ordered from the input (alpha 1) to the baseline (alpha 0)."""
+        return [(k < steps and self.upper != 0) or (k > 0 and self.lower != 0) for k in range(steps + 1)]
+
+    def points_and_weights(self, steps: int) -> tuple[list[float], list[float]]:
+        """Points alpha (ascending) with a nonzero weight, and their weights: the rule on [0, 1]."""
+        weights = [((self.lower if k < steps else 0.0) + (self.upper if k > 0 else 0.0)) / steps for k in range(steps + 1)]
+        kept = [k for k in range(steps + 1) if weights[k] != 0]
+        return [k / steps for k in kept], [weights[k] for k in kept]
+
+
+#: The integration rules by name: ``left`` uses each interval's lower end (Captum's
+#: LayerConductance), ``right`` its upper end (the paper's Supplement 10.7), ``trapezoid`` both
+#: (the authors' released code; the default).
+INTEGRATION_RULES = {
+    "left": IntegrationRule(lower=1.0, upper=0.0),
+    "right": IntegrationRule(lower=0.0, upper=1.0),
+    "trapezoid": IntegrationRule(lower=0.5, upper=0.5),
+}
+RULES = tuple(INTEGRATION_RULES)
 
 
 @dataclass
@@ -191,7 +224,7 @@ def _path(
     x_base: Tensor,
     alphas: Sequence[float],
     grad_points: Sequence[bool],
-    rule: str,
+    rule: IntegrationRule,
     reduce: str | None,
     normalize_gradient: bool = False,
     fixed_states: Tensor | None = None,
@@ -300,14 +333,11 @@ def _path(
                 acc = carry[name][0]
                 first_interval = j0
             for j in range(first_interval, j1):
+                # points run from the input to the baseline: j - 1 is the interval's upper end
                 difference = value(j - 1) - value(j)
-                if rule == "left":
-                    acc.addcmul_(difference, gradient(j))
-                elif rule == "right":
-                    acc.addcmul_(difference, gradient(j - 1))
-                else:
-                    acc.addcmul_(difference, gradient(j - 1), value=0.5)
-                    acc.addcmul_(difference, gradient(j), value=0.5)
+                for weight, end in ((rule.upper, j - 1), (rule.lower, j)):
+                    if weight != 0:
+                        acc.addcmul_(difference, gradient(end), value=weight)
                 del difference
             if j0 == 0:
                 out.activations[name].append(ctx.reduce_layer(value(0), reduce, name))
@@ -347,12 +377,25 @@ def _groups(batch: int, rows_per_input: int, chunk_size: int | None):
         yield slice(start, min(start + size, batch))
 
 
-def _actgrad_like(ctx, x, x_base, reduce, normalize_gradient=False):
-    return _path(ctx, x, x_base, [1.0, 0.0], [True, False], "right", reduce, normalize_gradient)
+# ActGrad as a one-interval path whose only gradient is the one at the input
+_AT_INPUT = IntegrationRule(lower=0.0, upper=1.0)
 
 
-def _smoothgrad(ctx, x, x_base, reduce, samples, noise_level, seed):
-    """ActGrad averaged over noisy copies; classes fixed at the clean input."""
+def _actgrad(ctx, x, x_base, reduce, steps, rule, noise_level, seed):
+    return _path(ctx, x, x_base, [1.0, 0.0], [True, False], _AT_INPUT, reduce)
+
+
+def _actgrad_norm(ctx, x, x_base, reduce, steps, rule, noise_level, seed):
+    return _path(ctx, x, x_base, [1.0, 0.0], [True, False], _AT_INPUT, reduce, normalize_gradient=True)
+
+
+def _ig(ctx, x, x_base, reduce, steps, rule, noise_level, seed):
+    alphas = [(steps - j) / steps for j in range(steps + 1)]
+    return _path(ctx, x, x_base, alphas, rule.needs_gradient(steps), rule, reduce)
+
+
+def _smoothgrad(ctx, x, x_base, reduce, samples, rule, noise_level, seed):
+    """ActGrad averaged over noisy copies (``samples`` = steps); classes fixed at the clean input."""
     names = ctx.names
     out = _Collector(names)
     for group in _groups(x.shape[0], 2, ctx.chunk_size):
@@ -367,10 +410,8 @@ def _smoothgrad(ctx, x, x_base, reduce, samples, noise_level, seed):
         scale = (noise_level * spread).view(-1, *[1] * (x.ndim - 1))
         total = None
         for s in range(samples):
-            result = _path(
-                ctx, xg + scale * noise[s], xbg, [1.0, 0.0], [True, False], "right", None,
-                fixed_states=clean["states"],
-            )
+            result = _path(ctx, xg + scale * noise[s], xbg, [1.0, 0.0], [True, False], _AT_INPUT, None,
+                           fixed_states=clean["states"])
             if total is None:
                 total, y_base = result["contributions"], result["y_base"]
             else:
@@ -388,7 +429,7 @@ def _smoothgrad(ctx, x, x_base, reduce, samples, noise_level, seed):
     return out.result()
 
 
-def _inputgrad(ctx, x, x_base, reduce):
+def _inputgrad(ctx, x, x_base, reduce, steps, rule, noise_level, seed):
     """Gradient at x times the forward-mode JVP J_h(x) (x - x')."""
     names = ctx.names
     out = _Collector(names)
@@ -440,22 +481,11 @@ def _inputgrad(ctx, x, x_base, reduce):
     return out.result()
 
 
-def _layer_path_weights(steps: int, rule: str) -> tuple[list[float], list[float]]:
-    """Points alpha and weights of a Riemann rule on [0, 1] with ``steps`` intervals."""
-    if rule == "left":
-        return [k / steps for k in range(steps)], [1 / steps] * steps
-    if rule == "right":
-        return [k / steps for k in range(1, steps + 1)], [1 / steps] * steps
-    weights = [1 / steps] * (steps + 1)
-    weights[0] = weights[-1] = 0.5 / steps
-    return [k / steps for k in range(steps + 1)], weights
-
-
-def _ig_hidden(ctx, x, x_base, reduce, steps, rule):
+def _ig_hidden(ctx, x, x_base, reduce, steps, rule, noise_level, seed):
     """IG in each layer's own space; one path per layer (layers upstream see x)."""
     names = ctx.names
     out = _Collector(names)
-    alphas, weights = _layer_path_weights(steps, rule)
+    alphas, weights = rule.points_and_weights(steps)
     n_points = len(alphas)
     for group in _groups(x.shape[0], n_points, ctx.chunk_size):
         xg, xbg = x[group], x_base[group]
@@ -499,6 +529,26 @@ def _ig_hidden(ctx, x, x_base, reduce, steps, rule):
     return out.result()
 
 
+@dataclass(frozen=True)
+class _Method:
+    """One method: how it runs, how many model rows it evaluates per input, whether it integrates."""
+
+    run: Callable  # (ctx, x, x_base, reduce, steps, rule, noise_level, seed) -> _Collector.result()
+    rows_per_input: Callable  # (steps, rule, n_layers) -> int, for the progress bar
+    integrates: bool = False  # takes a rule
+
+
+_METHODS = {
+    "ig": _Method(_ig, lambda steps, rule, n_layers: steps + 1, integrates=True),
+    "ig_hidden": _Method(_ig_hidden, lambda steps, rule, n_layers: len(rule.points_and_weights(steps)[0]) * n_layers, integrates=True),
+    "actgrad": _Method(_actgrad, lambda steps, rule, n_layers: 2),
+    "actgrad_norm": _Method(_actgrad_norm, lambda steps, rule, n_layers: 2),
+    "inputgrad": _Method(_inputgrad, lambda steps, rule, n_layers: 3),
+    "smoothgrad": _Method(_smoothgrad, lambda steps, rule, n_layers: 2 * steps),
+}
+METHODS = tuple(_METHODS)
+
+
 def _check_tensor(name: str, value: Tensor) -> None:
     if not torch.is_floating_point(value):
         raise TypeError(f"{name}: must be a floating-point tensor, got dtype {value.dtype}")
@@ -510,6 +560,75 @@ def _check_tensor(name: str, value: Tensor) -> None:
 def _check_int(name: str, value, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name}: must be an integer >= {minimum}, got {value!r}")
+
+
+def _check_settings(method, rule, steps, chunk_size, reduce, seed, noise_level, target, softmax) -> Target:
+    """Check the settings of :func:`contributions` that do not depend on the model; returns the target."""
+    if method not in METHODS:
+        raise ValueError(f"method: unknown method {method!r}; choose one of {METHODS}")
+    if rule not in RULES:
+        raise ValueError(f"rule: unknown rule {rule!r}; choose one of {RULES}")
+    _check_int("steps", steps, 1)
+    if chunk_size is not None:
+        _check_int("chunk_size", chunk_size, 1)
+    check_reduce(reduce)
+    _check_int("seed", seed, 0)
+    if not (isinstance(noise_level, (int, float)) and math.isfinite(noise_level) and noise_level >= 0):
+        raise ValueError(f"noise_level: must be a finite number >= 0, got {noise_level!r}")
+    target_obj = as_target(target)
+    if softmax and target_obj.uses_distribution:
+        raise ValueError(
+            f"softmax: target {target_obj.name!r} already works on the softmax distribution; "
+            "softmax=True would apply it twice. Leave softmax=False."
+        )
+    return target_obj
+
+
+def _check_model_and_inputs(model, inputs, target: Target) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model: must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(inputs, Tensor):
+        raise TypeError(f"inputs: must be a torch.Tensor, got {type(inputs).__name__}")
+    if inputs.ndim < 2:
+        raise ValueError(
+            f"inputs: shape {tuple(inputs.shape)} has no batch dimension; inputs need shape "
+            "(B, ...) (add one with inputs.unsqueeze(0))"
+        )
+    if inputs.shape[0] == 0:
+        raise ValueError("inputs: the batch is empty")
+    _check_tensor("inputs", inputs)
+    if isinstance(target, ClassTarget):
+        target.check_batch(inputs.shape[0])
+
+
+def _layer_layouts(layout, names: list[str]) -> dict[str, str]:
+    """``layout`` (one value or a dict by layer) as one layout per requested layer."""
+    if isinstance(layout, str):
+        check_layout(layout)
+        return {name: layout for name in names}
+    if not isinstance(layout, dict):
+        raise TypeError(f"layout: must be a string or a dict of layer name to string, got {type(layout).__name__}")
+    unknown = sorted(set(layout) - set(names))
+    if unknown:
+        raise ValueError(f"layout: {unknown} are not among the requested layers {names}")
+    for value in layout.values():
+        check_layout(value)
+    return dict(layout)
+
+
+def _baseline_for(baseline, x: Tensor) -> Tensor:
+    """The baseline x' of every input: zeros, or ``baseline`` (per input or shared) on x's device."""
+    if baseline is None:
+        return torch.zeros_like(x)
+    if not isinstance(baseline, Tensor):
+        raise TypeError(f"baseline: must be a tensor or None, got {type(baseline).__name__}")
+    if baseline.shape not in (x.shape, x.shape[1:]):
+        raise ValueError(
+            f"baseline: shape {tuple(baseline.shape)} must equal the inputs' "
+            f"{tuple(x.shape)} or one input's {tuple(x.shape[1:])}"
+        )
+    _check_tensor("baseline", baseline)
+    return baseline.detach().to(device=x.device, dtype=x.dtype).expand_as(x)
 
 
 def contributions(
@@ -590,102 +709,27 @@ def contributions(
         non-finite inputs, inputs without a batch dimension, or a callable target that does
         not return one value per input. Each message names the parameter.
     """
-    if method not in METHODS:
-        raise ValueError(f"method: unknown method {method!r}; choose one of {METHODS}")
-    if rule not in RULES:
-        raise ValueError(f"rule: unknown rule {rule!r}; choose one of {RULES}")
-    _check_int("steps", steps, 1)
-    if chunk_size is not None:
-        _check_int("chunk_size", chunk_size, 1)
-    check_reduce(reduce)
-    _check_int("seed", seed, 0)
-    check_layout(layout if isinstance(layout, str) else "auto")
-    if not (isinstance(noise_level, (int, float)) and math.isfinite(noise_level) and noise_level >= 0):
-        raise ValueError(f"noise_level: must be a finite number >= 0, got {noise_level!r}")
-    target_obj = as_target(target)
-    if softmax and target_obj.uses_distribution:
-        raise ValueError(
-            f"softmax: target {target_obj.name!r} already works on the softmax distribution; "
-            "softmax=True would apply it twice. Leave softmax=False."
-        )
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model: must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(inputs, Tensor):
-        raise TypeError(f"inputs: must be a torch.Tensor, got {type(inputs).__name__}")
-    if inputs.ndim < 2:
-        raise ValueError(
-            f"inputs: shape {tuple(inputs.shape)} has no batch dimension; inputs need shape "
-            "(B, ...) (add one with inputs.unsqueeze(0))"
-        )
-    if inputs.shape[0] == 0:
-        raise ValueError("inputs: the batch is empty")
-    _check_tensor("inputs", inputs)
-    if isinstance(target_obj, ClassTarget):
-        target_obj.check_batch(inputs.shape[0])
+    target_obj = _check_settings(method, rule, steps, chunk_size, reduce, seed, noise_level, target, softmax)
+    _check_model_and_inputs(model, inputs, target_obj)
     specs = resolve_layers(model, layers)
     names = [s.name for s in specs]
-    if isinstance(layout, dict):
-        unknown = sorted(set(layout) - set(names))
-        if unknown:
-            raise ValueError(f"layout: {unknown} are not among the requested layers {names}")
-        for value in layout.values():
-            check_layout(value)
-        layouts = dict(layout)
-    elif isinstance(layout, str):
-        layouts = {name: layout for name in names}
-    else:
-        raise TypeError(f"layout: must be a string or a dict of layer name to string, got {type(layout).__name__}")
-
+    layouts = _layer_layouts(layout, names)
     parameter = next(model.parameters(), None)
     device = parameter.device if parameter is not None else inputs.device
     x = inputs.detach().to(device)
-    if baseline is None:
-        x_base = torch.zeros_like(x)
-    else:
-        if not isinstance(baseline, Tensor):
-            raise TypeError(f"baseline: must be a tensor or None, got {type(baseline).__name__}")
-        if baseline.shape not in (x.shape, x.shape[1:]):
-            raise ValueError(
-                f"baseline: shape {tuple(baseline.shape)} must equal the inputs' "
-                f"{tuple(x.shape)} or one input's {tuple(x.shape[1:])}"
-            )
-        _check_tensor("baseline", baseline)
-        x_base = baseline.detach().to(device=device, dtype=x.dtype).expand_as(x)
+    x_base = _baseline_for(baseline, x)
 
-    rows_per_input = {
-        "ig": steps + 1,
-        "ig_hidden": len(_layer_path_weights(steps, rule)[0]) * len(specs),
-        "actgrad": 2,
-        "actgrad_norm": 2,
-        "inputgrad": 3,
-        "smoothgrad": 2 * steps,
-    }[method]
+    chosen, integration = _METHODS[method], INTEGRATION_RULES[rule]
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=x.shape[0] * rows_per_input, unit="row", desc=f"codec {method}")
+        total = x.shape[0] * chosen.rows_per_input(steps, integration, len(specs))
+        bar = tqdm(total=total, unit="row", desc=f"codec {method}")
     try:
         with eval_mode(model), frozen_parameters(model), LayerCapture(specs, tuple(inputs.shape)) as capture:
             ctx = _Context(model, specs, capture, target_obj, softmax, chunk_size, bar, layouts)
-            if method == "ig":
-                alphas = [(steps - j) / steps for j in range(steps + 1)]
-                grad_points = [True] * (steps + 1)
-                if rule == "left":
-                    grad_points[0] = False  # the gradient at x is not used
-                elif rule == "right":
-                    grad_points[-1] = False  # the gradient at x' is not used
-                result = _path(ctx, x, x_base, alphas, grad_points, rule, reduce)
-            elif method == "actgrad":
-                result = _actgrad_like(ctx, x, x_base, reduce)
-            elif method == "actgrad_norm":
-                result = _actgrad_like(ctx, x, x_base, reduce, normalize_gradient=True)
-            elif method == "inputgrad":
-                result = _inputgrad(ctx, x, x_base, reduce)
-            elif method == "smoothgrad":
-                result = _smoothgrad(ctx, x, x_base, reduce, steps, noise_level, seed)
-            else:
-                result = _ig_hidden(ctx, x, x_base, reduce, steps, rule)
+            result = chosen.run(ctx, x, x_base, reduce, steps, integration, noise_level, seed)
     finally:
         if bar is not None:
             bar.close()
@@ -699,7 +743,7 @@ def contributions(
         predictions=result["predictions"],
         target_classes=states,
         method=method,
-        rule=rule if method in ("ig", "ig_hidden") else None,
+        rule=rule if chosen.integrates else None,
         steps=steps,
         target=target_obj.describe(),
         softmax=softmax,

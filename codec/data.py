@@ -251,6 +251,14 @@ class ShapesDataset(Dataset):
         return {"name": "shapes", "split": self.split, "size": self.size, "seed": self.seed,
                 "data_version": SHAPES_DATA_VERSION}
 
+    def superclasses(self) -> dict[str, list[int]]:
+        """Groups of classes that share a planted factor: ``"shape <name>"`` (its 4 textures) and
+        ``"texture <name>"`` (its 4 shapes), shapes first; class ``4 * shape + texture``."""
+        n = len(TEXTURES)
+        groups = {f"shape {name}": [i * n + t for t in range(n)] for i, name in enumerate(SHAPES)}
+        groups |= {f"texture {name}": [s * n + i for s in range(len(SHAPES))] for i, name in enumerate(TEXTURES)}
+        return groups
+
     def __getitem__(self, index: int) -> ShapeSample:
         if not 0 <= index < self.size:
             raise IndexError(f"index {index} out of range for {self.size} images")
@@ -331,6 +339,10 @@ class ImageFolderDataset(Dataset):
         """Which images these are: the name, the count and a hash of the (folder/file, label) listing."""
         listing = "\n".join(f"{Path(f).parent.name}/{Path(f).name}\t{label}" for f, label in zip(self.files, self.labels))
         return {"name": self.name, "size": len(self), "files_sha256": hashlib.sha256(listing.encode()).hexdigest()[:16]}
+
+    def superclasses(self) -> dict[str, list[int]]:
+        """Named groups of classes; none yet for ImageNet folders (WordNet groups come with the control section)."""
+        return {}
 
     def __getitem__(self, index: int):
         from PIL import Image, UnidentifiedImageError

@@ -13,14 +13,28 @@ single channels (columns of the feature matrix), activation-SAE modes, PCA and N
 - :func:`coverage`: how many modes each class has above the threshold, how many classes each
   mode serves (Fig. S9);
 - :func:`class_dictionary` / :func:`stability`: the class-aggregated modes of two SAEs compared
-  by cosine similarity (the robustness sweeps of Fig. S3-S5).
+  by cosine similarity; :func:`robustness_sweep` retrains a layer's SAE under each change of
+  :data:`SWEEP` and compares (Fig. S3-S5), with a chance level;
+- :func:`compare_decompositions`: SAE modes, single channels, PCA and NMF components of the
+  same matrix, by the same class-correlation summary.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
+from .sae import encode, evaluate, feature_matrix, fit_sae
+
 CLASS_THRESHOLD = 0.2
+#: The hyperparameter changes of the robustness sweep (Fig. S3-S5), each a set of SAE settings overrides.
+SWEEP = {
+    "seed 1": dict(seed=1), "seed 2": dict(seed=2),
+    "threshold 0.8": dict(threshold=0.8), "threshold 0.95": dict(threshold=0.95),
+    "expansion 1": dict(expansion=1), "expansion 6": dict(expansion=6),
+    "L1 dictionary 0": dict(l1_dictionary=0.0), "L1 dictionary 5e-4": dict(l1_dictionary=5e-4),
+}
 
 
 def indicators(labels, classes=None) -> tuple[np.ndarray, np.ndarray]:
@@ -48,6 +62,16 @@ def superclass_indicator(labels, members) -> np.ndarray:
     """Indicator (N, 1) of the images whose label is in ``members`` (e.g. the 118 dog classes)."""
     labels = np.asarray(labels)
     return np.isin(labels, np.asarray(members))[:, None].astype(np.float64)
+
+
+def superclass_indicators(labels, groups: dict) -> np.ndarray:
+    """Indicators (N, G) of several superclasses: column g marks the images whose label is in the g-th group.
+
+    ``groups`` maps names to class lists, in column order (e.g. a dataset's ``superclasses()``).
+    """
+    if not groups:
+        raise ValueError("groups: no superclasses given")
+    return np.concatenate([superclass_indicator(labels, members) for members in groups.values()], axis=1)
 
 
 def correlation(loadings, indicator) -> np.ndarray:
@@ -206,3 +230,115 @@ def nmf_loadings(x, n_components: int, seed: int = 0, max_iter: int = 500) -> tu
     n_components = min(n_components, *x.shape)  # nndsvda starts from an SVD of that rank
     nmf = NMF(n_components=n_components, init="nndsvda", random_state=seed, max_iter=max_iter)
     return nmf.fit_transform(x), nmf.components_
+
+
+def coverage_across(correlations, threshold: float = CLASS_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`coverage` summarised per layer (Fig. S9).
+
+    Parameters
+    ----------
+    correlations : sequence of arrays, each (M, K)
+        One mode-class correlation matrix per layer.
+
+    Returns
+    -------
+    modes_per_class : numpy.ndarray, shape (L,)
+        Mean over classes of the number of modes above ``threshold``.
+    classes_per_mode : numpy.ndarray, shape (L,)
+        Mean over the modes that serve at least one class of the number of classes they serve
+        (0 where no mode serves any).
+    """
+    per_class, per_mode = [], []
+    for corr in correlations:
+        modes_of_class, classes_of_mode = coverage(corr, threshold)
+        per_class.append(modes_of_class.mean())
+        served = classes_of_mode[classes_of_mode > 0]
+        per_mode.append(served.mean() if served.size else 0.0)
+    return np.array(per_class, dtype=float), np.array(per_mode, dtype=float)
+
+
+def robustness_sweep(store, layer: str, settings, indicator, changes: dict | None = None, kind: str = "contributions",
+                     seed: int = 0, **fit_kwargs) -> dict:
+    """Retrain one layer's SAE under each change of settings and compare its class modes with the default's.
+
+    For each change, the SAE is trained (or read from the store's cache) with the overridden
+    settings, and its class-aggregated modes (:func:`class_dictionary`) are compared class by
+    class with the default SAE's by :func:`stability`; the chance level compares the default with
+    itself with the classes shuffled.
+
+    Parameters
+    ----------
+    store : codec.store.ContributionStore
+    layer : str
+    settings : codec.sae.SAESettings
+        The default settings.
+    indicator : array, shape (N, K)
+        Class indicators of the store's items (:func:`indicators`).
+    changes : dict of str -> dict, optional
+        Name -> settings overrides; default :data:`SWEEP`.
+    kind : {"contributions", "activations"}
+    seed : int
+        Seed of the class shuffle of the chance level.
+    **fit_kwargs
+        Passed to :func:`codec.sae.fit_sae` (``cache``, ``device``).
+
+    Returns
+    -------
+    dict
+        ``rows``: one dict per change (``setting``, ``r2``, ``stability``: the mean cosine over
+        classes); ``default_r2``: the default SAE's R²; ``chance``: the shuffled-class level.
+    """
+    changes = SWEEP if changes is None else changes
+    reference_sae, _ = fit_sae(store, layer, kind, settings, **fit_kwargs)
+    features = feature_matrix(store, layer, kind)
+    reference_codes, _ = encode(reference_sae, features)
+    reference = class_dictionary(reference_sae.dictionary.detach().cpu().numpy(), correlation(reference_codes.numpy(), indicator))
+    rows = []
+    for name, change in changes.items():
+        sae, _ = fit_sae(store, layer, kind, settings, **change, **fit_kwargs)
+        codes, _ = encode(sae, features)
+        other = class_dictionary(sae.dictionary.detach().cpu().numpy(), correlation(codes.numpy(), indicator))
+        rows.append({"setting": name, "r2": evaluate(sae, features)["r2"], "stability": float(np.nanmean(stability(reference, other)))})
+    shuffled = reference[np.random.default_rng(seed).permutation(len(reference))]
+    return {"rows": rows, "default_r2": evaluate(reference_sae, features)["r2"],
+            "chance": float(np.nanmean(stability(reference, shuffled)))}
+
+
+def compare_decompositions(codes, features, indicator, n_components: int, nmf_max_iter: int = 2000) -> tuple[list, bool]:
+    """SAE modes, single channels, PCA and NMF components of one matrix, by their class correlations.
+
+    Parameters
+    ----------
+    codes : array, shape (N, M)
+        SAE codes of ``features``.
+    features : array, shape (N, F)
+        The non-negative matrix the SAE was trained on.
+    indicator : array, shape (N, K)
+    n_components : int
+        Components of PCA and NMF (the SAE's alive modes, say).
+    nmf_max_iter : int
+
+    Returns
+    -------
+    rows : list of dict
+        One per decomposition: ``decomposition``, ``columns``, ``mean_max`` (mean over classes of
+        the best column's correlation) and ``n_above`` (columns above the class threshold). A PCA
+        component's sign is arbitrary, so PCA is scored by absolute correlation.
+    nmf_converged : bool
+        False when NMF stopped at ``nmf_max_iter`` before scikit-learn's tolerance was met.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+
+    loadings = {"SAE modes": np.asarray(codes), "channels": np.asarray(features), "PCA": pca_loadings(features, n_components)[0]}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        loadings["NMF"] = nmf_loadings(features, n_components, max_iter=nmf_max_iter)[0]
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    rows = []
+    for name, values in loadings.items():
+        corr = correlation(values, indicator)
+        if name == "PCA":
+            corr = np.abs(corr)
+        result = summary(corr)
+        rows.append({"decomposition": name, "columns": values.shape[1], "mean_max": result["mean_max"], "n_above": result["n_above"]})
+    return rows, converged

@@ -1,9 +1,13 @@
-"""The scorecard of the paper's claims: measured values saved by the notebooks, rendered as a table.
+"""The scorecard of the paper's claims: verdict rules, measured values saved by the notebooks, the table.
 
-A notebook records each claim it tests with :func:`record_claim`: the value it measured at
-its scale and a verdict, into ``<results>/<scale>/claim-<id>.json``. :func:`render_scorecard`
-builds the book's scorecard page from those files; a claim without a file at a scale reads
-"not yet measured". Nothing in the table is typed by hand.
+A notebook measures a claim and hands the numbers to :func:`assess`, which decides the verdict
+by the claim's rule (:data:`VERDICT_RULES`, one per measured claim, registered with :func:`verdict_rule`),
+words the measured value, and saves both with :func:`record_claim` into
+``<results>/<scale>/claim-<id>.json``. Every section therefore decides a verdict the same way,
+and no threshold lives in a notebook. :func:`render_scorecard` builds the book's scorecard page
+from those files (a claim without a file at a scale reads "not yet measured"), with each
+claim's rule beside it (:func:`render_rules`); :func:`findings` is the table a section opens
+with. Nothing in these tables is typed by hand.
 """
 
 from __future__ import annotations
@@ -11,6 +15,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
+
+import numpy as np
 
 SCALES = ("tiny", "sample", "paper")
 VERDICTS = ("holds", "does not hold", "not testable at this scale")
@@ -111,3 +118,226 @@ def render_scorecard(results_dir) -> str:
         cells = " | ".join(cell(claim.id, scale) for scale in SCALES)
         lines.append(f"| {claim.id} | {claim.text} | {claim.figure} | {cells} |")
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- verdict rules
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one claim's verdict is decided.
+
+    Attributes
+    ----------
+    claim_id : int
+    text : str
+        The rule in words, as the scorecard page prints it.
+    judge : callable
+        ``judge(details, **context) -> (holds: bool, value: str)``: the verdict from the
+        recorded numbers ``details`` alone (``context`` only words the value), and the measured
+        value in words.
+    """
+
+    claim_id: int
+    text: str
+    judge: Callable
+
+
+#: claim id -> its Rule; filled by @verdict_rule
+VERDICT_RULES: dict[int, Rule] = {}
+
+
+def verdict_rule(claim_id: int, text: str):
+    """Decorator: register ``judge(details, **context) -> (holds, value)`` as claim ``claim_id``'s rule."""
+    if claim_id not in _BY_ID:
+        raise ValueError(f"claim_id: unknown claim {claim_id!r}; claims are 1-{len(CLAIMS)}")
+
+    def register(judge: Callable) -> Callable:
+        if claim_id in VERDICT_RULES:
+            raise ValueError(f"claim_id: claim {claim_id} already has a verdict rule")
+        VERDICT_RULES[claim_id] = Rule(claim_id, text, judge)
+        return judge
+
+    return register
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def assess(results_dir, scale: str, claim_id: int, details: dict, **context) -> dict:
+    """Decide a claim's verdict by its rule, word its value, and record it.
+
+    Parameters
+    ----------
+    results_dir : path
+        The results folder (the book's ``results/``).
+    scale : {"tiny", "sample", "paper"}
+    claim_id : int
+        A claim with a rule in :data:`VERDICT_RULES`.
+    details : dict
+        The measured numbers the rule reads (arrays are saved as lists); kept in the JSON, so
+        that the verdict can be decided again from the file.
+    **context
+        Numbers that only word the value (for example a chance level), not recorded.
+
+    Returns
+    -------
+    dict
+        The record written: ``claim``, ``scale``, ``value``, ``verdict``, ``details``.
+    """
+    if claim_id not in VERDICT_RULES:
+        raise ValueError(f"claim_id: claim {claim_id!r} has no verdict rule; rules exist for {sorted(VERDICT_RULES)}")
+    details = _jsonable(dict(details))
+    holds, value = VERDICT_RULES[claim_id].judge(details, **context)
+    verdict = "holds" if holds else "does not hold"
+    path = record_claim(results_dir, scale, claim_id, value, verdict, details)
+    return json.loads(path.read_text())
+
+
+def render_rules() -> str:
+    """The verdict rule of every claim that has one, as a Markdown list."""
+    return "\n".join(f"- **Claim {claim_id}**: {VERDICT_RULES[claim_id].text}" for claim_id in sorted(VERDICT_RULES))
+
+
+def findings(results_dir, scale: str, claim_ids, with_rules: bool = False):
+    """The claims a section measured at one scale, as a table (pandas DataFrame) to open the section with.
+
+    Columns: ``claim`` (the paper's statement), ``verdict``, ``measured`` (the recorded value),
+    and with ``with_rules`` the ``rule``; one row per claim id (the index, ``#``), in the order
+    given. A claim not recorded yet is refused.
+    """
+    import pandas as pd
+
+    found = load_claims(results_dir)
+    rows = []
+    for claim_id in claim_ids:
+        record = found.get((claim_id, scale))
+        if record is None:
+            raise ValueError(f"claim_ids: claim {claim_id} has no recorded result at {scale!r} in {str(results_dir)!r}")
+        row = {"#": claim_id, "claim": _BY_ID[claim_id].text, "verdict": record["verdict"], "measured": record["value"]}
+        if with_rules:
+            row["rule"] = VERDICT_RULES[claim_id].text if claim_id in VERDICT_RULES else ""
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("#")
+
+
+def findings_markdown(results_dir, scale: str, claim_ids) -> str:
+    """:func:`findings` as a Markdown table (claim, verdict in bold, measured value), for a page to paste."""
+    table = findings(results_dir, scale, claim_ids)
+    lines = ["| # | claim | verdict | measured |", "|---|---|---|---|"]
+    for claim_id, row in table.iterrows():
+        cells = [str(claim_id), row["claim"], f"**{row['verdict']}**", row["measured"]]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in cells) + " |")
+    return "\n".join(lines)
+
+
+def _depth_correlation(values) -> float:
+    values = np.asarray(values, dtype=float)
+    return float(np.corrcoef(np.arange(1, len(values) + 1), values)[0, 1])
+
+
+def _intermediate(n_layers: int) -> slice:
+    """The middle third of the layers by position: what claim 6 calls intermediate."""
+    return slice(n_layers // 3, n_layers - n_layers // 3)
+
+
+@verdict_rule(1, "holds when the mean Hoyer index of contributions exceeds that of activations at every layer.")
+def _sparser_than_activations(details):
+    c, a = np.asarray(details["hoyer_contribution"]), np.asarray(details["hoyer_activation"])
+    return bool((c > a).all()), (f"Hoyer contributions {c.min():.2f}–{c.max():.2f} vs activations {a.min():.2f}–{a.max():.2f}; "
+                                 f"higher at {int((c > a).sum())} of {len(c)} layers")
+
+
+@verdict_rule(2, "holds when the contributions' mean Hoyer index correlates with depth (Pearson, over layer positions) "
+                 "above 0.5 and is higher at the last layer than at the first.")
+def _sparser_with_depth(details):
+    c = np.asarray(details["hoyer_contribution"])
+    r = _depth_correlation(c)
+    return bool(r > 0.5 and c[-1] > c[0]), (f"Hoyer of contributions from {c[0]:.2f} (first layer) to {c[-1]:.2f} (last); "
+                                            f"correlation with depth {r:.2f}")
+
+
+@verdict_rule(3, "holds when the across-channel correlation of positive and negative parts is lower at the last layer "
+                 "than at the first and correlates with depth below −0.5.")
+def _decorrelation(details):
+    e = np.asarray(details["ei_correlation"])
+    r = _depth_correlation(e)
+    return bool(e[-1] < e[0] and r < -0.5), f"E/I correlation {e[0]:.2f} (first layer) → {e[-1]:.2f} (last); correlation with depth {r:.2f}"
+
+
+@verdict_rule(4, "holds when contributions need at least as many principal components (95% of the variance of the class "
+                 "averages) as activations at every layer and more at one layer at least, and both counts are higher at "
+                 "the last layer than at the first.")
+def _dimensionality(details):
+    c, a = np.asarray(details["pcs_contribution"]), np.asarray(details["pcs_activation"])
+    holds = bool((c >= a).all() and (c > a).any() and c[-1] > c[0] and a[-1] > a[0])
+    return holds, f"components for 95%: contributions {c.tolist()}, activations {a.tolist()}"
+
+
+@verdict_rule(5, "holds when the mean global R² over layers reaches 0.75 for both contributions and activations "
+                 "(the paper's 0.85 and 0.84, less 0.1).")
+def _reconstruction(details, r2_per_feature_contributions: float, r2_per_feature_activations: float):
+    c, a = float(np.mean(details["r2_contributions"])), float(np.mean(details["r2_activations"]))
+    return bool(c >= 0.75 and a >= 0.75), (
+        f"mean global R² over {len(details['layers'])} layers: contributions {c:.2f}, activations {a:.2f} "
+        f"(per-feature: {r2_per_feature_contributions:.2f}, {r2_per_feature_activations:.2f}); "
+        "verdict: holds when both reach at least 0.75, the paper's values less 0.1")
+
+
+@verdict_rule(6, "holds when contribution modes reach a higher mean maximal class correlation than activation modes at "
+                 "more than half of the intermediate layers (the middle third by position), and than single contribution "
+                 "channels at more than half of all layers.")
+def _class_selectivity(details):
+    c = np.asarray(details["mean_max_contribution_modes"])
+    a = np.asarray(details["mean_max_activation_modes"])
+    channels = np.asarray(details["mean_max_contribution_channels"])
+    middle = _intermediate(len(c))
+    over_activations, n_middle = int((c[middle] > a[middle]).sum()), len(c[middle])
+    over_channels = int((c > channels).sum())
+    holds = bool(over_activations > n_middle / 2 and over_channels > len(c) / 2)
+    return holds, (f"mean maximal class correlation, contribution modes vs activation modes at intermediate layers: "
+                   f"{np.round(c[middle], 2).tolist()} vs {np.round(a[middle], 2).tolist()} "
+                   f"(higher at {over_activations} of {n_middle}); "
+                   f"higher than single contribution channels at {over_channels} of {len(c)} layers")
+
+
+@verdict_rule(14, "holds when the median cosine of the retrained SAEs' class-aggregated modes to the default SAE's is at "
+                  "least 0.8 and R² moves by at most 0.1 from the default's.")
+def _robustness(details, chance: float):
+    sweep = details["sweep"]
+    stabilities = [row["stability"] for row in sweep]
+    median = float(np.median(stabilities))
+    r2_change = float(max(abs(row["r2"] - details["default_r2"]) for row in sweep))
+    lowest = min(sweep, key=lambda row: row["stability"])
+    return bool(median >= 0.8 and r2_change <= 0.1), (
+        f"{len(sweep)} settings at {details['layer']}: median cosine of class-aggregated modes to the default "
+        f"{median:.2f} (chance {chance:.2f}) (lowest {lowest['stability']:.2f}, {lowest['setting']}); "
+        f"largest R² change {r2_change:.3f}; verdict: holds when the median cosine is at least 0.8 and R² moves by at most 0.1")
+
+
+@verdict_rule(15, "holds when the contrastive target's mean Hoyer index differs from the top-1 target's by less than 0.1 "
+                  "at every layer and exceeds the activations' at every layer.")
+def _contrastive(details):
+    contrastive, top1 = np.asarray(details["contrastive"]), np.asarray(details["top1"])
+    sparser = bool((contrastive > np.asarray(details["activations"])).all())
+    difference = float(np.abs(contrastive - top1).max())
+    return bool(difference < 0.1 and sparser), (
+        f"largest Hoyer difference contrastive vs top-1 across layers: {difference:.3f} (tolerance 0.1); "
+        f"contrastive sparser than activations at every layer: {sparser}")
+
+
+@verdict_rule(16, "holds when IG with 10 steps takes 2 to 4.5 times as long as act-normgrad on the same batch and layers "
+                  "(a wall-clock ratio: it depends on the device).")
+def _cost(details):
+    ratio = details["ratio"]
+    return bool(2.0 <= ratio <= 4.5), (f"IG-10 / act-normgrad = {ratio:.1f} (IG evaluates 11 points with gradients, "
+                                       "act-normgrad 1 with and 1 without)")

@@ -29,6 +29,15 @@
 # mode of the activation SAEs died early at the sample scale). The contribution
 # stores are those of section 1 (hidden IG, 10 steps, top-1 logit); they are computed here if
 # section 1 has not run.
+#
+# ## Findings
+#
+# The claims this page measures, with the verdict of each claim's rule (the scorecard lists the
+# rules) and the measured values; the sections below show how they were measured.
+#
+# ```{glue:md} findings_02
+# :format: myst
+# ```
 
 # %% tags=["parameters"]
 preset = "tiny"
@@ -37,38 +46,30 @@ sae_epochs = None  # epoch limit of each SAE; None: the preset's
 runs_dir = "runs"  # where contribution stores (and the SAEs trained on them) are kept
 results_dir = "results"  # where the measured claims are saved for the scorecard
 
-# %%
+# %% tags=["hide-input"]
 import time
-import warnings
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
-from sklearn.exceptions import ConvergenceWarning
+import pandas as pd
+from IPython.display import Markdown, display
+from myst_nb import glue
 
-from codec import modes
-from codec.data import SHAPES, TEXTURES, preset_dataset
-from codec.models import load_model
-from codec.presets import get_preset
-from codec.sae import SAESettings, encode, evaluate, feature_matrix, fit_sae
-from codec.scorecard import record_claim
-from codec.store import compute_contributions, run_name
+from codec import modes, plots, scorecard
+from codec.experiment import Experiment
+from codec.sae import KINDS, SAESettings, fit_layers
 
-torch.manual_seed(0)
-config = get_preset(preset, **{k: v for k, v in dict(per_class=per_class, sae_epochs=sae_epochs).items() if v is not None})
-entry = load_model(config.model, device=config.resolved_device())
-dataset = preset_dataset(config)
+plots.theme()
+experiment = Experiment.from_preset(preset, runs_dir, per_class=per_class, sae_epochs=sae_epochs)
+config, entry = experiment.config, experiment.entry
 started = time.perf_counter()
-store = compute_contributions(entry, dataset, Path(runs_dir) / run_name(config.name, entry.name), steps=config.steps,
-                              batch_size=config.batch_size, chunk_size=config.chunk_size, progress=False)
-labels = store.field("label")
-layers = store.layers
+store = experiment.store()
+labels, layers = store.field("label"), store.layers
 indicator, classes = modes.indicators(labels)
 class_names = [entry.class_names[c] for c in classes]
 settings = SAESettings(lr=config.sae_lr, epochs=config.sae_epochs, patience=config.sae_patience)
-print(f"scale: {config.name} | model: {entry.name} | data: {config.dataset}, {len(labels)} images, {len(classes)} classes "
-      f"| SAE lr {settings.lr}, at most {settings.epochs} epochs")
+print(f"scale: {config.name} | model: {entry.name} | data: {config.dataset}, {len(labels)} images, {len(classes)} classes\n"
+      f"SAE lr {settings.lr}, at most {settings.epochs} epochs")
 
 # %% [markdown]
 # ## Reconstruction, alive modes and mode sparsity across depth (Fig. S2)
@@ -79,53 +80,32 @@ print(f"scale: {config.name} | model: {entry.name} | data: {config.dataset}, {le
 # code is non-zero on at least one image. Mode sparsity is the Hoyer index of each alive
 # mode's dictionary row.
 
-# %% tags=["nbval-ignore-output"]
-fits = {}
-rows = []
-for layer in layers:
-    for kind in ("contributions", "activations"):
-        sae, history = fit_sae(store, layer, kind, settings)
-        features = feature_matrix(store, layer, kind)
-        codes, _ = encode(sae, features)
-        fits[layer, kind] = (sae, features, codes.numpy())
-        rows.append({"layer": layer, "kind": kind, "epochs": history["epochs"], "n_modes": sae.config["n_modes"],
-                     **evaluate(sae, features)})
-metric = {(r["layer"], r["kind"]): r for r in rows}
-depth = np.arange(1, len(layers) + 1)
+# %% tags=["hide-input", "nbval-ignore-output"]
+fits = fit_layers(store, settings)
+metrics = pd.DataFrame([{"layer": layer, "kind": kind, **fit.metrics} for (layer, kind), fit in fits.items()])
+across = {kind: metrics[metrics["kind"] == kind].set_index("layer").loc[layers] for kind in KINDS}
 
-
-def across(kind, key):
-    return np.array([metric[layer, kind][key] for layer in layers])
-
-
-fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-for kind, colour in (("contributions", "tab:red"), ("activations", "tab:gray")):
-    axes[0].plot(depth, across(kind, "r2"), "o-", color=colour, label=f"{kind}, global R²")
-    axes[0].plot(depth, across(kind, "r2_per_feature"), "o:", color=colour, label=f"{kind}, per-feature R²")
-    axes[1].plot(depth, across(kind, "alive_modes") / across(kind, "n_modes"), "o-", color=colour, label=kind)
-    axes[2].plot(depth, across(kind, "mode_sparsity"), "o-", color=colour, label=kind)
-axes[0].set_ylabel("R²")
-axes[1].set_ylabel("fraction of modes alive")
-axes[2].set_ylabel("Hoyer sparsity of modes")
-for axis in axes:
-    axis.set_xticks(depth, layers, rotation=45, ha="right")
-    axis.legend(fontsize=7)
-plt.tight_layout()
+fig, axes = plots.panels(3, height=3.4)
+for kind in KINDS:
+    plots.across_depth(axes[0], layers, across[kind]["r2"], kind, label=f"{kind}, global")
+    plots.across_depth(axes[0], layers, across[kind]["r2_per_feature"], kind, label=f"{kind}, per feature", linestyle=":")
+    plots.across_depth(axes[1], layers, across[kind]["alive_modes"] / across[kind]["n_modes"], kind)
+    plots.across_depth(axes[2], layers, across[kind]["mode_sparsity"], kind)
+for axis, ylabel, title in zip(axes, ("R²", "fraction of modes alive", "Hoyer sparsity of modes"),
+                               ("Reconstruction", "Alive modes", "Mode sparsity")):
+    plots.depth_axis(axis, layers)
+    axis.set_ylabel(ylabel)
+    axis.set_title(title)
+axes[0].legend(fontsize=7)
+axes[1].legend(fontsize=7)
 plt.show()
-for r in rows:
-    print(f"{r['layer']:>12} {r['kind']:>13}: R² {r['r2']:.2f} (per feature {r['r2_per_feature']:.2f}), "
-          f"{r['alive_modes']}/{r['n_modes']} modes alive, L0 {r['l0']:.1f}, mode sparsity {r['mode_sparsity']:.2f}")
-
-r2_c, r2_a = across("contributions", "r2").mean(), across("activations", "r2").mean()
-reconstructs = bool(r2_c >= 0.75 and r2_a >= 0.75)
-print(f"claim 5, mean R² over layers: contributions {r2_c:.2f}, activations {r2_a:.2f}")
-_ = record_claim(results_dir, config.name, 5,
-                 f"mean global R² over {len(layers)} layers: contributions {r2_c:.2f}, activations {r2_a:.2f} "
-                 f"(per-feature: {across('contributions', 'r2_per_feature').mean():.2f}, {across('activations', 'r2_per_feature').mean():.2f}); "
-                 "verdict: holds when both reach at least 0.75, the paper's values less 0.1",
-                 "holds" if reconstructs else "does not hold",
-                 {"layers": layers, "r2_contributions": across("contributions", "r2").tolist(),
-                  "r2_activations": across("activations", "r2").tolist()})
+_ = scorecard.assess(results_dir, config.name, 5, {"layers": layers, "r2_contributions": across["contributions"]["r2"].to_numpy(),
+                                                   "r2_activations": across["activations"]["r2"].to_numpy()},
+                     r2_per_feature_contributions=across["contributions"]["r2_per_feature"].mean(),
+                     r2_per_feature_activations=across["activations"]["r2_per_feature"].mean())
+metrics.assign(alive=[f"{a}/{n}" for a, n in zip(metrics["alive_modes"], metrics["n_modes"])]).set_index(["layer", "kind"])[
+    ["epochs", "alive", "r2", "r2_per_feature", "l0", "mode_sparsity"]].rename(
+    columns={"alive": "modes alive", "r2": "R²", "r2_per_feature": "R² per feature", "l0": "L0", "mode_sparsity": "mode sparsity"}).round(3)
 
 # %% [markdown]
 # ## The mode most correlated with one class (Fig. 4B)
@@ -135,28 +115,24 @@ _ = record_claim(results_dir, config.name, 5,
 # shown next to that of its most correlated activation mode. A contribution feature is either
 # the positive (red) or the negative (blue) part of a channel.
 
-# %%
+# %% tags=["hide-input"]
 layer = layers[(2 * len(layers)) // 3]
 shown_class = 0
-correlations = {}
-for key, (sae, features, codes) in fits.items():
-    correlations[key] = modes.correlation(codes, indicator)
-fig, axes = plt.subplots(1, 2, figsize=(12, 3.2))
-for axis, kind in zip(axes, ("contributions", "activations")):
-    sae, features, codes = fits[layer, kind]
+correlations = {key: modes.correlation(fit.codes, indicator) for key, fit in fits.items()}
+fig, axes = plots.panels(2, height=3.2)
+for axis, kind in zip(axes, KINDS):
     best = int(modes.top_modes(correlations[layer, kind])[shown_class, 0])
-    loading = sae.dictionary[best].detach().cpu().numpy()
+    loading = fits[layer, kind].dictionary[best]
     if kind == "contributions":
-        channels = len(loading) // 2
-        axis.bar(np.arange(channels), loading[:channels], color="tab:red", label="positive part")
-        axis.bar(np.arange(channels), -loading[channels:], color="tab:blue", label="negative part")
-        axis.legend(fontsize=7)
+        channels = np.arange(1, len(loading) // 2 + 1)
+        axis.bar(channels, loading[:len(channels)], width=1.0, color=plots.colour("positive"), label="positive part")
+        axis.bar(channels, -loading[len(channels):], width=1.0, color=plots.colour("negative"), label="negative part (shown below 0)")
+        axis.legend()
     else:
-        axis.bar(np.arange(len(loading)), loading, color="tab:gray")
+        axis.bar(np.arange(1, len(loading) + 1), loading, width=1.0, color=plots.colour("activations"))
     axis.set_title(f"{kind} mode {best}: r = {correlations[layer, kind][best, shown_class]:.2f} with '{class_names[shown_class]}'")
     axis.set_xlabel(f"channel of {layer}")
-    axis.set_ylabel("loading")
-plt.tight_layout()
+    axis.set_ylabel("dictionary loading")
 plt.show()
 
 # %% [markdown]
@@ -168,56 +144,44 @@ plt.show()
 # the modes with a correlation above 0.2 and average, over classes, the best correlation a
 # mode reaches (the mean maximal correlation).
 
-# %% tags=["nbval-ignore-output"]
-channel_corr = {(l, kind): modes.correlation(fits[l, kind][1], indicator) for l in layers for kind in ("contributions", "activations")}
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
+# %% tags=["hide-input", "nbval-ignore-output"]
+channel_corr = {key: modes.correlation(fit.features, indicator) for key, fit in fits.items()}
+mode_summaries = {key: modes.summary(value) for key, value in correlations.items()}
+channel_summaries = {key: modes.summary(value) for key, value in channel_corr.items()}
+fig, axes = plots.panels(2, height=3.2)
 bins = np.linspace(-0.2, 1, 25)
-for kind, colour in (("contributions", "tab:red"), ("activations", "tab:gray")):
-    axes[0].hist(modes.summary(correlations[layer, kind])["max_per_mode"], bins=bins, alpha=0.6, color=colour, label=f"{kind} modes")
-axes[1].hist(modes.summary(channel_corr[layer, "contributions"])["max_per_mode"], bins=bins, alpha=0.6, color="tab:red",
-             label="contribution channel parts")
-axes[1].hist(modes.summary(channel_corr[layer, "activations"])["max_per_mode"], bins=bins, alpha=0.6, color="tab:gray",
-             label="activation channels")
+for kind in KINDS:
+    axes[0].hist(mode_summaries[layer, kind]["max_per_mode"], bins=bins, alpha=0.6, color=plots.colour(kind), label=f"{kind} modes")
+    axes[1].hist(channel_summaries[layer, kind]["max_per_mode"], bins=bins, alpha=0.6,
+                 color=plots.colour(kind), label=f"{kind} channels" if kind == "activations" else "contribution channel parts")
 for axis, what in zip(axes, ("modes", "single channels")):
     axis.set_xlabel("maximum correlation with a class")
     axis.set_ylabel(f"number of {what}")
-    axis.set_title(f"{what}, {layer}")
-    axis.legend(fontsize=7)
-plt.tight_layout()
+    axis.set_title(f"{what.capitalize()} at {layer}")
+    axis.legend()
 plt.show()
 
-summaries = {key: modes.summary(value) for key, value in correlations.items()}
-channel_summaries = {key: modes.summary(value) for key, value in channel_corr.items()}
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-for kind, colour in (("contributions", "tab:red"), ("activations", "tab:gray")):
-    axes[0].plot(depth, [summaries[l, kind]["n_above"] for l in layers], "o-", color=colour, label=f"{kind} modes")
-    axes[1].plot(depth, [summaries[l, kind]["mean_max"] for l in layers], "o-", color=colour, label=f"{kind} modes")
-    axes[1].plot(depth, [channel_summaries[l, kind]["mean_max"] for l in layers], "s:", color=colour, label=f"{kind} channels")
-axes[0].set_ylabel("modes with correlation > 0.2")
+selectivity = pd.DataFrame({f"{kind} {what}": [summaries[l, kind]["mean_max"] for l in layers]
+                            for what, summaries in (("modes", mode_summaries), ("channels", channel_summaries)) for kind in KINDS},
+                           index=layers)
+fig, axes = plots.panels(2, height=3.4)
+for kind in KINDS:
+    plots.across_depth(axes[0], layers, [mode_summaries[l, kind]["n_above"] for l in layers], kind, label=f"{kind} modes")
+    plots.across_depth(axes[1], layers, selectivity[f"{kind} modes"], kind, label=f"{kind} modes")
+    plots.across_depth(axes[1], layers, selectivity[f"{kind} channels"], f"{kind[:-1]} channels", label=f"{kind} channels",
+                       marker="s", linestyle=":")
+axes[0].set_ylabel("modes with class correlation > 0.2")
+axes[0].set_title("Class-correlated modes")
 axes[1].set_ylabel("mean maximal class correlation")
+axes[1].set_title("Class selectivity (mean over classes)")
 for axis in axes:
-    axis.set_xticks(depth, layers, rotation=45, ha="right")
+    plots.depth_axis(axis, layers)
     axis.legend(fontsize=7)
-plt.tight_layout()
 plt.show()
-
-mean_max = {kind: np.array([summaries[l, kind]["mean_max"] for l in layers]) for kind in ("contributions", "activations")}
-channels_max = np.array([channel_summaries[l, "contributions"]["mean_max"] for l in layers])
-intermediate = slice(len(layers) // 3, len(layers) - len(layers) // 3)
-over_activations = int((mean_max["contributions"][intermediate] > mean_max["activations"][intermediate]).sum())
-over_channels = int((mean_max["contributions"] > channels_max).sum())
-n_intermediate = len(layers[intermediate])
-selective = bool(over_activations > n_intermediate / 2 and over_channels > len(layers) / 2)
-print(f"claim 6, contribution modes above activation modes at {over_activations} of {n_intermediate} intermediate layers, "
-      f"above single channels at {over_channels} of {len(layers)} layers")
-_ = record_claim(results_dir, config.name, 6,
-                 f"mean maximal class correlation, contribution modes vs activation modes at intermediate layers: "
-                 f"{np.round(mean_max['contributions'][intermediate], 2).tolist()} vs {np.round(mean_max['activations'][intermediate], 2).tolist()} "
-                 f"(higher at {over_activations} of {n_intermediate}); "
-                 f"higher than single contribution channels at {over_channels} of {len(layers)} layers",
-                 "holds" if selective else "does not hold",
-                 {"layers": layers, "mean_max_contribution_modes": mean_max["contributions"].tolist(),
-                  "mean_max_activation_modes": mean_max["activations"].tolist(), "mean_max_contribution_channels": channels_max.tolist()})
+_ = scorecard.assess(results_dir, config.name, 6, {"layers": layers, "mean_max_contribution_modes": selectivity["contributions modes"].to_numpy(),
+                                                   "mean_max_activation_modes": selectivity["activations modes"].to_numpy(),
+                                                   "mean_max_contribution_channels": selectivity["contributions channels"].to_numpy()})
+selectivity.round(3)
 
 # %% [markdown]
 # ## What the SAE adds over PCA and NMF
@@ -225,26 +189,13 @@ _ = record_claim(results_dir, config.name, 6,
 # The same class-correlation summary for PCA and NMF (scikit-learn) of the contribution matrix
 # at the same layer, with as many components as the SAE has alive modes.
 
-# %% tags=["nbval-ignore-output"]
-sae, features, codes = fits[layer, "contributions"]
-n_components = max(2, metric[layer, "contributions"]["alive_modes"])
-baselines = {"SAE modes": codes, "channels": features}
-baselines["PCA"] = modes.pca_loadings(features, n_components)[0]
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always", ConvergenceWarning)
-    baselines["NMF"] = modes.nmf_loadings(features, n_components, max_iter=2000)[0]
-if any(issubclass(w.category, ConvergenceWarning) for w in caught):
-    print("note: NMF stopped at its 2,000-iteration limit before scikit-learn's tolerance was met")
-baseline_means = {}
-for name, loadings in baselines.items():
-    corr = modes.correlation(loadings, indicator)
-    if name == "PCA":  # a component's sign is arbitrary
-        corr = np.abs(corr)
-    s = modes.summary(corr)
-    baseline_means[name] = s["mean_max"]
-    print(f"{name:>10}: {loadings.shape[1]} columns, mean maximal class correlation {s['mean_max']:.2f}, "
-          f"{s['n_above']} columns above 0.2")
-print(f"most class-selective here: {max(baseline_means, key=baseline_means.get)}")
+# %% tags=["hide-input", "nbval-ignore-output"]
+fit = fits[layer, "contributions"]
+decompositions, nmf_converged = modes.compare_decompositions(fit.codes, fit.features, indicator, max(2, fit.metrics["alive_modes"]))
+if not nmf_converged:
+    print("note: NMF stopped at 2,000 iterations, before scikit-learn's tolerance")
+pd.DataFrame(decompositions).set_index("decomposition").rename(
+    columns={"mean_max": "mean maximal class correlation", "n_above": "columns above 0.2"}).round(3)
 
 # %% [markdown]
 # ## Class coverage (Fig. S9)
@@ -252,20 +203,16 @@ print(f"most class-selective here: {max(baseline_means, key=baseline_means.get)}
 # How many contribution modes each class has with a correlation above 0.2, and how many
 # classes each such mode serves, across depth.
 
-# %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
-modes_per_class = np.array([modes.coverage(correlations[l, "contributions"])[0].mean() for l in layers])
-per_mode = []
-for l in layers:
-    counts = modes.coverage(correlations[l, "contributions"])[1]
-    per_mode.append(counts[counts > 0].mean() if (counts > 0).any() else 0.0)
-axes[0].plot(depth, modes_per_class, "o-", color="tab:red")
-axes[0].set_ylabel("modes per class (r > 0.2)")
-axes[1].plot(depth, per_mode, "o-", color="tab:red")
-axes[1].set_ylabel("classes per class-correlated mode")
-for axis in axes:
-    axis.set_xticks(depth, layers, rotation=45, ha="right")
-plt.tight_layout()
+# %% tags=["hide-input"]
+modes_per_class, classes_per_mode = modes.coverage_across([correlations[l, "contributions"] for l in layers])
+fig, axes = plots.panels(2, height=3.2)
+plots.across_depth(axes[0], layers, modes_per_class, "contributions")
+plots.across_depth(axes[1], layers, classes_per_mode, "contributions")
+for axis, ylabel, title in zip(axes, ("modes per class (r > 0.2)", "classes per class-correlated mode"),
+                               ("Modes of each class", "Classes of each mode")):
+    plots.depth_axis(axis, layers)
+    axis.set_ylabel(ylabel)
+    axis.set_title(title)
 plt.show()
 
 # %% [markdown]
@@ -277,42 +224,22 @@ plt.show()
 # parts (each minus the mean over classes). The dotted line is chance: the default SAE
 # compared with itself with the classes shuffled.
 
-# %% tags=["nbval-ignore-output"]
-reference_sae, features, reference_codes = fits[layer, "contributions"]
-reference = modes.class_dictionary(reference_sae.dictionary.detach().cpu().numpy(), correlations[layer, "contributions"])
-sweep = {"seed 1": dict(seed=1), "seed 2": dict(seed=2), "threshold 0.8": dict(threshold=0.8),
-         "threshold 0.95": dict(threshold=0.95), "expansion 1": dict(expansion=1), "expansion 6": dict(expansion=6),
-         "L1 dictionary 0": dict(l1_dictionary=0.0), "L1 dictionary 5e-4": dict(l1_dictionary=5e-4)}
-sweep_rows = []
-for name, change in sweep.items():
-    sae, history = fit_sae(store, layer, "contributions", settings, **change)
-    codes, _ = encode(sae, features)
-    corr = modes.correlation(codes.numpy(), indicator)
-    similarity = modes.stability(reference, modes.class_dictionary(sae.dictionary.detach().cpu().numpy(), corr))
-    sweep_rows.append({"setting": name, "r2": evaluate(sae, features)["r2"], "stability": float(np.nanmean(similarity))})
-chance = float(np.nanmean(modes.stability(reference, reference[np.random.default_rng(0).permutation(len(reference))])))
-fig, axis = plt.subplots(figsize=(8, 3.4))
-axis.bar([r["setting"] for r in sweep_rows], [r["stability"] for r in sweep_rows], color="tab:red")
-axis.axhline(chance, color="k", linestyle=":", label="chance (classes shuffled)")
-axis.set_ylabel("cosine to default class modes")
-axis.set_ylim(min(0.0, chance - 0.1), 1)
-axis.legend(fontsize=7)
-axis.set_title(f"class-aggregated contribution modes, {layer}")
-plt.xticks(rotation=30, ha="right")
-plt.tight_layout()
+# %% tags=["hide-input", "nbval-ignore-output"]
+sweep = modes.robustness_sweep(store, layer, settings, indicator)
+sweep_table = pd.DataFrame(sweep["rows"]).set_index("setting")
+fig, axes = plots.panels(1, height=3.4, width=7.5)
+axes[0].bar(sweep_table.index, sweep_table["stability"], color=plots.colour("contributions"))
+axes[0].axhline(sweep["chance"], color=plots.colour("baseline"), linestyle=":", label="chance (classes shuffled)")
+axes[0].set_ylabel("cosine to the default class modes")
+axes[0].set_xlabel("SAE retrained with")
+axes[0].set_ylim(min(0.0, sweep["chance"] - 0.1), 1)
+axes[0].tick_params(axis="x", labelrotation=30)
+axes[0].legend()
+axes[0].set_title(f"Class-aggregated contribution modes at {layer}")
 plt.show()
-for r in sweep_rows:
-    print(f"{r['setting']:>20}: R² {r['r2']:.2f}, mean cosine to the default class modes {r['stability']:.2f}")
-median_stability = float(np.median([r["stability"] for r in sweep_rows]))
-r2_spread = float(max(abs(r["r2"] - metric[layer, "contributions"]["r2"]) for r in sweep_rows))
-robust = bool(median_stability >= 0.8 and r2_spread <= 0.1)
-print(f"claim 14, median cosine {median_stability:.2f} (chance {chance:.2f}), largest R² change {r2_spread:.2f}")
-_ = record_claim(results_dir, config.name, 14,
-                 f"{len(sweep_rows)} settings at {layer}: median cosine of class-aggregated modes to the default "
-                 f"{median_stability:.2f} (chance {chance:.2f}) "
-                 f"(lowest {min(r['stability'] for r in sweep_rows):.2f}, {min(sweep_rows, key=lambda r: r['stability'])['setting']}); "
-                 f"largest R² change {r2_spread:.3f}; verdict: holds when the median cosine is at least 0.8 and R² moves by at most 0.1",
-                 "holds" if robust else "does not hold", {"layer": layer, "sweep": sweep_rows})
+_ = scorecard.assess(results_dir, config.name, 14, {"layer": layer, "sweep": sweep["rows"], "default_r2": sweep["default_r2"]},
+                     chance=sweep["chance"])
+sweep_table.rename(columns={"r2": "R²", "stability": "cosine to default"}).round(3)
 
 # %% [markdown]
 # ## Planted data: do modes recover the planted structure?
@@ -320,29 +247,27 @@ _ = record_claim(results_dir, config.name, 14,
 # The planted classes are shape × texture. Grouping classes by shape and by texture gives two
 # families of superclasses. For each, we report the best correlation any contribution mode
 # (or activation mode) reaches, at every layer. Textures are local and shapes global, so
-# texture superclasses should be found early and shapes later.
+# texture superclasses should be found early and shapes later. Real images have no planted
+# superclasses, so at the sample scale this figure is left out.
 
-# %% tags=["nbval-ignore-output"]
-if config.dataset == "shapes":
-    groups = {f"shape {name}": labels // len(TEXTURES) == i for i, name in enumerate(SHAPES)}
-    groups |= {f"texture {name}": labels % len(TEXTURES) == i for i, name in enumerate(TEXTURES)}
-    group_indicator = np.stack(list(groups.values()), axis=1).astype(float)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 3.6), sharey=True)
-    for axis, kind in zip(axes, ("contributions", "activations")):
-        best = np.array([np.nanmax(modes.correlation(fits[l, kind][2], group_indicator), axis=0) for l in layers])
-        for j, name in enumerate(groups):
-            axis.plot(depth, best[:, j], "o-" if name.startswith("shape") else "s--", label=name)
-        axis.set_xticks(depth, layers, rotation=45, ha="right")
-        axis.set_title(f"{kind} modes")
+# %% tags=["hide-input", "nbval-ignore-output"]
+groups = experiment.dataset.superclasses()
+if groups:
+    group_indicator = modes.superclass_indicators(labels, groups)
+    best = {kind: pd.DataFrame([np.nanmax(modes.correlation(fits[l, kind].codes, group_indicator), axis=0) for l in layers],
+                               index=layers, columns=list(groups)) for kind in KINDS}
+    fig, axes = plots.panels(2, height=3.8, sharey=True)
+    for axis, kind in zip(axes, KINDS):
+        for (name, values), colour in zip(best[kind].items(), plots.series_colours(len(groups))):
+            axis.plot(np.arange(1, len(layers) + 1), values, "o-" if name.startswith("shape") else "s--", markersize=4, color=colour,
+                      label=name)
+        plots.depth_axis(axis, layers)
+        axis.set_title(f"{kind.capitalize()} modes")
         axis.set_ylabel("best correlation with the superclass")
-    axes[1].legend(fontsize=7, ncol=2)
-    plt.tight_layout()
+    plots.legend_below(fig, axes)
     plt.show()
-    best_last = np.nanmax(modes.correlation(fits[layers[-1], "contributions"][2], group_indicator), axis=0)
-    for name, value in zip(groups, best_last):
-        print(f"{name:>16}: best contribution-mode correlation at {layers[-1]} {value:.2f}")
-else:
-    print("not applicable at this scale: real images have no planted superclasses")
+    display(best["contributions"].round(2))
 
-# %%
+# %% tags=["hide-input"]
+glue("findings_02", Markdown(scorecard.findings_markdown(results_dir, config.name, [5, 6, 14])), display=False)
 print(f"this page ran in {time.perf_counter() - started:.0f} s at the {config.name} scale")

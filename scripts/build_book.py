@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from codec.presets import PRESETS  # noqa: E402
-from codec.scorecard import SCALES, render_scorecard  # noqa: E402
+from codec.scorecard import SCALES, render_rules, render_scorecard  # noqa: E402
 
 NOTEBOOKS = ROOT / "notebooks"
 BOOK = ROOT / "book"
@@ -110,9 +110,20 @@ def _copy_book_pages(staging_book: Path, with_notebooks: bool) -> None:
     shutil.copytree(BOOK, staging_book, ignore=ignore)
 
 
+RULES_HEADER = """
+## How each verdict is decided
+
+Each section hands its measured numbers to `codec.scorecard.assess`, which applies the claim's
+rule below (defined once, in `codec.scorecard.RULES`) and records the verdict with the numbers,
+so that every section and every scale decides the same way. The thresholds are this
+replication's reading of the paper's wording, stated so that a reader can disagree with them.
+
+"""
+
+
 def write_scorecard(book_dir: Path) -> Path:
     page = book_dir / "scorecard.md"
-    page.write_text(SCORECARD_HEADER + render_scorecard(book_dir / "results") + "\n")
+    page.write_text(SCORECARD_HEADER + render_scorecard(book_dir / "results") + "\n" + RULES_HEADER + render_rules() + "\n")
     return page
 
 

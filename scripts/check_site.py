@@ -19,6 +19,7 @@ Chromium is started with ``--headless --no-sandbox --disable-gpu --no-first-run
 from __future__ import annotations
 
 import argparse
+import base64
 import functools
 import html.parser
 import http.server
@@ -195,8 +196,23 @@ def check_page(client: DevTools, url: str) -> tuple[list[str], dict]:
     return problems, state
 
 
-def check_site(html_dir: Path) -> dict[str, list[str]]:
-    """Check every HTML page under ``html_dir``; returns {page: problems} (empty lists pass)."""
+def screenshot(client: DevTools, path: Path, width: int = 1300) -> None:
+    """The whole loaded page as a PNG, at ``width`` CSS pixels (a reader's laptop window)."""
+    height = json.loads(client.call("Runtime.evaluate", expression="JSON.stringify(document.documentElement.scrollHeight)",
+                                    returnByValue=True)["result"]["value"])
+    client.call("Emulation.setDeviceMetricsOverride", width=width, height=min(int(height), 16000), deviceScaleFactor=1, mobile=False)
+    time.sleep(0.3)  # relayout at the new size
+    shot = client.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(base64.b64decode(shot["data"]))
+    client.call("Emulation.clearDeviceMetricsOverride")
+
+
+def check_site(html_dir: Path, screenshots: Path | None = None) -> dict[str, list[str]]:
+    """Check every HTML page under ``html_dir``; returns {page: problems} (empty lists pass).
+
+    With ``screenshots``, each page is also saved there as a full-page PNG at 1300 px wide.
+    """
     html_dir = Path(html_dir)
     pages = sorted(p.relative_to(html_dir).as_posix() for p in html_dir.rglob("*.html")
                    if "_static" not in p.parts and "_sources" not in p.parts)
@@ -212,6 +228,8 @@ def check_site(html_dir: Path) -> dict[str, list[str]]:
             results = {}
             for page in pages:
                 problems, state = check_page(client, f"{base}/{page}")
+                if screenshots is not None:
+                    screenshot(client, Path(screenshots) / (page.replace("/", "__").removesuffix(".html") + ".png"))
                 problems += icon_problems(html_dir, page)
                 results[page] = problems
                 print(f"{'ok  ' if not problems else 'FAIL'} {page}: {state['images']} images, "
@@ -229,8 +247,9 @@ def check_site(html_dir: Path) -> dict[str, list[str]]:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("html_dir", type=Path, help="the built site (a folder with index.html)")
+    parser.add_argument("--screenshots", type=Path, help="also save a full-page PNG of every page (1300 px wide) here")
     args = parser.parse_args(argv)
-    results = check_site(args.html_dir)
+    results = check_site(args.html_dir, args.screenshots)
     failed = [page for page, problems in results.items() if problems]
     print(f"{len(results) - len(failed)} of {len(results)} pages pass")
     sys.exit(1 if failed else 0)

@@ -463,3 +463,24 @@ def test_parameter_gradients_are_never_computed(resnet18, images):
     assert all(p.requires_grad for p in resnet18.parameters())
     codec.contributions(resnet18, images, ["layer2.0"], steps=2)
     assert all(p.requires_grad and p.grad is None for p in resnet18.parameters())
+
+
+def test_integration_rules_are_their_two_weights_and_everything_else_follows():
+    from codec.attribution import INTEGRATION_RULES
+
+    assert set(INTEGRATION_RULES) == set(codec.RULES)
+    steps = 4
+    # path points run from the input (alpha 1) to the baseline (alpha 0)
+    assert INTEGRATION_RULES["left"].needs_gradient(steps) == [False, True, True, True, True]
+    assert INTEGRATION_RULES["right"].needs_gradient(steps) == [True, True, True, True, False]
+    assert INTEGRATION_RULES["trapezoid"].needs_gradient(steps) == [True] * 5
+    # on [0, 1] ascending: the textbook left, right and trapezoid Riemann rules
+    assert INTEGRATION_RULES["left"].points_and_weights(steps) == ([0, 0.25, 0.5, 0.75], [0.25] * 4)
+    assert INTEGRATION_RULES["right"].points_and_weights(steps) == ([0.25, 0.5, 0.75, 1.0], [0.25] * 4)
+    assert INTEGRATION_RULES["trapezoid"].points_and_weights(steps) == ([0, 0.25, 0.5, 0.75, 1.0], [0.125, 0.25, 0.25, 0.25, 0.125])
+    for rule in INTEGRATION_RULES.values():
+        assert rule.lower + rule.upper == 1
+        # integrates x^2 on [0, 1] like the literal rule: sum over intervals of (lower f(a) + upper f(b)) / m
+        points, weights = rule.points_and_weights(steps)
+        literal = sum((rule.lower * (k / steps) ** 2 + rule.upper * ((k + 1) / steps) ** 2) / steps for k in range(steps))
+        assert sum(w * p**2 for p, w in zip(points, weights)) == pytest.approx(literal)

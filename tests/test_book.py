@@ -60,6 +60,32 @@ def test_nbval_reference_notebook_is_current(source):
     assert not [o for o in outputs if o["output_type"] == "error"]
 
 
+@pytest.mark.parametrize("source", build_book.notebook_sources(), ids=lambda p: p.stem)
+def test_notebooks_are_thin_and_open_with_their_findings(source):
+    """A notebook reads: parameters, library calls, figures, prose. No function, class or lambda
+    is defined in it, no verdict is decided in it (codec.scorecard.assess applies each claim's
+    rule), its code is collapsed in the book except the parameters, and it opens with the
+    findings table that its last cell glues from the recorded results."""
+    import ast
+
+    cells = jupytext.read(source).cells
+    code = [cell for cell in cells if cell.cell_type == "code"]
+    assert code[0].metadata.get("tags") == ["parameters"]
+    unhidden = [cell.source.splitlines()[0] for cell in code[1:] if "hide-input" not in cell.metadata.get("tags", [])]
+    assert unhidden == [], f"code cells shown in the book: {unhidden}"
+    tree = ast.parse("\n".join(cell.source for cell in code))
+    defined = [type(node).__name__ for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef))]
+    assert defined == [], f"{source.name} defines {defined}: move them into codec"
+    calls = {node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+             for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    assert "record_claim" not in calls, "verdicts are decided by codec.scorecard.assess, not in a notebook"
+    verdicts = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and node.value in ("holds", "does not hold")]
+    assert verdicts == [], "a verdict is decided in the notebook"
+    name = f"findings_{source.stem[:2]}"
+    assert f"```{{glue:md}} {name}" in cells[0].source, "the first cell must show the findings table"
+    assert f'glue("{name}"' in code[-1].source
+
+
 def test_committed_results_cover_sections_1_and_2_at_tiny_and_sample():
     from codec.scorecard import load_claims
 

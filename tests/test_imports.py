@@ -111,8 +111,8 @@ def test_the_checks_can_fail():
     assert resolve("codec.models", True, ast.parse("from .base import y").body[0]) == "codec.models.base"
 
 
-PUBLIC_SUBMODULES = ["attribution", "classes", "data", "hooks", "models", "modes", "presets", "reduce", "sae",
-                     "scorecard", "stats", "store", "targets"]
+PUBLIC_SUBMODULES = ["attribution", "classes", "data", "experiment", "hooks", "models", "modes", "plots", "presets",
+                     "reduce", "sae", "scorecard", "stats", "store", "targets"]
 
 
 def test_import_codec_exposes_every_public_submodule():
@@ -121,3 +121,11 @@ def test_import_codec_exposes_every_public_submodule():
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "", f"import codec does not expose: {completed.stdout.strip()}"
+
+
+def test_import_codec_does_not_import_the_plotting_stack_until_asked():
+    code = ("import sys, codec; print('matplotlib' in sys.modules, 'seaborn' in sys.modules); "
+            "codec.plots; print('seaborn' in sys.modules)")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split() == ["False", "False", "True"]

@@ -235,3 +235,29 @@ def test_loss_terms_equal_their_definitions():
     assert float(codes_l1(sae, batch, codes, reconstruction)) == pytest.approx(1.45)
     expected = sum(abs(float(v)) for v in sae.scaled_dictionary.detach().flatten())
     assert float(dictionary_l1(sae, batch, codes, reconstruction).detach()) == pytest.approx(expected, rel=1e-6)
+
+
+def test_each_sae_kind_has_its_own_settings_and_fit_sae_builds_from_them(small_store):
+    from codec.sae import ThresholdSAESettings, TopKSAESettings
+
+    layer = small_store.layers[-1]
+    assert SAESettings is ThresholdSAESettings
+    assert not hasattr(ThresholdSAESettings(), "k") and not hasattr(TopKSAESettings(), "threshold")
+    topk, _ = fit_sae(small_store, layer, settings=TopKSAESettings(epochs=2, lr=1e-3, k=3), cache=False)
+    assert isinstance(topk, TopKSAE) and topk.config["k"] == 3
+    threshold, _ = fit_sae(small_store, layer, settings=ThresholdSAESettings(epochs=2, lr=1e-3), threshold=0.8, cache=False)
+    assert isinstance(threshold, ThresholdSAE) and threshold.config["threshold"] == 0.8
+    with pytest.raises(ValueError, match="k: not a field of ThresholdSAESettings"):
+        fit_sae(small_store, layer, settings=ThresholdSAESettings(epochs=2), k=4, cache=False)
+    with pytest.raises(TypeError, match="settings: expected ThresholdSAESettings or TopKSAESettings"):
+        fit_sae(small_store, layer, settings={"epochs": 2})
+
+
+def test_cached_saes_of_different_kinds_never_share_a_file(small_store, tmp_path):
+    from codec.sae import ThresholdSAESettings, TopKSAESettings
+
+    layer = small_store.layers[-1]
+    fit_sae(small_store, layer, settings=ThresholdSAESettings(epochs=1, lr=1e-3))
+    fit_sae(small_store, layer, settings=TopKSAESettings(epochs=1, lr=1e-3))
+    files = sorted((small_store.path / "sae").glob(f"{layer}-contributions-*.pt"))
+    assert len({f.name for f in files}) == len(files) >= 2

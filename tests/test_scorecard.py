@@ -33,3 +33,113 @@ def test_bad_records_are_refused(tmp_path, kwargs, pattern):
     arguments = dict(scale="tiny", claim_id=1, value="x", verdict="holds") | kwargs
     with pytest.raises(ValueError, match=pattern):
         scorecard.record_claim(tmp_path, **arguments)
+
+
+# ----------------------------------------------------------------------------- verdict rules
+
+MEASURED = (1, 2, 3, 4, 5, 6, 14, 15, 16)
+
+
+def test_every_measured_claim_has_one_rule_and_the_page_prints_it():
+    assert set(MEASURED) <= set(scorecard.VERDICT_RULES)
+    text = scorecard.render_rules()
+    for claim_id in scorecard.VERDICT_RULES:
+        assert f"**Claim {claim_id}**: {scorecard.VERDICT_RULES[claim_id].text}" in text
+
+
+def _sweep(stabilities, r2s):
+    return [{"setting": f"s{i}", "stability": s, "r2": r} for i, (s, r) in enumerate(zip(stabilities, r2s))]
+
+
+# (claim, details, context, expected verdict): each rule just inside and just outside its thresholds
+BOUNDARIES = [
+    (1, {"hoyer_contribution": [0.5, 0.6], "hoyer_activation": [0.4, 0.59]}, {}, True),
+    (1, {"hoyer_contribution": [0.5, 0.6], "hoyer_activation": [0.4, 0.6]}, {}, False),
+    (2, {"hoyer_contribution": [0.3, 0.4, 0.5]}, {}, True),
+    (2, {"hoyer_contribution": [0.5, 0.6, 0.4]}, {}, False),  # ends below its start
+    (2, {"hoyer_contribution": [0.3, 0.9, 0.1, 0.31]}, {}, False),  # last > first, but uncorrelated with depth
+    (3, {"ei_correlation": [0.9, 0.5, 0.2]}, {}, True),
+    (3, {"ei_correlation": [0.9, 0.95, 0.91]}, {}, False),
+    (4, {"pcs_contribution": [2, 3, 5], "pcs_activation": [2, 3, 4]}, {}, True),
+    (4, {"pcs_contribution": [2, 3, 4], "pcs_activation": [2, 3, 4]}, {}, False),  # never more
+    (4, {"pcs_contribution": [3, 3, 5], "pcs_activation": [3, 2, 3]}, {}, False),  # activations end where they start: no rise
+    (5, {"layers": ["a", "b"], "r2_contributions": [0.7, 0.8], "r2_activations": [0.75, 0.75]},
+     {"r2_per_feature_contributions": 0.5, "r2_per_feature_activations": 0.5}, True),
+    (5, {"layers": ["a", "b"], "r2_contributions": [0.7, 0.8], "r2_activations": [0.75, 0.7498]},
+     {"r2_per_feature_contributions": 0.5, "r2_per_feature_activations": 0.5}, False),
+    # 6 layers: the intermediate ones are positions 3 and 4
+    (6, {"mean_max_contribution_modes": [0.1, 0.1, 0.5, 0.5, 0.5, 0.5], "mean_max_activation_modes": [0.9, 0.9, 0.4, 0.4, 0.9, 0.9],
+         "mean_max_contribution_channels": [0.0, 0.0, 0.0, 0.0, 0.9, 0.9]}, {}, True),
+    (6, {"mean_max_contribution_modes": [0.1, 0.1, 0.5, 0.5, 0.5, 0.5], "mean_max_activation_modes": [0.0, 0.0, 0.4, 0.6, 0.0, 0.0],
+         "mean_max_contribution_channels": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]}, {}, False),  # 1 of 2 intermediate is not more than half
+    (14, {"layer": "l", "default_r2": 0.9, "sweep": _sweep([0.8, 0.8, 0.1], [0.9, 0.8, 0.95])}, {"chance": 0.0}, True),
+    (14, {"layer": "l", "default_r2": 0.9, "sweep": _sweep([0.8, 0.79, 0.1], [0.9, 0.8, 0.95])}, {"chance": 0.0}, False),
+    (14, {"layer": "l", "default_r2": 0.9, "sweep": _sweep([0.9, 0.9, 0.9], [0.9, 0.79, 0.95])}, {"chance": 0.0}, False),
+    (15, {"contrastive": [0.5, 0.6], "top1": [0.41, 0.6], "activations": [0.4, 0.5]}, {}, True),
+    (15, {"contrastive": [0.5, 0.6], "top1": [0.38, 0.6], "activations": [0.4, 0.5]}, {}, False),  # differs by 0.12
+    (15, {"contrastive": [0.5, 0.6], "top1": [0.5, 0.6], "activations": [0.4, 0.6]}, {}, False),  # not sparser everywhere
+    (16, {"ratio": 4.5}, {}, True),
+    (16, {"ratio": 2.0}, {}, True),
+    (16, {"ratio": 4.51}, {}, False),
+    (16, {"ratio": 1.99}, {}, False),
+]
+
+
+@pytest.mark.parametrize("claim_id, details, context, holds", BOUNDARIES)
+def test_rules_decide_at_their_thresholds(tmp_path, claim_id, details, context, holds):
+    record = scorecard.assess(tmp_path, "tiny", claim_id, details, **context)
+    assert record["verdict"] == ("holds" if holds else "does not hold")
+    assert record["details"] == details and record["value"].strip()
+    assert scorecard.load_claims(tmp_path)[claim_id, "tiny"] == record
+
+
+def test_assess_saves_arrays_as_lists_and_refuses_claims_without_rules(tmp_path):
+    import numpy as np
+
+    record = scorecard.assess(tmp_path, "sample", 1, {"hoyer_contribution": np.array([0.5, 0.6]),
+                                                      "hoyer_activation": np.array([0.4, 0.5], dtype=np.float32)})
+    assert record["details"]["hoyer_contribution"] == [0.5, 0.6]
+    assert record["value"] == "Hoyer contributions 0.50–0.60 vs activations 0.40–0.50; higher at 2 of 2 layers"
+    with pytest.raises(ValueError, match="claim_id: claim 7 has no verdict rule"):
+        scorecard.assess(tmp_path, "tiny", 7, {"x": 1})
+    with pytest.raises(ValueError, match="claim 3 already has a verdict rule"):
+        scorecard.verdict_rule(3, "again")(lambda details: (True, "x"))
+    with pytest.raises(ValueError, match="claim_id: unknown claim 99"):
+        scorecard.verdict_rule(99, "no such claim")
+
+
+def test_committed_verdicts_are_what_the_rules_decide_from_the_committed_numbers():
+    from pathlib import Path
+
+    found = scorecard.load_claims(Path(__file__).resolve().parents[1] / "book" / "results")
+    checked = 0
+    for (claim_id, scale), record in found.items():
+        if claim_id not in scorecard.VERDICT_RULES:
+            continue
+        context = {"r2_per_feature_contributions": 0.0, "r2_per_feature_activations": 0.0} if claim_id == 5 else {}
+        context |= {"chance": 0.0} if claim_id == 14 else {}
+        holds, value = scorecard.VERDICT_RULES[claim_id].judge(record["details"], **context)
+        assert record["verdict"] == ("holds" if holds else "does not hold"), (claim_id, scale)
+        if not context:  # the value is worded from the details alone
+            assert record["value"] == value, (claim_id, scale)
+        checked += 1
+    assert checked >= 2 * len(MEASURED)
+
+
+def test_findings_table_lists_the_sections_claims_in_order(tmp_path):
+    scorecard.assess(tmp_path, "tiny", 16, {"ratio": 3.0})
+    scorecard.assess(tmp_path, "tiny", 2, {"hoyer_contribution": [0.1, 0.2, 0.3]})
+    table = scorecard.findings(tmp_path, "tiny", [16, 2], with_rules=True)
+    assert list(table.index) == [16, 2] and list(table.columns) == ["claim", "verdict", "measured", "rule"]
+    assert list(table["verdict"]) == ["holds", "holds"] and table.loc[16, "measured"].startswith("IG-10 / act-normgrad = 3.0")
+    with pytest.raises(ValueError, match="claim 3 has no recorded result at 'tiny'"):
+        scorecard.findings(tmp_path, "tiny", [3])
+
+
+def test_findings_markdown_is_a_table_with_escaped_cells(tmp_path):
+    scorecard.record_claim(tmp_path, "sample", 1, "a | b", "holds")
+    scorecard.assess(tmp_path, "sample", 16, {"ratio": 9.0})
+    lines = scorecard.findings_markdown(tmp_path, "sample", [1, 16]).splitlines()
+    assert lines[:2] == ["| # | claim | verdict | measured |", "|---|---|---|---|"]
+    assert lines[2].endswith("| **holds** | a \\| b |") and lines[3].startswith("| 16 | IG with 10 steps")
+    assert "**does not hold**" in lines[3] and len(lines) == 4

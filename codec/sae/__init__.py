@@ -13,7 +13,9 @@ Every SAE here maps a batch ``x`` of shape (B, F) to the same triple::
 and exposes its dictionary ``sae.dictionary`` of shape (M, F): row m is mode m's loading on
 each feature, and ``reconstruction ≈ codes @ dictionary`` (in the units of ``x``). One function,
 :func:`train_sae`, trains all of them; :func:`fit_sae` trains one once per (store, layer,
-hyperparameters) and caches it beside the store.
+hyperparameters) and caches it beside the store, and :func:`fit_layers` does so for every layer.
+Each SAE kind has its own settings object (:class:`ThresholdSAESettings`, :class:`TopKSAESettings`,
+sharing the training fields of :class:`TrainingSettings`), which builds its SAE.
 
 - :class:`ThresholdSAE`, the paper's: an MLP encoder ending in a sigmoid (``pre_codes`` in
   (0, 1)), a hard threshold (``codes = pre_codes`` where ``pre_codes > threshold``, else 0; the
@@ -39,14 +41,26 @@ R² (:func:`r2_score`) is defined two ways:
 """
 
 from ..stats import alive_modes, l0, mode_sparsity, r2_score
-from .cache import KINDS, TRAINING_VERSION, SAESettings, feature_matrix, fit_sae
+from .cache import (
+    KINDS,
+    TRAINING_VERSION,
+    LayerFit,
+    SAESettings,
+    ThresholdSAESettings,
+    TopKSAESettings,
+    TrainingSettings,
+    feature_matrix,
+    fit_layers,
+    fit_sae,
+)
 from .losses import codes_l1, dictionary_l1, reconstruction_mse
 from .metrics import encode, evaluate
 from .models import SAEBase, ThresholdSAE, TopKSAE, build_sae, n_modes_for
 from .training import train_sae
 
 __all__ = [
-    "KINDS", "TRAINING_VERSION", "SAESettings", "feature_matrix", "fit_sae", "codes_l1", "dictionary_l1",
+    "KINDS", "TRAINING_VERSION", "LayerFit", "SAESettings", "ThresholdSAESettings", "TopKSAESettings", "TrainingSettings",
+    "feature_matrix", "fit_layers", "fit_sae", "codes_l1", "dictionary_l1",
     "reconstruction_mse", "encode", "evaluate", "SAEBase", "ThresholdSAE", "TopKSAE", "build_sae", "n_modes_for",
     "train_sae", "alive_modes", "l0", "mode_sparsity", "r2_score",
 ]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from .. import __version__
+from .metrics import encode, evaluate
 from .models import ThresholdSAE, TopKSAE, build_sae, n_modes_for
 from .training import train_sae
 
@@ -47,15 +48,24 @@ def _check_layer_and_kind(store, layer, kind):
 
 
 @dataclass(frozen=True)
-class SAESettings:
-    """Hyperparameters of one cached SAE (the defaults are the paper's)."""
+class TrainingSettings:
+    """How an SAE is trained (:func:`codec.sae.train_sae`); the defaults are the paper's.
 
-    type: str = "threshold"
-    expansion: float = 3
-    hidden: int | None = None
-    threshold: float = 0.9
-    nonnegative: bool = True
-    k: int = 8
+    Attributes
+    ----------
+    epochs, batch_size : int
+    lr : float
+        Adam learning rate.
+    l1_codes, l1_dictionary : float
+        L1 penalties of the codes and of the dictionary.
+    patience : int
+        Epochs without improvement before stopping early.
+    seed : int
+        Seed of the initialisation and of the shuffling.
+    expansion : float
+        Modes per channel of the layer (``n_modes = expansion × channels``).
+    """
+
     epochs: int = 500
     batch_size: int = 128
     lr: float = 5e-5
@@ -63,6 +73,48 @@ class SAESettings:
     l1_dictionary: float = 5e-5
     patience: int = 20
     seed: int = 0
+    expansion: float = 3
+
+    def build(self, n_features: int, n_modes: int):
+        """The untrained SAE these settings describe."""
+        raise NotImplementedError(f"{type(self).__name__}: settings of one SAE kind define build()")
+
+
+@dataclass(frozen=True)
+class ThresholdSAESettings(TrainingSettings):
+    """Settings of the paper's :class:`ThresholdSAE` (sigmoid encoder, hard threshold).
+
+    Attributes
+    ----------
+    hidden : int or None
+        Width of the encoder's hidden layer (None: ``n_modes``).
+    threshold : float
+        Codes below it are set to zero (the paper: 0.9).
+    nonnegative : bool
+        Keep the dictionary non-negative.
+    """
+
+    hidden: int | None = None
+    threshold: float = 0.9
+    nonnegative: bool = True
+
+    def build(self, n_features: int, n_modes: int):
+        return ThresholdSAE(n_features, n_modes, hidden=self.hidden, threshold=self.threshold,
+                            nonnegative=self.nonnegative, seed=self.seed)
+
+
+@dataclass(frozen=True)
+class TopKSAESettings(TrainingSettings):
+    """Settings of :class:`TopKSAE` (the ``k`` largest codes per row are kept)."""
+
+    k: int = 8
+
+    def build(self, n_features: int, n_modes: int):
+        return TopKSAE(n_features, n_modes, k=min(self.k, n_modes), seed=self.seed)
+
+
+#: The paper's SAE; the default settings of :func:`fit_sae`.
+SAESettings = ThresholdSAESettings
 
 
 def fit_sae(store, layer: str, kind: str = "contributions", settings: SAESettings | None = None, *,
@@ -75,8 +127,9 @@ def fit_sae(store, layer: str, kind: str = "contributions", settings: SAESetting
         A complete store.
     layer : str
     kind : {"contributions", "activations"}
-    settings : SAESettings, optional
-        Hyperparameters; ``overrides`` replace single fields (``fit_sae(..., seed=1)``).
+    settings : ThresholdSAESettings or TopKSAESettings, optional
+        The SAE kind and its hyperparameters (default: the paper's, :data:`SAESettings`);
+        ``overrides`` replace single fields (``fit_sae(..., seed=1)``).
     cache : bool
         Load a cached SAE trained with the same store, layer, kind and settings, or save the
         newly trained one.
@@ -87,13 +140,19 @@ def fit_sae(store, layer: str, kind: str = "contributions", settings: SAESetting
     history : dict
         The training history (see :func:`train_sae`), loaded with the SAE when cached.
     """
-    settings = replace(settings or SAESettings(), **overrides)
-    if settings.type not in ("threshold", "topk"):
-        raise ValueError(f"type: must be 'threshold' or 'topk', got {settings.type!r}")
+    settings = settings or SAESettings()
+    if not isinstance(settings, TrainingSettings):
+        raise TypeError(f"settings: expected ThresholdSAESettings or TopKSAESettings, got {type(settings).__name__}")
+    unknown = sorted(set(overrides) - {f.name for f in fields(settings)})
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)}: not a field of {type(settings).__name__}; its fields are "
+                         f"{[f.name for f in fields(settings)]}")
+    settings = replace(settings, **overrides)
     if not store.complete:
         raise ValueError(f"store: {str(store.path)!r} is not complete; finish computing it first")
     _check_layer_and_kind(store, layer, kind)
     key = json.dumps({"store": store.settings, "items": store.n_items, "layer": layer, "kind": kind,
+                      "sae": type(settings).__name__,
                       "settings": asdict(settings), "codec": __version__, "training": TRAINING_VERSION}, sort_keys=True, default=str)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     folder = Path(store.path) / "sae"
@@ -106,11 +165,7 @@ def fit_sae(store, layer: str, kind: str = "contributions", settings: SAESetting
         return sae.eval(), json.loads(saved["history"])
     data = feature_matrix(store, layer, kind)  # read only to train: a cached SAE does not need it
     n_modes = n_modes_for(store.channels[layer], settings.expansion)
-    if settings.type == "threshold":
-        sae = ThresholdSAE(data.shape[1], n_modes, hidden=settings.hidden, threshold=settings.threshold,
-                           nonnegative=settings.nonnegative, seed=settings.seed)
-    else:
-        sae = TopKSAE(data.shape[1], n_modes, k=min(settings.k, n_modes), seed=settings.seed)
+    sae = settings.build(data.shape[1], n_modes)
     sae, history = train_sae(sae, data, epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr,
                              l1_codes=settings.l1_codes, l1_dictionary=settings.l1_dictionary,
                              patience=settings.patience, seed=settings.seed, device=device, progress=progress)
@@ -120,3 +175,62 @@ def fit_sae(store, layer: str, kind: str = "contributions", settings: SAESetting
         torch.save({"config": json.dumps(sae.config), "state": sae.state_dict(), "history": json.dumps(history)}, partial)
         partial.replace(path)
     return sae, history
+
+
+@dataclass
+class LayerFit:
+    """One layer's SAE with what the sections read from it.
+
+    Attributes
+    ----------
+    sae : nn.Module
+    features : numpy.ndarray, shape (N, F)
+        The layer's feature matrix (:func:`feature_matrix`).
+    codes : numpy.ndarray, shape (N, M)
+        The SAE's codes of those rows (mode loadings over the images).
+    history : dict
+        The training history.
+    metrics : dict
+        :func:`codec.sae.evaluate` of the SAE on ``features`` (R² both ways, alive modes, L0,
+        mode sparsity), with ``epochs`` and ``n_modes``.
+    """
+
+    sae: torch.nn.Module
+    features: np.ndarray
+    codes: np.ndarray
+    history: dict
+    metrics: dict
+
+    @property
+    def dictionary(self) -> np.ndarray:
+        """The SAE's dictionary (M, F) as a NumPy array."""
+        return self.sae.dictionary.detach().cpu().numpy()
+
+
+def fit_layers(store, settings: TrainingSettings | None = None, layers=None, kinds=KINDS, **kwargs) -> dict:
+    """One SAE per layer and kind of a store (each trained once and cached, see :func:`fit_sae`).
+
+    Parameters
+    ----------
+    store : codec.store.ContributionStore
+    settings : ThresholdSAESettings or TopKSAESettings, optional
+    layers : sequence of str, optional
+        Default: all the store's layers, in depth order.
+    kinds : sequence of {"contributions", "activations"}
+    **kwargs
+        Passed to :func:`fit_sae` (``cache``, ``device``, ``progress``, field overrides).
+
+    Returns
+    -------
+    dict of (layer, kind) -> LayerFit
+        In the order layers × kinds.
+    """
+    fits = {}
+    for layer in store.layers if layers is None else layers:
+        for kind in kinds:
+            sae, history = fit_sae(store, layer, kind, settings, **kwargs)
+            features = feature_matrix(store, layer, kind)
+            codes, _ = encode(sae, features)
+            metrics = {"epochs": history["epochs"], "n_modes": sae.config["n_modes"], **evaluate(sae, features)}
+            fits[layer, kind] = LayerFit(sae, features, codes.numpy(), history, metrics)
+    return fits

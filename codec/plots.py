@@ -1,0 +1,127 @@
+"""One figure style for every section of the book: seaborn's theme, fixed colours, depth axes.
+
+The sections call :func:`theme` once, then draw with the helpers here so that a colour means the
+same thing on every page (:data:`COLOURS`: contributions red, activations grey, single channels
+and baselines in their own colours) and every across-depth panel has the same x axis.
+
+Needs the ``book`` extra (matplotlib, seaborn); ``import codec`` does not import this module until
+``codec.plots`` is first used.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+
+#: What a colour means on every page.
+COLOURS = {
+    "contributions": "#c0392b",  # red
+    "activations": "#7f7f7f",  # grey
+    "contribution channels": "#e6a19a",  # light red: single channels, not modes
+    "activation channels": "#c7c7c7",  # light grey
+    "positive": "#c0392b",
+    "negative": "#2c7bb6",
+    "net": "#222222",
+    "PCA": "#1b9e77",
+    "NMF": "#7570b3",
+    "baseline": "#000000",
+}
+#: Diverging colour map of signed maps (red positive, blue negative), and of unsigned ones.
+SIGNED_CMAP = "RdBu_r"
+UNSIGNED_CMAP = "viridis"
+#: Width of a full-width figure in inches: the book's text column at 100 dpi.
+FULL_WIDTH = 9.0
+
+
+def series_colours(n: int) -> list:
+    """``n`` colours for categories that carry no fixed meaning (methods, superclasses): seaborn's
+    colour-blind palette without its red and grey, which mean contributions and activations."""
+    palette = [c for i, c in enumerate(sns.color_palette("colorblind", 10)) if i not in (3, 7)]
+    return [palette[i % len(palette)] for i in range(n)]
+
+
+def theme() -> None:
+    """seaborn's ``whitegrid`` theme at a size legible at the book's text width."""
+    sns.set_theme(context="notebook", style="whitegrid", font_scale=0.9,
+                  rc={"figure.dpi": 100, "savefig.dpi": 100, "axes.titlesize": 10, "axes.titleweight": "bold",
+                      "legend.fontsize": 8, "legend.frameon": True, "figure.constrained_layout.use": True})
+
+
+def colour(name: str) -> str:
+    """The colour of ``name`` (a key of :data:`COLOURS`); unknown names are refused."""
+    if name not in COLOURS:
+        raise ValueError(f"name: no colour for {name!r}; colours are defined for {sorted(COLOURS)}")
+    return COLOURS[name]
+
+
+def panels(n: int = 1, height: float = 3.2, width: float = FULL_WIDTH, **kwargs):
+    """A figure of ``n`` panels side by side; returns ``(figure, axes)`` (axes always a 1-D array)."""
+    figure, axes = plt.subplots(1, n, figsize=(width, height), squeeze=False, **kwargs)
+    return figure, axes[0]
+
+
+def short_layer_name(layer: str) -> str:
+    """A layer name short enough for a tick label: ``blocks.3.1`` -> ``b3.1``, ``layer2.0`` -> ``l2.0``."""
+    for prefix, short in (("blocks.", "b"), ("layer", "l"), ("stages.", "s")):
+        if layer.startswith(prefix):
+            return short + layer[len(prefix):]
+    return layer
+
+
+def depth_axis(axis, layers, label: str = "layer (input → output)") -> None:
+    """Depth on the x axis: positions 1..L, labelled with the layer names (short ones when there are
+    more than 8 layers, and every k-th when even those do not fit)."""
+    depth = np.arange(1, len(layers) + 1)
+    width_inches = axis.get_position().width * axis.figure.get_figwidth()
+    fit = max(1, int(width_inches / 0.32))  # a rotated label needs about a third of an inch
+    step = int(np.ceil(len(layers) / fit))
+    shown = depth[::step]
+    name = (lambda layer: layer) if len(layers) <= 8 else short_layer_name  # few layers: full names fit
+    axis.set_xticks(shown, [name(layers[i - 1]) for i in shown], rotation=60, ha="right",
+                    rotation_mode="anchor", fontsize=7.5)
+    axis.set_xlim(0.5, len(layers) + 0.5)
+    axis.set_xlabel(label)
+
+
+def across_depth(axis, layers, values, name: str, label: str | None = None, marker: str = "o", linestyle: str = "-") -> None:
+    """One measurement per layer as a line over depth, in the colour of ``name``."""
+    values = np.asarray(values, dtype=float)
+    if values.shape != (len(layers),):
+        raise ValueError(f"values: need one value per layer ({len(layers)}), got shape {values.shape}")
+    axis.plot(np.arange(1, len(layers) + 1), values, marker=marker, linestyle=linestyle, color=colour(name),
+              label=label or name, markersize=4)
+
+
+def image(axis, picture, title: str) -> None:
+    """A displayable image (H, W, 3) in [0, 1], without axes."""
+    axis.imshow(picture)
+    axis.set_title(title)
+    axis.axis("off")
+
+
+def heatmap(axis, values, title: str, signed: bool, colorbar_label: str, **kwargs):
+    """A map or matrix; signed values on a symmetric red–blue scale, unsigned on viridis."""
+    values = np.asarray(values)
+    if signed:
+        limit = float(np.nanmax(np.abs(values))) or 1.0
+        shown = axis.imshow(values, cmap=SIGNED_CMAP, vmin=-limit, vmax=limit, **kwargs)
+    else:
+        shown = axis.imshow(values, cmap=UNSIGNED_CMAP, **kwargs)
+    axis.set_title(title)
+    axis.grid(False)
+    bar = axis.figure.colorbar(shown, ax=axis, fraction=0.046, pad=0.03)
+    bar.set_label(colorbar_label)
+    return shown
+
+
+def legend_below(figure, axes, ncol: int | None = None) -> None:
+    """One legend for all panels, below them (labels deduplicated across panels)."""
+    handles, labels = {}, []
+    for axis in np.atleast_1d(axes):
+        for handle, label in zip(*axis.get_legend_handles_labels()):
+            if label not in handles:
+                handles[label] = handle
+                labels.append(label)
+    figure.legend([handles[label] for label in labels], labels, loc="outside lower center",
+                  ncol=ncol or min(len(labels), 4))
