@@ -88,6 +88,28 @@ def test_same_settings_read_the_store_instead_of_recomputing(tiny, tmp_path, mon
     assert_same_store(first, second)
 
 
+def test_a_store_of_actgrad_before_the_paper_form_is_refused_not_reused(tiny, tmp_path):
+    """Until issue 14, method="actgrad" meant (h - h') * dy/dh (now "actgrad_delta"): its stores lack
+    the form in their settings, so a store of the paper form is never read from one of them."""
+    from codec.store import settings_hash
+
+    dataset = shapes("test", 8)
+    store = compute_contributions(tiny, dataset, tmp_path / "a", method="actgrad", batch_size=8, progress=False)
+    settings = json.loads((store.path / "settings.json").read_text())
+    assert settings["settings"]["actgrad_form"] == "paper"
+    assert np.isnan(store.field("target_at_baseline")).all()
+    old = dict(settings["settings"])
+    del old["actgrad_form"]
+    settings["settings"], settings["settings_hash"] = old, settings_hash(old)
+    (store.path / "settings.json").write_text(json.dumps(settings))
+    with pytest.raises(StoreError, match="actgrad_form"):
+        compute_contributions(tiny, dataset, tmp_path / "a", method="actgrad", batch_size=8, progress=False)
+    delta = compute_contributions(tiny, dataset, tmp_path / "d", method="actgrad_delta", batch_size=8, progress=False)
+    assert "actgrad_form" not in json.loads((delta.path / "settings.json").read_text())["settings"]
+    maximum = compute_contributions(tiny, dataset, tmp_path / "m", target="max", steps=2, batch_size=8, progress=False)
+    assert maximum.complete
+
+
 def test_other_settings_are_refused_with_the_differing_fields(tiny, tmp_path):
     dataset = shapes("test", 16)
     compute_contributions(tiny, dataset, tmp_path / "s", steps=2, batch_size=8, progress=False)
