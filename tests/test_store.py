@@ -327,3 +327,13 @@ def test_a_conv1d_model_stores_its_channels_with_an_explicit_layout(tmp_path):
     np.testing.assert_allclose(stored.contributions("1"), direct["1"].numpy(), rtol=1e-5, atol=1e-6)
     default = compute_contributions(entry, _Signals(), tmp_path / "t", steps=2, batch_size=3, progress=False)
     assert "layout" not in default.settings and default.channels == {"1": 8}  # auto: (B, C, L) read as tokens
+
+
+def test_command_line_targets_include_the_released_max():
+    import argparse
+
+    from codec.cli import parse_target
+
+    assert parse_target("max") == "max" and parse_target("topk:5") == ("topk", 5) and parse_target("class:3") == ("class", 3)
+    with pytest.raises(argparse.ArgumentTypeError, match="use top1, max, entropy, contrastive, topk:K or class:I"):
+        parse_target("top-1")
