@@ -12,8 +12,8 @@ captum        Captum ``LayerConductance`` called once per layer (16 x 11 points)
 loop          one forward+backward per step with hooks on all layers, copying full maps to
               numpy at every step and integrating in numpy (how the authors' code works)
 floor         10 forward+backward passes of the bare model, gradients w.r.t. the input only
-normgrad      ``codec.contributions(method="actgrad_norm")``: act-normgrad, one point with a
-              gradient (claim 16 compares IG-10 with it)
+normgrad      ``codec.contributions(method="actgrad_norm")``: act-normgrad in the paper's form,
+              one forward and one backward pass (claim 16 compares IG-10 with it)
 loop_normgrad act-normgrad the authors' way: one forward+backward with hooks on all layers,
               full maps and gradients copied to numpy, h * g / ||g|| and E/I sums in numpy
 

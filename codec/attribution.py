@@ -18,9 +18,15 @@ For an input :math:`x`, a baseline :math:`x'` (zeros by default), a hidden layer
     :math:`(h_j - h'_j) \sum_k w_k\, \partial y / \partial h_j |_{h' + \alpha_k (h - h')}` (Captum's
     ``LayerIntegratedGradients``; layers upstream see the input :math:`x`). Each layer needs
     its own path, so this method runs one pass per layer.
-``"actgrad"`` -- :math:`(h_j - h'_j)\, \partial y/\partial h_j` at :math:`x`.
+``"actgrad"`` -- :math:`h_j\, \partial y/\partial h_j` at :math:`x`: the paper's main text and
+    the authors' released code. One forward and one backward pass at the input; the baseline is
+    not evaluated (``target_at_baseline`` is NaN).
 ``"actgrad_norm"`` -- as ``"actgrad"`` with the gradient scaled to unit L2 norm over all
-    units of the layer, per input ("act-normgrad").
+    units of the layer, per input ("act-normgrad", likewise the paper's and the released form).
+``"actgrad_delta"``, ``"actgrad_norm_delta"`` -- the Supplement's generalisation to a baseline,
+    :math:`(h_j - h'_j)\, \partial y/\partial h_j` (and its unit-gradient form): one more
+    forward pass, at the baseline; with the zero baseline they differ from the paper's forms
+    by :math:`h'_j\,\partial y/\partial h_j`, which is zero only where :math:`h(0) = 0`.
 ``"inputgrad"`` -- hidden InputGrad, :math:`\sum_i (\partial y/\partial h_j)(\partial h_j/\partial x_i)(x_i - x'_i)`,
     i.e. the gradient times the Jacobian-vector product :math:`J_h(x)\,(x - x')`, computed
     with forward-mode AD (one JVP pass, no per-unit Jacobians).
@@ -105,7 +111,7 @@ class Contributions:
     target_at_input : Tensor, shape (B,)
         ``y(x)``.
     target_at_baseline : Tensor, shape (B,)
-        ``y(x')``.
+        ``y(x')``; NaN for ``"actgrad"`` and ``"actgrad_norm"``, which do not evaluate the baseline.
     predictions : Tensor of int64, shape (B,), or None
         Arg-max of the output at the input, when the output is (B, classes).
     target_classes : Tensor of int64, shape (B, k), or None
@@ -377,16 +383,54 @@ def _groups(batch: int, rows_per_input: int, chunk_size: int | None):
         yield slice(start, min(start + size, batch))
 
 
-# ActGrad as a one-interval path whose only gradient is the one at the input
+# ActGrad from a baseline as a one-interval path whose only gradient is the one at the input
 _AT_INPUT = IntegrationRule(lower=0.0, upper=1.0)
 
 
-def _actgrad(ctx, x, x_base, reduce, steps, rule, noise_level, seed):
+def _actgrad_delta(ctx, x, x_base, reduce, steps, rule, noise_level, seed):
     return _path(ctx, x, x_base, [1.0, 0.0], [True, False], _AT_INPUT, reduce)
 
 
-def _actgrad_norm(ctx, x, x_base, reduce, steps, rule, noise_level, seed):
+def _actgrad_norm_delta(ctx, x, x_base, reduce, steps, rule, noise_level, seed):
     return _path(ctx, x, x_base, [1.0, 0.0], [True, False], _AT_INPUT, reduce, normalize_gradient=True)
+
+
+def _activation_times_gradient(ctx, x, reduce, normalize_gradient):
+    """The paper's ActGrad, h(x) * dy/dh at x: one forward and one backward pass, no baseline."""
+    names = ctx.names
+    out = _Collector(names)
+    for group in _groups(x.shape[0], 1, ctx.chunk_size):
+        xg = x[group]
+        with torch.enable_grad():
+            output, captured = ctx.capture.forward(ctx.model, xg)
+            detached = output.detach()
+            states = ctx.target.choose(ctx.score(detached), torch.arange(group.start, group.stop, device=x.device))
+            y = ctx.target(ctx.score(output), states)
+            found = torch.autograd.grad(y.sum(), [captured[n] for n in names], allow_unused=True)
+        for name, grad in zip(names, found):
+            value = captured[name].detach()
+            acc_dtype = _accumulation_dtype(value.dtype)
+            grad = torch.zeros_like(value, dtype=acc_dtype) if grad is None else grad.to(acc_dtype)
+            if normalize_gradient:
+                grad = _unit_norm(grad)
+            out.contributions[name].append(ctx.reduce_layer(value.to(acc_dtype) * grad, reduce, name))
+            out.activations[name].append(ctx.reduce_layer(value.to(acc_dtype), reduce, name))
+        out.y_in.append(y.detach())
+        out.y_base.append(torch.full_like(y.detach(), float("nan")))  # the baseline is not evaluated
+        if detached.ndim == 2:
+            out.predictions.append(detached.argmax(dim=1))
+        if states is not None:
+            out.states.append(states)
+        ctx.advance(xg.shape[0])
+    return out.result()
+
+
+def _actgrad(ctx, x, x_base, reduce, steps, rule, noise_level, seed):
+    return _activation_times_gradient(ctx, x, reduce, normalize_gradient=False)
+
+
+def _actgrad_norm(ctx, x, x_base, reduce, steps, rule, noise_level, seed):
+    return _activation_times_gradient(ctx, x, reduce, normalize_gradient=True)
 
 
 def _ig(ctx, x, x_base, reduce, steps, rule, noise_level, seed):
@@ -541,8 +585,10 @@ class _Method:
 _METHODS = {
     "ig": _Method(_ig, lambda steps, rule, n_layers: steps + 1, integrates=True),
     "ig_hidden": _Method(_ig_hidden, lambda steps, rule, n_layers: len(rule.points_and_weights(steps)[0]) * n_layers, integrates=True),
-    "actgrad": _Method(_actgrad, lambda steps, rule, n_layers: 2),
-    "actgrad_norm": _Method(_actgrad_norm, lambda steps, rule, n_layers: 2),
+    "actgrad": _Method(_actgrad, lambda steps, rule, n_layers: 1),
+    "actgrad_norm": _Method(_actgrad_norm, lambda steps, rule, n_layers: 1),
+    "actgrad_delta": _Method(_actgrad_delta, lambda steps, rule, n_layers: 2),
+    "actgrad_norm_delta": _Method(_actgrad_norm_delta, lambda steps, rule, n_layers: 2),
     "inputgrad": _Method(_inputgrad, lambda steps, rule, n_layers: 3),
     "smoothgrad": _Method(_smoothgrad, lambda steps, rule, n_layers: 2 * steps),
 }
@@ -662,7 +708,7 @@ def contributions(
     layers : str or sequence of str
         ``model.named_modules()`` names; ``"name:input"`` takes the module's input. Layer
         tensors may be (B, C), tokens (B, T, D) or maps (B, C, H, W).
-    method : {"ig", "ig_hidden", "actgrad", "actgrad_norm", "inputgrad", "smoothgrad"}
+    method : {"ig", "ig_hidden", "actgrad", "actgrad_norm", "actgrad_delta", "actgrad_norm_delta", "inputgrad", "smoothgrad"}
         See the module docstring.
     steps : int
         Integration steps ``m`` (``ig``, ``ig_hidden``); noisy samples (``smoothgrad``).

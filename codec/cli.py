@@ -19,14 +19,14 @@ from .presets import PRESETS, get_preset
 
 
 def parse_target(text: str):
-    """``top1``, ``entropy``, ``contrastive``, ``topk:K`` or ``class:I``."""
-    if text in ("top1", "entropy", "contrastive"):
+    """``top1``, ``max``, ``entropy``, ``contrastive``, ``topk:K`` or ``class:I``."""
+    if text in ("top1", "max", "entropy", "contrastive"):
         return text
     name, _, value = text.partition(":")
     if name in ("topk", "class") and value.isdigit():
         return (name, int(value))
     raise argparse.ArgumentTypeError(
-        f"unknown target {text!r}: use top1, entropy, contrastive, topk:K or class:I"
+        f"unknown target {text!r}: use top1, max, entropy, contrastive, topk:K or class:I"
     )
 
 
@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--method", default="ig", choices=METHODS, help="contribution method (default: ig)")
     run.add_argument("--steps", type=int, help="integration steps (default: the preset's)")
     run.add_argument("--rule", default="trapezoid", choices=RULES, help="integration rule (default: trapezoid)")
-    run.add_argument("--target", default="top1", type=parse_target, help="top1, entropy, contrastive, topk:K or class:I (default: top1)")
+    run.add_argument("--target", default="top1", type=parse_target, help="top1, max, entropy, contrastive, topk:K or class:I (default: top1)")
     run.add_argument("--softmax", action="store_true", help="apply softmax to the outputs before the target")
     run.add_argument("--batch-size", type=int, help="images per batch and per stored chunk (default: the preset's)")
     run.add_argument("--chunk-size", type=int, help="most interpolated inputs per forward/backward pass, to bound memory (default: all of a batch)")

@@ -440,6 +440,20 @@ def imagewoof(root=None, per_class: int | None = None, transform=None, seed: int
     return ImageFolderDataset(files, labels, transform, "imagewoof")
 
 
+def imagenette_imagewoof(root=None, per_class: int | None = None, transform=None, seed: int = 0) -> ImageFolderDataset:
+    """Imagenette and Imagewoof validation images together: 20 ImageNet-1k classes, 10 of them dog breeds.
+
+    7,854 images in all (3,925 + 3,929); ``per_class`` keeps at most that many per class (a
+    seeded choice, the same per folder as :func:`imagenette` and :func:`imagewoof` make). The two
+    sets share no class, so every label stays its ImageNet-1k index.
+    """
+    nette, woof = imagenette(root, per_class, None, seed), imagewoof(root, per_class, None, seed)
+    overlap = sorted(set(nette.labels) & set(woof.labels))
+    if overlap:
+        raise ValueError(f"imagenette_imagewoof: the two folders share classes {overlap}; expected disjoint class sets")
+    return ImageFolderDataset(nette.files + woof.files, nette.labels + woof.labels, transform, "imagenette_imagewoof")
+
+
 def imagenet_sample(root=None, transform=None) -> ImageFolderDataset:
     """One image per ImageNet-1k class (1000 images), files named ``<wnid>_<name>.jpg``."""
     folder = data_dir(root) / "imagenet-sample-1k" / "images"
@@ -577,6 +591,11 @@ def _load_imagenette(per_class=None, seed=0, root=None, split="val"):
 @register_dataset("imagewoof")
 def _load_imagewoof(per_class=None, seed=0, root=None, split="val"):
     return imagewoof(root, per_class=per_class, seed=seed)
+
+
+@register_dataset("imagenette_imagewoof")
+def _load_imagenette_imagewoof(per_class=None, seed=0, root=None, split="val"):
+    return imagenette_imagewoof(root, per_class=per_class, seed=seed)
 
 
 @register_dataset("imagenet_sample")

@@ -25,6 +25,7 @@ from .attribution import contributions
 from .data import model_inputs, preset_dataset
 from .models import ModelEntry, load_model
 from .presets import Preset, get_preset
+from .sae import SAESettings
 from .store import ContributionStore, compute_contributions, run_name
 
 
@@ -47,7 +48,8 @@ class Experiment:
     runs_dir: Path
 
     @classmethod
-    def from_preset(cls, preset: str = "tiny", runs_dir="runs", seed: int = 0, **overrides) -> "Experiment":
+    def from_preset(cls, preset: str = "tiny", runs_dir="runs", seed: int = 0, weights=None, data_root=None,
+                    **overrides) -> "Experiment":
         """The set-up of a preset with some fields overridden.
 
         Parameters
@@ -56,14 +58,20 @@ class Experiment:
         runs_dir : path
         seed : int
             ``torch.manual_seed`` set before anything is built.
+        weights : path, optional
+            A local checkpoint of the preset's model (``codec.models.load_model``'s ``weights``),
+            e.g. ResNet-50's on a machine without internet.
+        data_root : path, optional
+            The folder of the preset's images (default ``$CODEC_DATA_DIR``; the ``paper`` preset's
+            ImageNet validation folder has no default).
         **overrides
             Preset fields (``per_class=25``, ``steps=20``, ...); a value of None keeps the
             preset's, so that notebook parameters left at None pass through.
         """
         torch.manual_seed(seed)
         config = get_preset(preset, **{name: value for name, value in overrides.items() if value is not None})
-        entry = load_model(config.model, device=config.resolved_device())
-        return cls(config, entry, preset_dataset(config), Path(runs_dir))
+        entry = load_model(config.model, weights=weights, device=config.resolved_device())
+        return cls(config, entry, preset_dataset(config, root=data_root), Path(runs_dir))
 
     @property
     def device(self) -> torch.device:
@@ -88,6 +96,20 @@ class Experiment:
         return compute_contributions(self.entry, self.dataset, folder, method=method, target=target, softmax=softmax,
                                      steps=steps or self.config.steps, batch_size=self.config.batch_size,
                                      chunk_size=self.config.chunk_size, progress=False)
+
+    def sae_settings(self, kind=None, **overrides):
+        """Settings of the SAEs of this scale: the preset's learning rate, epoch limit and patience.
+
+        Parameters
+        ----------
+        kind : type, optional
+            A settings class of :mod:`codec.sae` (default :class:`codec.sae.SAESettings`, the paper's).
+        **overrides
+            Settings fields; a value of None keeps the default.
+        """
+        fields = {"lr": self.config.sae_lr, "epochs": self.config.sae_epochs, "patience": self.config.sae_patience}
+        fields |= {name: value for name, value in overrides.items() if value is not None}
+        return (kind or SAESettings)(**fields)
 
     def inputs(self, items: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """Model inputs (n, *input_shape) on the device and labels (n,) of some dataset items."""

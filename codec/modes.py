@@ -152,7 +152,11 @@ def summary(corr, threshold: float = CLASS_THRESHOLD) -> dict:
     """Scalar summaries of a (M, K) correlation matrix, as plotted across depth (Fig. 5C-D).
 
     ``n_above``: modes whose best class correlation exceeds ``threshold``; ``mean_max``: the mean
-    over classes of the best mode's correlation; ``max_per_mode``: each mode's best correlation.
+    over classes of the best mode's correlation (how well each class is served by its best mode);
+    ``median_max``: the median over alive modes (those with a defined correlation) of each mode's
+    best class correlation (the paper's and the released code's Fig. 5D statistic: how
+    class-selective a typical mode is); ``max_per_mode``: each mode's best correlation (NaN for a
+    dead mode).
     """
     corr = np.asarray(corr)
     best_per_mode = np.nanmax(np.where(np.isnan(corr), -np.inf, corr), axis=1)
@@ -160,6 +164,7 @@ def summary(corr, threshold: float = CLASS_THRESHOLD) -> dict:
     return {
         "n_above": int(np.nansum(best_per_mode > threshold)),
         "mean_max": float(np.nanmean(np.nanmax(np.where(np.isnan(corr), -np.inf, corr), axis=0))),
+        "median_max": float(np.nanmedian(best_per_mode)) if np.isfinite(best_per_mode).any() else float("nan"),
         "max_per_mode": best_per_mode,
     }
 
@@ -290,11 +295,13 @@ def robustness_sweep(store, layer: str, settings, indicator, changes: dict | Non
     """
     changes = SWEEP if changes is None else changes
     reference_sae, _ = fit_sae(store, layer, kind, settings, **fit_kwargs)
-    features = feature_matrix(store, layer, kind)
+    features = feature_matrix(store, layer, kind, settings.inputs)
     reference_codes, _ = encode(reference_sae, features)
     reference = class_dictionary(reference_sae.dictionary.detach().cpu().numpy(), correlation(reference_codes.numpy(), indicator))
     rows = []
     for name, change in changes.items():
+        if "inputs" in change:
+            raise ValueError(f"changes: {name!r} changes the SAE's inputs; the sweep compares SAEs of the same matrix")
         sae, _ = fit_sae(store, layer, kind, settings, **change, **fit_kwargs)
         codes, _ = encode(sae, features)
         other = class_dictionary(sae.dictionary.detach().cpu().numpy(), correlation(codes.numpy(), indicator))

@@ -20,6 +20,7 @@ COLOURS = {
     "activations": "#7f7f7f",  # grey
     "contribution channels": "#e6a19a",  # light red: single channels, not modes
     "activation channels": "#c7c7c7",  # light grey
+    "contributions, other statistic": "#e6a19a",  # the same data summarised another way (e.g. per image)
     "positive": "#c0392b",
     "negative": "#2c7bb6",
     "net": "#222222",

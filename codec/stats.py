@@ -61,15 +61,19 @@ def ei_correlation(ei, over: str = "channels"):
     ----------
     ei : array or Tensor, shape (B, 2, C)
         The ``reduce="ei"`` output: ``[:, 0]`` positive sums, ``[:, 1]`` negative sums (<= 0).
-    over : {"channels", "inputs"}
-        ``"channels"`` (paper Fig. 3C-D): average each part over inputs, then correlate the C
-        mean positive parts with the C mean negative magnitudes -> a float.
+    over : {"images", "channels", "inputs"}
+        ``"images"`` (the authors' released code, Fig. 3C-D): for each input, correlate its C
+        positive parts with its C negative magnitudes across channels -> array (B,), a
+        distribution over images (NaN for an input with a constant part).
+        ``"channels"``: average each part over inputs first, then correlate the C mean positive
+        parts with the C mean negative magnitudes -> a float. Averaging removes the
+        image-to-image variation, so this r is higher than a typical per-image r.
         ``"inputs"``: for each channel, correlate its positive part with its negative
         magnitude across the B inputs -> array (C,) (NaN for a channel with a constant part).
 
     Returns
     -------
-    float or numpy.ndarray of shape (C,)
+    float or numpy.ndarray of shape (B,) or (C,)
         Pearson correlation. Positive values mean channels (or inputs) with strong
         excitation also carry strong inhibition.
     """
@@ -81,7 +85,9 @@ def ei_correlation(ei, over: str = "channels"):
         return float(_pearson(positive.mean(axis=0), negative.mean(axis=0), axis=0))
     if over == "inputs":
         return _pearson(positive, negative, axis=0)
-    raise ValueError(f"ei_correlation: over must be 'channels' or 'inputs', got {over!r}")
+    if over == "images":
+        return _pearson(positive, negative, axis=1)
+    raise ValueError(f"ei_correlation: over must be 'images', 'channels' or 'inputs', got {over!r}")
 
 
 def class_averages(matrix, labels) -> tuple[np.ndarray, np.ndarray]:
@@ -199,7 +205,9 @@ def layer_summary(contributions_ei, activations, labels, fraction: float = 0.95)
         ``hoyer_contribution`` and ``hoyer_activation``: mean over images of the Hoyer index of
         the image's channel vector (net contribution = positive + negative part; activation);
         ``ei_correlation``: correlation across channels of mean positive vs mean |negative|
-        part; ``pcs_contribution`` and ``pcs_activation``: principal components needed for
+        part; ``ei_correlation_per_image``: the median over images of the per-image correlation
+        across channels (the released code's statistic, :func:`ei_correlation` ``over="images"``);
+        ``pcs_contribution`` and ``pcs_activation``: principal components needed for
         ``fraction`` of the variance of the class-averaged vectors.
     """
     contributions_ei = _as_numpy(contributions_ei)
@@ -209,6 +217,7 @@ def layer_summary(contributions_ei, activations, labels, fraction: float = 0.95)
         "hoyer_contribution": float(np.nanmean(hoyer(net, axis=1))),
         "hoyer_activation": float(np.nanmean(hoyer(activations, axis=1))),
         "ei_correlation": ei_correlation(contributions_ei, over="channels"),
+        "ei_correlation_per_image": float(np.nanmedian(ei_correlation(contributions_ei, over="images"))),
         "pcs_contribution": components_for_variance(class_averages(net, labels)[1], fraction),
         "pcs_activation": components_for_variance(class_averages(activations, labels)[1], fraction),
     }

@@ -312,7 +312,7 @@ def _target_setting(target):
         return [target[0], value]
     raise StoreError(
         "target: a stored run needs a target that can be recorded: 'top1', ('topk', k), "
-        "('class', idx), 'entropy' or 'contrastive' (a callable or object cannot be identified "
+        "('class', idx), 'entropy', 'contrastive' or 'max' (a callable or object cannot be identified "
         "on disk; call codec.contributions directly for those)"
     )
 
@@ -441,6 +441,8 @@ def compute_contributions(
         "smoothgrad": {"noise_level": noise_level, "seed": seed} if method == "smoothgrad" else None,
         "codec_version": __version__,
     }
+    if method in ("actgrad", "actgrad_norm"):  # h * dy/dh since codec 0.2; before, (h - h') * dy/dh (now *_delta)
+        settings["actgrad_form"] = "paper"
     check_layout(layout)
     if layout != "auto":  # recorded only when set, so that stores made before the option keep their key
         settings["layout"] = layout

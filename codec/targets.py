@@ -13,6 +13,9 @@ Specifications accepted by :func:`as_target` (and by ``codec.contributions(targe
 ``("class", idx)``        a given class: an int for all inputs, or one index per input
 ``"entropy"``             entropy of the softmax distribution, ``-sum p log p``
 ``"contrastive"``         top-1 minus top-2 (classes ranked at the input)
+``"max"``                 the largest output, re-chosen at every point (the authors' released
+                          code): along a path it may switch class, so completeness holds for
+                          ``max y(x) - max y(x')`` and a contribution may mix two classes
 ``surprisal(mean, cov)``  ``0.5 (y - mean)^T cov^-1 (y - mean)`` for population responses
 any callable              ``f(outputs (N, ...)) -> (N,)``
 ========================  =================================================================
@@ -140,6 +143,16 @@ class Contrastive(Target):
         return picked[:, 0] - picked[:, 1]
 
 
+class MaxOutput(Target):
+    """The largest output of each row, taken at every evaluation (no class fixed at the input)."""
+
+    name = "max"
+
+    def __call__(self, output, state):
+        _check_classes(output, self.name)
+        return output.max(dim=1).values
+
+
 class Entropy(Target):
     """Entropy ``-sum p log p`` of ``softmax(output)`` over the last dimension (nats)."""
 
@@ -248,11 +261,13 @@ def as_target(spec) -> Target:
             return Entropy()
         if spec == "contrastive":
             return Contrastive()
+        if spec == "max":
+            return MaxOutput()
         if spec in ("topk", "class"):
             raise ValueError(f"target: {spec!r} needs an argument, e.g. ({spec!r}, 5)")
         raise ValueError(
             f"target: unknown target {spec!r}; choose 'top1', ('topk', k), ('class', idx), "
-            "'entropy', 'contrastive', codec.targets.surprisal(mean, cov), or a callable"
+            "'entropy', 'contrastive', 'max', codec.targets.surprisal(mean, cov), or a callable"
         )
     if isinstance(spec, tuple):
         if len(spec) == 2 and spec[0] == "topk":

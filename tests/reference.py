@@ -99,12 +99,14 @@ def literal_contributions(
                 for j in range(units):
                     contribution[j] += weight * g[j] * (h_x.flatten()[j] - h_base.flatten()[j])
 
-        elif method in ("actgrad", "actgrad_norm"):
+        elif method in ("actgrad", "actgrad_norm", "actgrad_delta", "actgrad_norm_delta"):
             _, g = _layer_value_and_grad(model, module, x, cls)
             g = g.flatten()
-            norm = torch.sqrt(sum(g[j] ** 2 for j in range(units))) if method == "actgrad_norm" else 1.0
+            norm = torch.sqrt(sum(g[j] ** 2 for j in range(units))) if "norm" in method else 1.0
+            from_baseline = method.endswith("_delta")
             for j in range(units):
-                contribution[j] = (h_x.flatten()[j] - h_base.flatten()[j]) * g[j] / norm
+                reference_value = h_base.flatten()[j] if from_baseline else 0.0
+                contribution[j] = (h_x.flatten()[j] - reference_value) * g[j] / norm
 
         elif method == "inputgrad":
             _, g = _layer_value_and_grad(model, module, x, cls)

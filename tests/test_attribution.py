@@ -126,6 +126,8 @@ REFERENCE_CASES = [
     ("ig_hidden", "trapezoid"),
     ("actgrad", "trapezoid"),
     ("actgrad_norm", "trapezoid"),
+    ("actgrad_delta", "trapezoid"),
+    ("actgrad_norm_delta", "trapezoid"),
     ("inputgrad", "trapezoid"),
     ("smoothgrad", "trapezoid"),
 ]
@@ -172,7 +174,7 @@ def test_linear_network_ig_actgrad_inputgrad_agree(small_inputs):
     model = linear_convnet()
     x = torch.randn(3, 2, 5, 5, dtype=torch.float64)
     layers = ["0", "1"]
-    reference = codec.contributions(model, x, layers, method="actgrad")
+    reference = codec.contributions(model, x, layers, method="actgrad_delta")
     for method, rule in [("ig", "left"), ("ig", "right"), ("ig", "trapezoid"), ("inputgrad", "trapezoid"), ("ig_hidden", "trapezoid")]:
         result = codec.contributions(model, x, layers, method=method, rule=rule, steps=3)
         for name in layers:
@@ -182,10 +184,11 @@ def test_linear_network_ig_actgrad_inputgrad_agree(small_inputs):
     torch.testing.assert_close(reference.total("1"), delta, rtol=1e-10, atol=1e-12)
 
 
-def test_actgrad_norm_is_actgrad_with_unit_gradient(small_inputs):
+@pytest.mark.parametrize("form", ["", "_delta"])
+def test_actgrad_norm_is_actgrad_with_unit_gradient(small_inputs, form):
     model = tiny_convnet()
-    plain = codec.contributions(model, small_inputs, ["0"], method="actgrad")
-    normed = codec.contributions(model, small_inputs, ["0"], method="actgrad_norm")
+    plain = codec.contributions(model, small_inputs, ["0"], method="actgrad" + form)
+    normed = codec.contributions(model, small_inputs, ["0"], method="actgrad_norm" + form)
     # per input, act-normgrad is actgrad divided by the gradient's norm: a constant ratio
     for b in range(3):
         r = (normed["0"][b] / plain["0"][b]).reshape(-1)
@@ -221,7 +224,7 @@ def test_results_do_not_depend_on_chunk_size(small_inputs, method):
         for name in ["0", "3"]:
             torch.testing.assert_close(other[name], results[0][name], rtol=1e-12, atol=1e-14)
         torch.testing.assert_close(other.target_at_input, results[0].target_at_input)
-        torch.testing.assert_close(other.target_at_baseline, results[0].target_at_baseline)
+        torch.testing.assert_close(other.target_at_baseline, results[0].target_at_baseline, equal_nan=True)
 
 
 @pytest.mark.parametrize("method", ALL_METHODS)
@@ -484,3 +487,36 @@ def test_integration_rules_are_their_two_weights_and_everything_else_follows():
         points, weights = rule.points_and_weights(steps)
         literal = sum((rule.lower * (k / steps) ** 2 + rule.upper * ((k + 1) / steps) ** 2) / steps for k in range(steps))
         assert sum(w * p**2 for p, w in zip(points, weights)) == pytest.approx(literal)
+
+
+def test_paper_actgrad_is_activation_times_gradient_and_differs_from_the_baseline_form_by_h0(small_inputs):
+    model = tiny_convnet()
+    paper = codec.contributions(model, small_inputs, ["0"], method="actgrad")
+    delta = codec.contributions(model, small_inputs, ["0"], method="actgrad_delta")
+    assert torch.isnan(paper.target_at_baseline).all() and torch.isfinite(delta.target_at_baseline).all()
+    torch.testing.assert_close(paper.target_at_input, delta.target_at_input)
+    # (h - h0) g = h g - h0 g: the two forms differ by the baseline's activation times the same gradient
+    at_zero = codec.contributions(model, torch.zeros_like(small_inputs), ["0"], method="actgrad")
+    difference = paper["0"] - delta["0"]
+    gradient = torch.where(paper.activations["0"] != 0, paper["0"] / paper.activations["0"], torch.nan)
+    known = torch.isfinite(gradient)
+    torch.testing.assert_close(difference[known], (at_zero.activations["0"] * gradient)[known])
+    assert difference.abs().max() > 1e-6  # the first conv has a bias: h(0) != 0
+
+
+def test_max_target_is_rechosen_at_every_point_and_equals_top1_where_the_class_does_not_change():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3)).double().eval()
+    x = torch.randn(16, 6, dtype=torch.float64)
+    layers = ["2"]
+    maximum = codec.contributions(model, x, layers, target="max", steps=64, reduce="sum")
+    literal = codec.contributions(model, x, layers, target=lambda out: out.max(dim=1).values, steps=64, reduce="sum")
+    torch.testing.assert_close(maximum["2"], literal["2"])
+    top1 = codec.contributions(model, x, layers, target="top1", steps=64, reduce="sum")
+    with torch.no_grad():
+        path = torch.stack([model(a * x) for a in torch.linspace(0, 1, 65, dtype=torch.float64)])  # (65, 16, 3)
+    same_class = (path.argmax(2) == path[-1].argmax(1)).all(0)
+    assert same_class.any() and (~same_class).any()  # the check below covers both cases
+    torch.testing.assert_close(maximum["2"][same_class], top1["2"][same_class])
+    assert not torch.allclose(maximum["2"][~same_class], top1["2"][~same_class])
+    torch.testing.assert_close(maximum.target_at_baseline, model(torch.zeros_like(x)).max(1).values)

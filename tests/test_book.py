@@ -233,6 +233,53 @@ def test_tiny_claims_reproduce_within_the_measured_spread(tiny_build):
 
 
 @pytest.mark.slow
+def test_the_paper_preset_runs_end_to_end_on_a_fake_imagenet_with_random_weights(tmp_path):
+    """The paper scale through the same code paths as real weights and data: a folder of a few
+    images in ImageNet's layout, ResNet-50 and ViT-B/16 with random weights from local files, and
+    every notebook executed at the paper preset with the smallest parameters on the CPU. A user
+    with a GPU and ImageNet then needs only the two paths."""
+    import numpy as np
+    import torch
+    import torchvision
+    from PIL import Image
+
+    from codec.models import load_model
+    from codec.scorecard import load_claims
+
+    root = tmp_path / "imagenet-val"
+    rng = np.random.default_rng(0)
+    for wnid in ("n01440764", "n02102040"):  # tench (0), English springer (217)
+        (root / wnid).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 256, (80, 96, 3), dtype=np.uint8)).save(root / wnid / f"ILSVRC2012_val_{wnid}_{i}.JPEG")
+    resnet = tmp_path / "resnet50-random.pt"
+    torch.save(torchvision.models.resnet50(weights=None).state_dict(), resnet)
+    vit = tmp_path / "vit_b_16-random.pt"
+    torch.save(load_model("vit_b_16", pretrained=False).model.state_dict(), vit)
+    entry = load_model("vit_b_16", weights=vit)
+    assert entry.model(torch.zeros(1, 3, 224, 224)).shape == (1, 1000)
+
+    results = tmp_path / "results"
+    parameters = {"preset": "paper", "device": "cpu", "per_class": 2, "steps": 2, "sae_epochs": 2, "sae_expansion": 0.05,
+                  "weights": str(resnet), "data_root": str(root), "runs_dir": str(tmp_path / "runs"), "results_dir": str(results)}
+    for source in build_book.notebook_sources():
+        output = tmp_path / f"{source.stem}.ipynb"
+        chosen = {name: value for name, value in parameters.items() if name in _parameter_names(source)}
+        build_book.execute(source, output, cwd=tmp_path, parameters=chosen)
+        executed = json.loads(output.read_text())
+        assert '"output_type": "error"' not in json.dumps(executed["cells"])
+        assert "scale: paper | model: resnet50 | data: imagenet, 4 images" in json.dumps(executed["cells"])
+    recorded = load_claims(results)
+    assert {claim for claim, scale in recorded if scale == "paper"} == set(MEASURED_CLAIMS)
+
+
+def _parameter_names(source) -> set[str]:
+    """The names a notebook's parameters cell defines."""
+    cell = next(cell for cell in jupytext.read(source).cells if "parameters" in cell.metadata.get("tags", []))
+    return {line.split("=")[0].strip() for line in cell.source.splitlines() if "=" in line and not line.startswith("#")}
+
+
+@pytest.mark.slow
 @needs_chromium
 def test_tiny_build_records_claims_stays_out_of_book_and_every_page_passes_in_chromium(tiny_build):
     out = tiny_build["out"]

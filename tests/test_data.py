@@ -115,6 +115,17 @@ def test_imagewoof_and_sample(data_dir):
     assert sorted(sample.labels) == list(range(1000))
 
 
+def test_imagenette_and_imagewoof_together_are_twenty_disjoint_classes(data_dir):
+    both = data.imagenette_imagewoof(data_dir)
+    nette, woof = data.imagenette(data_dir), data.imagewoof(data_dir)
+    assert len(both) == len(nette) + len(woof) == 7854
+    assert set(both.labels) == set(nette.labels) | set(woof.labels) and len(set(both.labels)) == 20
+    capped = data.get_dataset("imagenette_imagewoof", per_class=5, seed=3, root=data_dir)
+    assert len(capped) == 100 and np.bincount(capped.labels).max() == 5
+    assert capped.files == data.imagenette(data_dir, 5, seed=3).files + data.imagewoof(data_dir, 5, seed=3).files
+    assert capped.identity()["name"] == "imagenette_imagewoof"
+
+
 def test_per_class_cap_is_balanced_and_deterministic(data_dir):
     first = data.imagenette(data_dir, per_class=7, seed=1)
     again = data.imagenette(data_dir, per_class=7, seed=1)

@@ -87,3 +87,12 @@ def test_class_dictionary_and_stability():
         modes.stability(np.ones((1, 3)), np.ones((1, 3)))
     with pytest.raises(ValueError, match="shape"):
         modes.stability(aggregated, aggregated[:1])
+
+
+def test_median_max_is_the_median_over_alive_modes_of_each_modes_best_class():
+    corr = np.array([[0.5, 0.1, -0.2], [0.3, 0.6, 0.0], [np.nan, np.nan, np.nan], [0.05, -0.1, 0.2], [0.9, 0.1, 0.4]])
+    result = modes.summary(corr)
+    best = [0.5, 0.6, 0.2, 0.9]  # the dead mode (NaN row) is left out
+    assert result["median_max"] == pytest.approx(np.median(best))
+    assert result["mean_max"] == pytest.approx(np.mean([0.9, 0.6, 0.4]))  # per class: its best mode
+    assert np.isnan(modes.summary(np.full((2, 3), np.nan))["median_max"])

@@ -14,6 +14,8 @@ from codec.sae import (
     ThresholdSAE,
     TopKSAE,
     alive_modes,
+    build_sae,
+    dictionary_l1,
     evaluate,
     feature_matrix,
     fit_sae,
@@ -249,7 +251,7 @@ def test_each_sae_kind_has_its_own_settings_and_fit_sae_builds_from_them(small_s
     assert isinstance(threshold, ThresholdSAE) and threshold.config["threshold"] == 0.8
     with pytest.raises(ValueError, match="k: not a field of ThresholdSAESettings"):
         fit_sae(small_store, layer, settings=ThresholdSAESettings(epochs=2), k=4, cache=False)
-    with pytest.raises(TypeError, match="settings: expected ThresholdSAESettings or TopKSAESettings"):
+    with pytest.raises(TypeError, match="settings: expected ThresholdSAESettings, STSAESettings or TopKSAESettings"):
         fit_sae(small_store, layer, settings={"epochs": 2})
 
 
@@ -261,3 +263,74 @@ def test_cached_saes_of_different_kinds_never_share_a_file(small_store, tmp_path
     fit_sae(small_store, layer, settings=TopKSAESettings(epochs=1, lr=1e-3))
     files = sorted((small_store.path / "sae").glob(f"{layer}-contributions-*.pt"))
     assert len({f.name for f in files}) == len(files) >= 2
+
+
+# ----------------------------------------------------------------------------- the released SAE (issue 14)
+
+
+def test_stsae_is_the_released_architecture_and_thresholds_its_sigmoid():
+    from codec.sae import STSAE
+
+    sae = STSAE(6, 9, hidden=16, threshold=0.8, dropout=0.05, seed=2)
+    kinds = [type(layer).__name__ for layer in sae.encoder]
+    assert kinds == ["Linear", "Dropout", "ReLU", "LayerNorm", "Linear", "Dropout", "ReLU", "LayerNorm", "Linear"]
+    assert sae.encoder[-1].bias is None and (sae.scaled_dictionary < 0).any()  # signed, Xavier
+    bound = (6.0 / (9 + 6)) ** 0.5
+    assert sae.scaled_dictionary.abs().max() <= bound
+    x = torch.randn(32, 6)
+    sae.eval()
+    pre, codes, reconstruction = sae(x)
+    literal_pre = torch.sigmoid(sae.encoder(x))
+    torch.testing.assert_close(pre, literal_pre)
+    torch.testing.assert_close(codes, torch.where(literal_pre >= 0.8, literal_pre, torch.zeros_like(literal_pre)))
+    torch.testing.assert_close(reconstruction, codes @ sae.dictionary)
+    again = STSAE(6, 9, hidden=16, threshold=0.8, dropout=0.05, seed=2)
+    assert all(torch.equal(a, b) for a, b in zip(sae.state_dict().values(), again.state_dict().values()))
+    rebuilt = build_sae(sae.config)
+    assert isinstance(rebuilt, STSAE) and rebuilt.config == sae.config
+
+
+def test_dictionary_l1_mean_is_the_sum_over_the_number_of_entries():
+    from codec.sae import dictionary_l1_mean
+
+    sae = ThresholdSAE(5, 7, nonnegative=False)
+    total = dictionary_l1(sae, None, None, None)
+    assert float(dictionary_l1_mean(sae, None, None, None).detach()) == pytest.approx(float(total.detach()) / 35)
+    with pytest.raises(ValueError, match="l1_dictionary_reduction: must be one of"):
+        train_sae(sae, torch.rand(8, 5), epochs=1, l1_dictionary_reduction="max", progress=False)
+
+
+def test_training_with_dropout_is_reproducible_and_leaves_the_global_generator_alone():
+    from codec.sae import STSAE
+
+    data = torch.rand(64, 6)
+    saes = [STSAE(6, 9, hidden=8, seed=0) for _ in range(2)]  # building draws torch's defaults: before the check
+    torch.manual_seed(123)
+    before = torch.rand(3)
+    torch.manual_seed(123)
+    runs = []
+    for sae in saes:
+        sae, history = train_sae(sae, data, epochs=3, lr=1e-3, seed=4, progress=False,
+                                 l1_dictionary_reduction="mean", plateau_patience=10)
+        runs.append((sae.state_dict(), history["loss"]))
+    assert torch.equal(torch.rand(3), before)  # training drew from a forked generator
+    assert runs[0][1] == runs[1][1]
+    assert all(torch.equal(a, b) for a, b in zip(runs[0][0].values(), runs[1][0].values()))
+    other, _ = train_sae(STSAE(6, 9, hidden=8, seed=0), data, epochs=3, lr=1e-3, seed=5, progress=False)
+    assert not torch.equal(other.scaled_dictionary, saes[0].scaled_dictionary)  # the seed matters
+
+
+def test_positive_inputs_and_the_released_settings(small_store):
+    from codec.sae import STSAE, STSAESettings
+
+    layer = small_store.layers[-1]
+    channels = small_store.channels[layer]
+    positive = feature_matrix(small_store, layer, inputs="positive")
+    np.testing.assert_array_equal(positive, small_store.contributions(layer)[:, 0])
+    with pytest.raises(ValueError, match="inputs: must be one of"):
+        feature_matrix(small_store, layer, inputs="negative")
+    settings = STSAESettings(epochs=2, hidden=8)
+    assert (settings.threshold, settings.l1_dictionary_reduction, settings.inputs, settings.patience) == (0.8, "mean", "positive", 0)
+    sae, history = fit_sae(small_store, layer, settings=settings, cache=False)
+    assert isinstance(sae, STSAE) and sae.config["n_features"] == channels and sae.config["n_modes"] == 3 * channels
+    assert history["epochs"] == 2 and not history["stopped_early"]

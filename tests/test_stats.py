@@ -114,3 +114,22 @@ def test_layer_summary_combines_the_statistics():
     assert summary["hoyer_contribution"] == pytest.approx(np.mean(stats.hoyer(0.5 * positive, axis=1)))
     assert summary["ei_correlation"] == pytest.approx(1.0)
     assert summary["pcs_activation"] == stats.components_for_variance(stats.class_averages(activations, labels)[1])
+
+
+def test_per_image_ei_correlation_is_a_per_image_corrcoef_across_channels():
+    rng = np.random.default_rng(3)
+    positive = rng.random((7, 12))
+    negative = -(0.5 * positive + rng.random((7, 12)))
+    negative[4] = -1.0  # a constant negative part: r undefined
+    ei = np.stack([positive, negative], axis=1)
+    per_image = stats.ei_correlation(ei, over="images")
+    assert per_image.shape == (7,) and np.isnan(per_image[4])
+    for b in range(7):
+        if b != 4:
+            assert per_image[b] == pytest.approx(np.corrcoef(positive[b], -negative[b])[0, 1])
+    # averaging over images first removes image-to-image variation: here it raises r
+    assert stats.ei_correlation(ei, over="channels") > np.nanmedian(per_image)
+    summary = stats.layer_summary(ei, positive, np.arange(7) % 2)
+    assert summary["ei_correlation_per_image"] == pytest.approx(np.nanmedian(per_image))
+    with pytest.raises(ValueError, match="over must be 'images', 'channels' or 'inputs'"):
+        stats.ei_correlation(ei, over="pixels")

@@ -88,6 +88,28 @@ def test_same_settings_read_the_store_instead_of_recomputing(tiny, tmp_path, mon
     assert_same_store(first, second)
 
 
+def test_a_store_of_actgrad_before_the_paper_form_is_refused_not_reused(tiny, tmp_path):
+    """Until issue 14, method="actgrad" meant (h - h') * dy/dh (now "actgrad_delta"): its stores lack
+    the form in their settings, so a store of the paper form is never read from one of them."""
+    from codec.store import settings_hash
+
+    dataset = shapes("test", 8)
+    store = compute_contributions(tiny, dataset, tmp_path / "a", method="actgrad", batch_size=8, progress=False)
+    settings = json.loads((store.path / "settings.json").read_text())
+    assert settings["settings"]["actgrad_form"] == "paper"
+    assert np.isnan(store.field("target_at_baseline")).all()
+    old = dict(settings["settings"])
+    del old["actgrad_form"]
+    settings["settings"], settings["settings_hash"] = old, settings_hash(old)
+    (store.path / "settings.json").write_text(json.dumps(settings))
+    with pytest.raises(StoreError, match="actgrad_form"):
+        compute_contributions(tiny, dataset, tmp_path / "a", method="actgrad", batch_size=8, progress=False)
+    delta = compute_contributions(tiny, dataset, tmp_path / "d", method="actgrad_delta", batch_size=8, progress=False)
+    assert "actgrad_form" not in json.loads((delta.path / "settings.json").read_text())["settings"]
+    maximum = compute_contributions(tiny, dataset, tmp_path / "m", target="max", steps=2, batch_size=8, progress=False)
+    assert maximum.complete
+
+
 def test_other_settings_are_refused_with_the_differing_fields(tiny, tmp_path):
     dataset = shapes("test", 16)
     compute_contributions(tiny, dataset, tmp_path / "s", steps=2, batch_size=8, progress=False)
@@ -305,3 +327,13 @@ def test_a_conv1d_model_stores_its_channels_with_an_explicit_layout(tmp_path):
     np.testing.assert_allclose(stored.contributions("1"), direct["1"].numpy(), rtol=1e-5, atol=1e-6)
     default = compute_contributions(entry, _Signals(), tmp_path / "t", steps=2, batch_size=3, progress=False)
     assert "layout" not in default.settings and default.channels == {"1": 8}  # auto: (B, C, L) read as tokens
+
+
+def test_command_line_targets_include_the_released_max():
+    import argparse
+
+    from codec.cli import parse_target
+
+    assert parse_target("max") == "max" and parse_target("topk:5") == ("topk", 5) and parse_target("class:3") == ("class", 3)
+    with pytest.raises(argparse.ArgumentTypeError, match="use top1, max, entropy, contrastive, topk:K or class:I"):
+        parse_target("top-1")

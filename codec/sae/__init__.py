@@ -46,6 +46,7 @@ from .cache import (
     TRAINING_VERSION,
     LayerFit,
     SAESettings,
+    STSAESettings,
     ThresholdSAESettings,
     TopKSAESettings,
     TrainingSettings,
@@ -53,14 +54,14 @@ from .cache import (
     fit_layers,
     fit_sae,
 )
-from .losses import codes_l1, dictionary_l1, reconstruction_mse
+from .losses import codes_l1, dictionary_l1, dictionary_l1_mean, reconstruction_mse
 from .metrics import encode, evaluate
-from .models import SAEBase, ThresholdSAE, TopKSAE, build_sae, n_modes_for
+from .models import SAE_TYPES, STSAE, SAEBase, ThresholdSAE, TopKSAE, build_sae, n_modes_for
 from .training import train_sae
 
 __all__ = [
-    "KINDS", "TRAINING_VERSION", "LayerFit", "SAESettings", "ThresholdSAESettings", "TopKSAESettings", "TrainingSettings",
-    "feature_matrix", "fit_layers", "fit_sae", "codes_l1", "dictionary_l1",
-    "reconstruction_mse", "encode", "evaluate", "SAEBase", "ThresholdSAE", "TopKSAE", "build_sae", "n_modes_for",
+    "KINDS", "TRAINING_VERSION", "LayerFit", "SAESettings", "STSAESettings", "ThresholdSAESettings", "TopKSAESettings", "TrainingSettings",
+    "feature_matrix", "fit_layers", "fit_sae", "codes_l1", "dictionary_l1", "dictionary_l1_mean",
+    "reconstruction_mse", "encode", "evaluate", "SAEBase", "SAE_TYPES", "STSAE", "ThresholdSAE", "TopKSAE", "build_sae", "n_modes_for",
     "train_sae", "alive_modes", "l0", "mode_sparsity", "r2_score",
 ]

@@ -12,7 +12,7 @@ import torch
 
 from .. import __version__
 from .metrics import encode, evaluate
-from .models import ThresholdSAE, TopKSAE, build_sae, n_modes_for
+from .models import STSAE, ThresholdSAE, TopKSAE, build_sae, n_modes_for
 from .training import train_sae
 
 KINDS = ("contributions", "activations")
@@ -21,7 +21,11 @@ KINDS = ("contributions", "activations")
 TRAINING_VERSION = 3
 
 
-def feature_matrix(store, layer: str, kind: str = "contributions") -> np.ndarray:
+#: What an SAE of contributions reads: both signs side by side, or the positive parts only.
+INPUTS = ("both", "positive")
+
+
+def feature_matrix(store, layer: str, kind: str = "contributions", inputs: str = "both") -> np.ndarray:
     """The images × features matrix of one store layer, float32.
 
     Parameters
@@ -30,12 +34,19 @@ def feature_matrix(store, layer: str, kind: str = "contributions") -> np.ndarray
     layer : str
         One of ``store.layers``.
     kind : {"contributions", "activations"}
-        ``"contributions"``: (N, 2C), the positive parts of the C channels then the magnitudes
-        of their negative parts. ``"activations"``: (N, C), spatially summed activations.
+        ``"activations"``: (N, C), spatially summed activations (signed where the layer is).
+    inputs : {"both", "positive"}
+        For contributions: ``"both"``, (N, 2C), the positive parts of the C channels then the
+        magnitudes of their negative parts; ``"positive"``, (N, C), the positive parts only
+        (the paper's §10.1 and the released code).
     """
     _check_layer_and_kind(store, layer, kind)
+    if inputs not in INPUTS:
+        raise ValueError(f"inputs: must be one of {INPUTS}, got {inputs!r}")
     if kind == "contributions":
         parts = store.contributions(layer)
+        if inputs == "positive":
+            return parts[:, 0].astype(np.float32)
         return np.concatenate([parts[:, 0], -parts[:, 1]], axis=1).astype(np.float32)
     return store.activations(layer).astype(np.float32)
 
@@ -59,11 +70,17 @@ class TrainingSettings:
     l1_codes, l1_dictionary : float
         L1 penalties of the codes and of the dictionary.
     patience : int
-        Epochs without improvement before stopping early.
+        Epochs without improvement before stopping early (0: never).
     seed : int
         Seed of the initialisation and of the shuffling.
     expansion : float
         Modes per channel of the layer (``n_modes = expansion × channels``).
+    l1_dictionary_reduction : {"sum", "mean"}
+        The dictionary L1 over its entries as a sum or as a mean (the released code's).
+    plateau_patience : int or None
+        Epochs without improvement before the rate halves (None: ``patience // 2``).
+    inputs : {"both", "positive"}
+        What an SAE of contributions reads (:func:`feature_matrix`).
     """
 
     epochs: int = 500
@@ -74,6 +91,9 @@ class TrainingSettings:
     patience: int = 20
     seed: int = 0
     expansion: float = 3
+    l1_dictionary_reduction: str = "sum"
+    plateau_patience: int | None = None
+    inputs: str = "both"
 
     def build(self, n_features: int, n_modes: int):
         """The untrained SAE these settings describe."""
@@ -113,6 +133,29 @@ class TopKSAESettings(TrainingSettings):
         return TopKSAE(n_features, n_modes, k=min(self.k, n_modes), seed=self.seed)
 
 
+@dataclass(frozen=True)
+class STSAESettings(TrainingSettings):
+    """Settings of :class:`STSAE`, with the released ResNet-50 script's values as defaults.
+
+    Training as released: 300 epochs without early stopping, the rate halving after 10 epochs
+    without improvement, dictionary L1 5e-5 on the mean of |D|, positive contribution parts in.
+    """
+
+    epochs: int = 300
+    patience: int = 0
+    plateau_patience: int | None = 10
+    l1_dictionary_reduction: str = "mean"
+    inputs: str = "positive"
+    hidden: int = 2048
+    threshold: float = 0.8
+    dropout: float = 0.05
+    nonnegative: bool = False
+
+    def build(self, n_features: int, n_modes: int):
+        return STSAE(n_features, n_modes, hidden=self.hidden, threshold=self.threshold, dropout=self.dropout,
+                     nonnegative=self.nonnegative, seed=self.seed)
+
+
 #: The paper's SAE; the default settings of :func:`fit_sae`.
 SAESettings = ThresholdSAESettings
 
@@ -127,7 +170,7 @@ def fit_sae(store, layer: str, kind: str = "contributions", settings: SAESetting
         A complete store.
     layer : str
     kind : {"contributions", "activations"}
-    settings : ThresholdSAESettings or TopKSAESettings, optional
+    settings : ThresholdSAESettings, STSAESettings or TopKSAESettings, optional
         The SAE kind and its hyperparameters (default: the paper's, :data:`SAESettings`);
         ``overrides`` replace single fields (``fit_sae(..., seed=1)``).
     cache : bool
@@ -142,7 +185,7 @@ def fit_sae(store, layer: str, kind: str = "contributions", settings: SAESetting
     """
     settings = settings or SAESettings()
     if not isinstance(settings, TrainingSettings):
-        raise TypeError(f"settings: expected ThresholdSAESettings or TopKSAESettings, got {type(settings).__name__}")
+        raise TypeError(f"settings: expected ThresholdSAESettings, STSAESettings or TopKSAESettings, got {type(settings).__name__}")
     unknown = sorted(set(overrides) - {f.name for f in fields(settings)})
     if unknown:
         raise ValueError(f"{', '.join(unknown)}: not a field of {type(settings).__name__}; its fields are "
@@ -163,18 +206,24 @@ def fit_sae(store, layer: str, kind: str = "contributions", settings: SAESetting
         sae = build_sae(json.loads(saved["config"])).to(device)
         sae.load_state_dict(saved["state"])
         return sae.eval(), json.loads(saved["history"])
-    data = feature_matrix(store, layer, kind)  # read only to train: a cached SAE does not need it
+    data = feature_matrix(store, layer, kind, settings.inputs)  # read only to train: a cached SAE does not need it
     n_modes = n_modes_for(store.channels[layer], settings.expansion)
     sae = settings.build(data.shape[1], n_modes)
     sae, history = train_sae(sae, data, epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr,
                              l1_codes=settings.l1_codes, l1_dictionary=settings.l1_dictionary,
-                             patience=settings.patience, seed=settings.seed, device=device, progress=progress)
+                             patience=settings.patience, seed=settings.seed, device=device, progress=progress,
+                             l1_dictionary_reduction=settings.l1_dictionary_reduction, plateau_patience=settings.plateau_patience)
     if cache:
         folder.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
         torch.save({"config": json.dumps(sae.config), "state": sae.state_dict(), "history": json.dumps(history)}, partial)
         partial.replace(path)
     return sae, history
+
+
+def sae_inputs(settings, overrides: dict | None = None) -> str:
+    """The ``inputs`` an SAE trained with ``settings`` (and field ``overrides``) reads."""
+    return (overrides or {}).get("inputs", (settings or SAESettings()).inputs)
 
 
 @dataclass
@@ -229,7 +278,7 @@ def fit_layers(store, settings: TrainingSettings | None = None, layers=None, kin
     for layer in store.layers if layers is None else layers:
         for kind in kinds:
             sae, history = fit_sae(store, layer, kind, settings, **kwargs)
-            features = feature_matrix(store, layer, kind)
+            features = feature_matrix(store, layer, kind, sae_inputs(settings, kwargs))
             codes, _ = encode(sae, features)
             metrics = {"epochs": history["epochs"], "n_modes": sae.config["n_modes"], **evaluate(sae, features)}
             fits[layer, kind] = LayerFit(sae, features, codes.numpy(), history, metrics)

@@ -123,6 +123,82 @@ class ThresholdSAE(SAEBase):
         self.project_()
 
 
+class STSAE(SAEBase):
+    """The SAE of the authors' released code (``bscope.STSAE``): a deeper encoder, a signed Xavier dictionary.
+
+    Encoder: Linear(F → H) → Dropout → ReLU → LayerNorm(H) → Linear(H → H) → Dropout → ReLU →
+    LayerNorm(H) → Linear(H → M, no bias) → sigmoid; a code passes where the sigmoid output is at
+    least ``threshold`` (the gradient flows through the passing codes only, as in
+    :class:`ThresholdSAE`); reconstruction ``codes @ dictionary``, no bias. The dictionary starts
+    Xavier-uniform and is not constrained unless ``nonnegative``; :meth:`initialize_` keeps that
+    start (the released code does not start from the data).
+
+    Parameters
+    ----------
+    n_features, n_modes : int
+    hidden : int
+        H, the width of both hidden layers (the released ResNet-50 runs: 2048 at every layer).
+    threshold : float
+        In (0, 1); the released training script uses 0.8, the paper's text 0.9.
+    dropout : float
+        Dropout rate after each hidden linear layer (released: 0.05), active in training only.
+    nonnegative : bool
+        Project the dictionary onto non-negative values after each step (released: False).
+    seed : int
+    """
+
+    def __init__(self, n_features: int, n_modes: int, hidden: int = 2048, threshold: float = 0.8, dropout: float = 0.05,
+                 nonnegative: bool = False, seed: int = 0):
+        super().__init__()
+        _check_sizes(n_features, n_modes)
+        if not (isinstance(threshold, (int, float)) and 0.0 < threshold < 1.0):
+            raise ValueError(f"threshold: must lie in (0, 1) (codes are sigmoid outputs), got {threshold!r}")
+        if not isinstance(hidden, int) or hidden < 1:
+            raise ValueError(f"hidden: the encoder's hidden width must be a positive integer, got {hidden!r}")
+        if not (isinstance(dropout, (int, float)) and 0.0 <= dropout < 1.0):
+            raise ValueError(f"dropout: must lie in [0, 1), got {dropout!r}")
+        self.config = {"type": "stsae", "n_features": n_features, "n_modes": n_modes, "hidden": hidden,
+                       "threshold": float(threshold), "dropout": float(dropout), "nonnegative": bool(nonnegative), "seed": seed}
+        generator = torch.Generator().manual_seed(seed)
+        self.encoder = nn.Sequential(
+            nn.Linear(n_features, hidden), nn.Dropout(dropout), nn.ReLU(), nn.LayerNorm(hidden),
+            nn.Linear(hidden, hidden), nn.Dropout(dropout), nn.ReLU(), nn.LayerNorm(hidden),
+            nn.Linear(hidden, n_modes, bias=False),
+        )
+        with torch.no_grad():
+            for layer in self.encoder:
+                if isinstance(layer, nn.Linear):  # torch's default initialisation, drawn from the seeded generator
+                    bound = 1.0 / math.sqrt(layer.in_features)
+                    layer.weight.uniform_(-bound, bound, generator=generator)
+                    if layer.bias is not None:
+                        layer.bias.uniform_(-bound, bound, generator=generator)
+            bound = math.sqrt(6.0 / (n_modes + n_features))  # Xavier uniform
+            dictionary = torch.empty(n_modes, n_features).uniform_(-bound, bound, generator=generator)
+        self._dictionary = nn.Parameter(dictionary.clamp(min=0) if nonnegative else dictionary)
+        self.threshold = float(threshold)
+        self.nonnegative = bool(nonnegative)
+
+    def forward_scaled(self, scaled: torch.Tensor):
+        """:meth:`forward` on data already divided by ``input_scale`` (reconstruction likewise)."""
+        pre_codes = torch.sigmoid(self.encoder(scaled))
+        codes = pre_codes * (pre_codes >= self.threshold)
+        return pre_codes, codes, self.decode_scaled(codes)
+
+    def decode_scaled(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes (B, M) to a reconstruction of the scaled data (B, F): ``codes @ dictionary``."""
+        return codes @ self._dictionary
+
+    @torch.no_grad()
+    def project_(self) -> None:
+        """Keep the dictionary non-negative when asked, in place."""
+        if self.nonnegative:
+            self._dictionary.clamp_(min=0)
+
+    @torch.no_grad()
+    def initialize_(self, scaled: torch.Tensor, generator: torch.Generator) -> None:
+        """Keep the Xavier start (the released code's)."""
+
+
 class TopKSAE(SAEBase):
     """A TopK SAE (the field's baseline): ReLU encoder, ``k`` largest codes kept, linear decoder.
 
@@ -185,11 +261,13 @@ def n_modes_for(n_channels: int, expansion: float = 3) -> int:
     return max(1, int(round(expansion * n_channels)))
 
 
+#: config["type"] -> SAE class, for rebuilding saved SAEs
+SAE_TYPES = {"threshold": ThresholdSAE, "stsae": STSAE, "topk": TopKSAE}
+
+
 def build_sae(config: dict) -> nn.Module:
     """An SAE from its ``config`` dict (as saved by :func:`fit_sae`)."""
     options = {k: v for k, v in config.items() if k != "type"}
-    if config.get("type") == "threshold":
-        return ThresholdSAE(**options)
-    if config.get("type") == "topk":
-        return TopKSAE(**options)
-    raise ValueError(f"config: unknown SAE type {config.get('type')!r}; expected 'threshold' or 'topk'")
+    if config.get("type") not in SAE_TYPES:
+        raise ValueError(f"config: unknown SAE type {config.get('type')!r}; expected one of {sorted(SAE_TYPES)}")
+    return SAE_TYPES[config["type"]](**options)

@@ -8,21 +8,27 @@ import torch
 from torch import nn
 
 from ..stats import as_tensor
-from .losses import codes_l1, dictionary_l1, reconstruction_mse
+from .losses import codes_l1, dictionary_l1, dictionary_l1_mean, reconstruction_mse
+
+#: How the dictionary's L1 is normalised: the sum of |D| (the paper's text read literally) or its
+#: mean (the authors' released code), smaller by the number of entries.
+DICTIONARY_L1 = {"sum": dictionary_l1, "mean": dictionary_l1_mean}
 
 
 def train_sae(sae: nn.Module, data, *, epochs: int = 500, batch_size: int = 128, lr: float = 5e-5,
               l1_codes: float = 0.0, l1_dictionary: float = 5e-5, scale: bool = True, seed: int = 0,
               patience: int = 20, min_delta: float = 1e-4, initialize: bool = True, device=None,
-              progress: bool = True):
+              progress: bool = True, l1_dictionary_reduction: str = "sum", plateau_patience: int | None = None):
     """Train any SAE of this module on ``data`` (N, F); returns ``(sae, history)``.
 
     The data stay on the device and are shuffled by index each epoch (no DataLoader). The loss
     is the mean squared reconstruction error (in units of the scaled data) plus
-    ``l1_codes × mean_b Σ_m |codes|`` plus ``l1_dictionary × Σ |dictionary|``. Adam with a
-    plateau schedule (the rate halves after ``patience // 2`` epochs without improvement), and
-    training stops early after ``patience`` epochs whose loss improved by less than
-    ``min_delta`` (relative).
+    ``l1_codes × mean_b Σ_m |codes|`` plus ``l1_dictionary × Σ |dictionary|`` (or the mean of
+    |dictionary| with ``l1_dictionary_reduction="mean"``). Adam with a plateau schedule (the
+    rate halves after ``plateau_patience`` epochs without improvement, by default
+    ``patience // 2``), and training stops early after ``patience`` epochs whose loss improved
+    by less than ``min_delta`` (relative). Randomness inside the SAE (dropout) draws from torch's
+    global generator, seeded with ``seed`` for the training and restored afterwards.
 
     Parameters
     ----------
@@ -34,6 +40,10 @@ def train_sae(sae: nn.Module, data, *, epochs: int = 500, batch_size: int = 128,
         Adam learning rate (the paper: 5e-5).
     l1_codes, l1_dictionary : float
         L1 penalties (the paper: 0 and 5e-5).
+    l1_dictionary_reduction : {"sum", "mean"}
+        The dictionary L1 as a sum over entries or as their mean (:data:`DICTIONARY_L1`).
+    plateau_patience : int, optional
+        Epochs without improvement before the rate halves (default ``max(1, patience // 2)``).
     scale : bool
         Divide the data by their global standard deviation (as the authors' code does); the
         SAE keeps the scale, so it takes and returns unscaled data.
@@ -75,6 +85,11 @@ def train_sae(sae: nn.Module, data, *, epochs: int = 500, batch_size: int = 128,
         raise ValueError(f"lr: must be positive, got {lr!r}")
     if l1_codes < 0 or l1_dictionary < 0:
         raise ValueError("l1_codes, l1_dictionary: penalties must be non-negative")
+    if l1_dictionary_reduction not in DICTIONARY_L1:
+        raise ValueError(f"l1_dictionary_reduction: must be one of {sorted(DICTIONARY_L1)}, got {l1_dictionary_reduction!r}")
+    if plateau_patience is not None and (not isinstance(plateau_patience, int) or plateau_patience < 1):
+        raise ValueError(f"plateau_patience: must be a positive integer or None, got {plateau_patience!r}")
+    dictionary_term = DICTIONARY_L1[l1_dictionary_reduction]
     device = torch.device(device) if device is not None else next(sae.parameters()).device
     sae.to(device)
     x = x.to(device=device, dtype=torch.float32)
@@ -89,15 +104,30 @@ def train_sae(sae: nn.Module, data, *, epochs: int = 500, batch_size: int = 128,
     # one fused kernel per step for all parameters (CPU and CUDA): the optimiser is a fifth of a
     # step's time with the default per-parameter loop
     optimizer = torch.optim.Adam(sae.parameters(), lr=lr, fused=True)
-    schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=max(1, patience // 2))
+    schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, factor=0.5, patience=plateau_patience if plateau_patience is not None else max(1, patience // 2))
     history = {"loss": [], "r2": [], "dead_modes": [], "lr": [], "stopped_early": False}
-    n, best, stale = x.shape[0], math.inf, 0
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=epochs, desc=f"SAE {sae.config['type']} {sae.config['n_modes']} modes", leave=False)
     sae.train()
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        _epochs(sae, scaled, epochs, batch_size, generator, optimizer, schedule, history, dictionary_term,
+                l1_codes, l1_dictionary, total_ss, patience, min_delta, bar)
+    if bar is not None:
+        bar.close()
+    history["epochs"] = len(history["loss"])
+    return sae.eval(), history
+
+
+def _epochs(sae, scaled, epochs, batch_size, generator, optimizer, schedule, history, dictionary_term,
+            l1_codes, l1_dictionary, total_ss, patience, min_delta, bar):
+    """The epoch loop of :func:`train_sae` (fills ``history``)."""
+    device = scaled.device
+    n, best, stale = scaled.shape[0], math.inf, 0
     for _ in range(epochs):
         order = torch.randperm(n, generator=generator).to(device)
         loss_sum = torch.zeros((), device=device)
@@ -111,7 +141,7 @@ def train_sae(sae: nn.Module, data, *, epochs: int = 500, batch_size: int = 128,
             if l1_codes:
                 loss = loss + l1_codes * codes_l1(sae, batch, codes, reconstruction)
             if l1_dictionary:
-                loss = loss + l1_dictionary * dictionary_l1(sae, batch, codes, reconstruction)
+                loss = loss + l1_dictionary * dictionary_term(sae, batch, codes, reconstruction)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -136,7 +166,3 @@ def train_sae(sae: nn.Module, data, *, epochs: int = 500, batch_size: int = 128,
             if patience and stale >= patience:
                 history["stopped_early"] = True
                 break
-    if bar is not None:
-        bar.close()
-    history["epochs"] = len(history["loss"])
-    return sae.eval(), history
