@@ -339,5 +339,5 @@ def _contrastive(details):
                   "(a wall-clock ratio: it depends on the device).")
 def _cost(details):
     ratio = details["ratio"]
-    return bool(2.0 <= ratio <= 4.5), (f"IG-10 / act-normgrad = {ratio:.1f} (IG evaluates 11 points with gradients, "
-                                       "act-normgrad 1 with and 1 without)")
+    return bool(2.0 <= ratio <= 4.5), (f"IG-10 / act-normgrad = {ratio:.1f} (IG evaluates 11 points of the path, each "
+                                       "with a forward and a backward pass; act-normgrad one)")

@@ -71,6 +71,9 @@ def _differences(stored: dict, asked: dict) -> list[str]:
     for key in sorted(set(stored) | set(asked)):
         if stored.get(key) != asked.get(key):
             lines.append(f"  {key}: store has {stored.get(key)!r}, asked for {asked.get(key)!r}")
+            if key == "actgrad_form":
+                lines.append("    (method 'actgrad' is now the paper's h * dy/dh; the store holds the former "
+                             "(h - h') * dy/dh, which is now method 'actgrad_delta')")
     return lines
 
 

@@ -63,7 +63,7 @@ started = time.perf_counter()
 print(experiment.describe())
 store = experiment.store()
 labels, layers = store.field("label"), store.layers
-print(f"{len(layers)} layers: {', '.join(layers)}")
+print(f"{len(layers)} analysis layers, from {layers[0]} to {layers[-1]}")
 
 # %% [markdown]
 # ## Activation and contribution maps of one channel (Fig. 2B–E)
@@ -169,7 +169,7 @@ axes[2].fill_between(np.arange(1, len(layers) + 1), per_image[:, 0], per_image[:
 plots.depth_axis(axes[2], layers)
 axes[2].set_ylabel("E/I correlation across channels")
 axes[2].set_title("Across depth")
-axes[2].legend()
+axes[2].legend(loc="lower left", fontsize=7)
 plt.show()
 _ = scorecard.assess(results_dir, config.name, 3, {"ei_correlation": ei_corr})
 
@@ -200,6 +200,7 @@ axes[1].legend()
 plt.show()
 _ = scorecard.assess(results_dir, config.name, 4, {"pcs_contribution": pcs_c, "pcs_activation": pcs_a})
 summaries.rename(columns={"hoyer_contribution": "Hoyer, contributions", "hoyer_activation": "Hoyer, activations", "ei_correlation": "E/I r",
+                          "ei_correlation_per_image": "E/I r, per image",
                           "pcs_contribution": "PCs, contributions", "pcs_activation": "PCs, activations"}).round(3)
 
 # %% [markdown]
