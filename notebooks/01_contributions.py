@@ -284,6 +284,6 @@ if shares is not None:
     print(f"median share in distractors: activations {np.nanmedian(shares['activation']):.3f}, "
           f"contributions {np.nanmedian(shares['contribution']):.3f}")
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 glue("findings_01", Markdown(scorecard.findings_markdown(results_dir, config.name, [1, 2, 3, 4, 15, 16])), display=False)
 print(f"this page ran in {time.perf_counter() - started:.0f} s at the {config.name} scale")

@@ -279,6 +279,6 @@ if groups:
     plt.show()
     display(best["contributions"].round(2))
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 glue("findings_02", Markdown(scorecard.findings_markdown(results_dir, config.name, [5, 6, 14])), display=False)
 print(f"this page ran in {time.perf_counter() - started:.0f} s at the {config.name} scale")
