@@ -48,7 +48,22 @@ class SAEBase(nn.Module):
         return self.decode_scaled(codes) * self.input_scale
 
 
-class ThresholdSAE(SAEBase):
+class _LinearDictionarySAE(SAEBase):
+    """Decoding without a bias, ``codes @ dictionary``, and an optional non-negativity constraint
+    (``self.nonnegative``): what :class:`ThresholdSAE` and :class:`STSAE` share."""
+
+    def decode_scaled(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes (B, M) to a reconstruction of the scaled data (B, F): ``codes @ dictionary``."""
+        return codes @ self._dictionary
+
+    @torch.no_grad()
+    def project_(self) -> None:
+        """Keep the dictionary non-negative when ``nonnegative``, in place."""
+        if self.nonnegative:
+            self._dictionary.clamp_(min=0)
+
+
+class ThresholdSAE(_LinearDictionarySAE):
     """The paper's SAE: sigmoid encoder, hard threshold, (non-negative) dictionary.
 
     Parameters
@@ -98,16 +113,6 @@ class ThresholdSAE(SAEBase):
         codes = pre_codes * (pre_codes > self.threshold)
         return pre_codes, codes, self.decode_scaled(codes)
 
-    def decode_scaled(self, codes: torch.Tensor) -> torch.Tensor:
-        """Codes (B, M) to a reconstruction of the scaled data (B, F): ``codes @ dictionary``."""
-        return codes @ self._dictionary
-
-    @torch.no_grad()
-    def project_(self) -> None:
-        """Apply the dictionary constraint (non-negativity), in place."""
-        if self.nonnegative:
-            self._dictionary.clamp_(min=0)
-
     @torch.no_grad()
     def initialize_(self, scaled: torch.Tensor, generator: torch.Generator) -> None:
         """Start the dictionary from data rows, divided by the number of codes that pass at the start.
@@ -123,7 +128,7 @@ class ThresholdSAE(SAEBase):
         self.project_()
 
 
-class STSAE(SAEBase):
+class STSAE(_LinearDictionarySAE):
     """The SAE of the authors' released code (``bscope.STSAE``): a deeper encoder, a signed Xavier dictionary.
 
     Encoder: Linear(F → H) → Dropout → ReLU → LayerNorm(H) → Linear(H → H) → Dropout → ReLU →
@@ -183,16 +188,6 @@ class STSAE(SAEBase):
         pre_codes = torch.sigmoid(self.encoder(scaled))
         codes = pre_codes * (pre_codes >= self.threshold)
         return pre_codes, codes, self.decode_scaled(codes)
-
-    def decode_scaled(self, codes: torch.Tensor) -> torch.Tensor:
-        """Codes (B, M) to a reconstruction of the scaled data (B, F): ``codes @ dictionary``."""
-        return codes @ self._dictionary
-
-    @torch.no_grad()
-    def project_(self) -> None:
-        """Keep the dictionary non-negative when asked, in place."""
-        if self.nonnegative:
-            self._dictionary.clamp_(min=0)
 
     @torch.no_grad()
     def initialize_(self, scaled: torch.Tensor, generator: torch.Generator) -> None:
