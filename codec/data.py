@@ -359,7 +359,11 @@ class ImageFolderDataset(Dataset):
 
 
 def _cap_per_class(files: list[Path], labels: list[int], per_class: int | None, seed: int):
-    """Keep at most ``per_class`` files of each class: a seeded choice, in file order."""
+    """Keep at most ``per_class`` files of each class: a seeded choice, in file order.
+
+    The choice is the first ``per_class`` of a seeded permutation of each class's files, so a
+    smaller ``per_class`` with the same seed keeps a subset of a larger one's files.
+    """
     if per_class is None:
         return files, labels
     if isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1:
@@ -370,7 +374,7 @@ def _cap_per_class(files: list[Path], labels: list[int], per_class: int | None, 
     for label in sorted(set(labels)):
         members = np.flatnonzero(labels_array == label)
         if len(members) > per_class:
-            members = np.sort(rng.choice(members, size=per_class, replace=False))
+            members = np.sort(members[rng.permutation(len(members))[:per_class]])
         keep.extend(members.tolist())
     keep.sort()
     return [files[i] for i in keep], [labels[i] for i in keep]

@@ -13,11 +13,13 @@ activation and contribution falls inside them (:meth:`Experiment.mask_shares`).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import torch
 
 from . import stats
@@ -25,7 +27,7 @@ from .attribution import contributions
 from .data import model_inputs, preset_dataset
 from .models import ModelEntry, load_model
 from .presets import Preset, get_preset
-from .sae import SAESettings
+from .sae import SAESettings, STSAESettings
 from .store import ContributionStore, compute_contributions, run_name
 
 
@@ -39,13 +41,17 @@ class Experiment:
     entry : codec.models.ModelEntry
     dataset : codec.data dataset
     runs_dir : Path
-        Folder of the contribution stores (one per method and target, reused on a second run).
+        Folder of the contribution stores (one per method, target and image set, reused on a
+        second run).
+    data_root : path or None
+        The folder of the images (None: ``$CODEC_DATA_DIR``).
     """
 
     config: Preset
     entry: ModelEntry
     dataset: object
     runs_dir: Path
+    data_root: object = None
 
     @classmethod
     def from_preset(cls, preset: str = "tiny", runs_dir="runs", seed: int = 0, weights=None, data_root=None,
@@ -71,7 +77,7 @@ class Experiment:
         torch.manual_seed(seed)
         config = get_preset(preset, **{name: value for name, value in overrides.items() if value is not None})
         entry = load_model(config.model, weights=weights, device=config.resolved_device())
-        return cls(config, entry, preset_dataset(config, root=data_root), Path(runs_dir))
+        return cls(config, entry, preset_dataset(config, root=data_root), Path(runs_dir), data_root)
 
     @property
     def device(self) -> torch.device:
@@ -92,10 +98,44 @@ class Experiment:
         steps : int, optional
             Integration steps; default the preset's.
         """
-        folder = self.runs_dir / run_name(self.config.name, self.entry.name, method, target, softmax)
+        folder = self.runs_dir / run_name(self.config.name, self.entry.name, method, target, softmax,
+                                          self.config.dataset, len(self.dataset))
         return compute_contributions(self.entry, self.dataset, folder, method=method, target=target, softmax=softmax,
                                      steps=steps or self.config.steps, batch_size=self.config.batch_size,
-                                     chunk_size=self.config.chunk_size, progress=False)
+                                     chunk_size=self.chunk_size, progress=False)
+
+    @property
+    def chunk_size(self) -> int | None:
+        """Rows per pass of the contribution engine on this experiment's device (:meth:`Preset.resolved_chunk_size`)."""
+        return self.config.resolved_chunk_size()
+
+    def subset(self, per_class: int | None) -> "Experiment":
+        """The same model and stores folder on at most ``per_class`` images per class.
+
+        Image folders keep nested subsets for one seed, so the subset's images are among this
+        experiment's (:meth:`rows_of` finds them). None, or a ``per_class`` that keeps every
+        image, returns this experiment.
+        """
+        if per_class is None or per_class == self.config.per_class:
+            return self
+        if self.config.per_class is not None and per_class > self.config.per_class:
+            raise ValueError(f"per_class: a subset needs at most this experiment's {self.config.per_class} images per class, "
+                             f"got {per_class}")
+        config = dataclasses.replace(self.config, per_class=per_class)
+        return Experiment(config, self.entry, preset_dataset(config, root=self.data_root), self.runs_dir, self.data_root)
+
+    def rows_of(self, subset: "Experiment") -> np.ndarray:
+        """Positions (n_subset,) of a :meth:`subset`'s images among this experiment's images (store rows)."""
+        if subset is self:
+            return np.arange(len(self.dataset))
+        mine, theirs = getattr(self.dataset, "files", None), getattr(subset.dataset, "files", None)
+        if mine is None or theirs is None:
+            raise ValueError("subset: only image-folder datasets (with files) can be matched by image")
+        position = {str(path): row for row, path in enumerate(mine)}
+        missing = [str(path) for path in theirs if str(path) not in position]
+        if missing:
+            raise ValueError(f"subset: {len(missing)} of its images are not among this experiment's, e.g. {missing[0]!r}")
+        return np.array([position[str(path)] for path in theirs])
 
     def sae_settings(self, kind=None, **overrides):
         """Settings of the SAEs of this scale: the preset's learning rate, epoch limit and patience.
@@ -103,13 +143,19 @@ class Experiment:
         Parameters
         ----------
         kind : type, optional
-            A settings class of :mod:`codec.sae` (default :class:`codec.sae.SAESettings`, the paper's).
+            A settings class of :mod:`codec.sae` (default :class:`codec.sae.SAESettings`, the
+            paper's as written); for :class:`codec.sae.STSAESettings` (as released) the epoch
+            limit is the preset's ``released_sae_epochs`` where it has one.
         **overrides
             Settings fields; a value of None keeps the default.
         """
-        fields = {"lr": self.config.sae_lr, "epochs": self.config.sae_epochs, "patience": self.config.sae_patience}
+        kind = kind or SAESettings
+        epochs = self.config.sae_epochs
+        if issubclass(kind, STSAESettings) and self.config.released_sae_epochs is not None:
+            epochs = self.config.released_sae_epochs
+        fields = {"lr": self.config.sae_lr, "epochs": epochs, "patience": self.config.sae_patience}
         fields |= {name: value for name, value in overrides.items() if value is not None}
-        return (kind or SAESettings)(**fields)
+        return kind(**fields)
 
     def inputs(self, items: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """Model inputs (n, *input_shape) on the device and labels (n,) of some dataset items."""
@@ -137,7 +183,7 @@ class Experiment:
                 torch.cuda.synchronize(batch.device)
             start = time.perf_counter()
             contributions(self.entry.model, batch, list(layers), method=method, steps=steps, reduce="ei",
-                          chunk_size=self.config.chunk_size)
+                          chunk_size=self.chunk_size)
             if batch.is_cuda:
                 torch.cuda.synchronize(batch.device)
             times.append(time.perf_counter() - start)
@@ -169,7 +215,7 @@ class Experiment:
         items = [i for i in range(min(n_items, len(self.dataset))) if self.dataset[i].extras[mask].any()]
         masks = torch.stack([self.dataset[i].extras[mask] for i in items])
         inputs, _ = self.inputs(items)
-        result = contributions(self.entry.model, inputs, [layer], steps=self.config.steps, chunk_size=self.config.chunk_size)
+        result = contributions(self.entry.model, inputs, [layer], steps=self.config.steps, chunk_size=self.chunk_size)
         return {"activation": stats.mask_share(result.activations[layer], masks), "contribution": stats.mask_share(result[layer], masks),
                 "area": float(masks.float().mean()), "images": len(items)}
 

@@ -250,6 +250,19 @@ def _intermediate(n_layers: int) -> slice:
     return slice(n_layers // 3, n_layers - n_layers // 3)
 
 
+def intermediate_layers(layers, count: int | None = None) -> list:
+    """The layers claim 6 calls intermediate: the middle third of ``layers`` by position.
+
+    ``count``: only that many of them, evenly spaced (first and last included when ``count`` ≥ 2).
+    """
+    middle = list(layers)[_intermediate(len(layers))]
+    if count is None or count >= len(middle):
+        return middle
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"count: must be a positive integer or None, got {count!r}")
+    return [middle[i] for i in np.unique(np.round(np.linspace(0, len(middle) - 1, count)).astype(int))]
+
+
 @verdict_rule(1, "holds when the mean Hoyer index of contributions exceeds that of activations at every layer.")
 def _sparser_than_activations(details):
     c, a = np.asarray(details["hoyer_contribution"]), np.asarray(details["hoyer_activation"])
@@ -266,12 +279,14 @@ def _sparser_with_depth(details):
                                             f"correlation with depth {r:.2f}")
 
 
-@verdict_rule(3, "holds when the across-channel correlation of positive and negative parts is lower at the last layer "
-                 "than at the first and correlates with depth below −0.5.")
+@verdict_rule(3, "holds when the per-image correlation across channels of positive and negative parts, as its median "
+                 "over images (the paper's statistic), is lower at the last layer than at the first and correlates with "
+                 "depth below −0.5.")
 def _decorrelation(details):
-    e = np.asarray(details["ei_correlation"])
+    e = np.asarray(details["ei_correlation_per_image_median"])
     r = _depth_correlation(e)
-    return bool(e[-1] < e[0] and r < -0.5), f"E/I correlation {e[0]:.2f} (first layer) → {e[-1]:.2f} (last); correlation with depth {r:.2f}"
+    return bool(e[-1] < e[0] and r < -0.5), (f"per-image E/I correlation, median over images: {e[0]:.2f} (first layer) → "
+                                             f"{e[-1]:.2f} (last); correlation with depth {r:.2f}")
 
 
 @verdict_rule(4, "holds when contributions need at least as many principal components (95% of the variance of the class "
@@ -283,31 +298,50 @@ def _dimensionality(details):
     return holds, f"components for 95%: contributions {c.tolist()}, activations {a.tolist()}"
 
 
+def _sae_named(details) -> str:
+    return f"SAE {details['sae']}: " if details.get("sae") else ""
+
+
+def _released_note(details, keys: tuple[str, str], what: str) -> str:
+    """The released SAE's numbers, when recorded beside the judged ones (not part of the verdict)."""
+    other = details.get("as_released")
+    if not other:
+        return ""
+    c, a = float(np.mean(other[keys[0]])), float(np.mean(other[keys[1]]))
+    layers = other["layers"]
+    epochs = f", at most {int(max(other['epochs_contributions']))} epochs" if "epochs_contributions" in other else ""
+    return (f"; SAE as released{epochs}, at {len(layers)} intermediate layer{'s' if len(layers) > 1 else ''} "
+            f"({', '.join(layers)}; not judged): {what} contributions {c:.2f}, activations {a:.2f}")
+
+
 @verdict_rule(5, "holds when the mean global R² over layers reaches 0.75 for both contributions and activations "
-                 "(the paper's 0.85 and 0.84, less 0.1).")
+                 "(the paper's 0.85 and 0.84, less 0.1), for the SAE configuration named in the value.")
 def _reconstruction(details, r2_per_feature_contributions: float, r2_per_feature_activations: float):
     c, a = float(np.mean(details["r2_contributions"])), float(np.mean(details["r2_activations"]))
     return bool(c >= 0.75 and a >= 0.75), (
-        f"mean global R² over {len(details['layers'])} layers: contributions {c:.2f}, activations {a:.2f} "
-        f"(per-feature: {r2_per_feature_contributions:.2f}, {r2_per_feature_activations:.2f}); "
+        f"{_sae_named(details)}mean global R² over {len(details['layers'])} layers: contributions {c:.2f}, activations {a:.2f} "
+        f"(per-feature: {r2_per_feature_contributions:.2f}, {r2_per_feature_activations:.2f})"
+        f"{_released_note(details, ('r2_contributions', 'r2_activations'), 'mean R²')}; "
         "verdict: holds when both reach at least 0.75, the paper's values less 0.1")
 
 
-@verdict_rule(6, "holds when contribution modes reach a higher mean maximal class correlation than activation modes at "
-                 "more than half of the intermediate layers (the middle third by position), and than single contribution "
-                 "channels at more than half of all layers.")
+@verdict_rule(6, "holds when contribution modes reach a higher median maximal class correlation (each mode's best class "
+                 "correlation, median over alive modes: the paper's Fig. 5D statistic) than activation modes at more than "
+                 "half of the intermediate layers (the middle third by position), and than single contribution channels "
+                 "(the same statistic over channels) at more than half of all layers.")
 def _class_selectivity(details):
-    c = np.asarray(details["mean_max_contribution_modes"])
-    a = np.asarray(details["mean_max_activation_modes"])
-    channels = np.asarray(details["mean_max_contribution_channels"])
+    c = np.asarray(details["median_max_contribution_modes"])
+    a = np.asarray(details["median_max_activation_modes"])
+    channels = np.asarray(details["median_max_contribution_channels"])
     middle = _intermediate(len(c))
     over_activations, n_middle = int((c[middle] > a[middle]).sum()), len(c[middle])
     over_channels = int((c > channels).sum())
     holds = bool(over_activations > n_middle / 2 and over_channels > len(c) / 2)
-    return holds, (f"mean maximal class correlation, contribution modes vs activation modes at intermediate layers: "
-                   f"{np.round(c[middle], 2).tolist()} vs {np.round(a[middle], 2).tolist()} "
+    return holds, (f"{_sae_named(details)}median maximal class correlation, contribution modes vs activation modes at "
+                   f"intermediate layers: {np.round(c[middle], 2).tolist()} vs {np.round(a[middle], 2).tolist()} "
                    f"(higher at {over_activations} of {n_middle}); "
-                   f"higher than single contribution channels at {over_channels} of {len(c)} layers")
+                   f"higher than single contribution channels at {over_channels} of {len(c)} layers"
+                   f"{_released_note(details, ('median_max_contribution_modes', 'median_max_activation_modes'), 'mean Fig. 5D statistic')}")
 
 
 @verdict_rule(14, "holds when the median cosine of the retrained SAEs' class-aggregated modes to the default SAE's is at "

@@ -338,10 +338,17 @@ def _channel_counts(entry, layers, example: torch.Tensor, layout: str = "auto") 
     return counts
 
 
-def run_name(scale: str, model: str, method: str = "ig", target="top1", softmax: bool = False) -> str:
-    """The folder name the section notebooks give a store: ``<scale>-<model>-<method>-<target>[-softmax]``."""
+def run_name(scale: str, model: str, method: str = "ig", target="top1", softmax: bool = False,
+             dataset: str | None = None, n_images: int | None = None) -> str:
+    """The folder name the section notebooks give a store.
+
+    ``<scale>-<model>[-<dataset>-<n_images>]-<method>-<target>[-softmax]``: the dataset and its
+    size are part of the name when given, so that re-running a section with another
+    ``per_class`` makes a new store instead of meeting the old one.
+    """
     target_name = target if isinstance(target, str) else "-".join(map(str, target))
-    return f"{scale}-{model}-{method}-{target_name}{'-softmax' if softmax else ''}"
+    data = f"-{dataset}-{n_images}" if dataset is not None else ""
+    return f"{scale}-{model}{data}-{method}-{target_name}{'-softmax' if softmax else ''}"
 
 
 def compute_contributions(

@@ -133,6 +133,8 @@ def test_per_class_cap_is_balanced_and_deterministic(data_dir):
     assert np.bincount(first.labels).max() == 7 and len(first) == 70
     assert first.files == again.files
     assert first.files != other.files
+    fewer, more = data.imagenette(data_dir, per_class=3, seed=1), data.imagenette(data_dir, per_class=12, seed=1)
+    assert set(fewer.files) < set(first.files) < set(more.files)  # nested: a smaller cap keeps a subset
     with pytest.raises(ValueError, match="per_class: must be an integer >= 1"):
         data.imagenette(data_dir, per_class=0)
 

@@ -9,7 +9,7 @@ import codec
 from codec import modes
 from codec.data import SHAPES, TEXTURES, shapes
 from codec.experiment import Experiment
-from codec.sae import SAESettings, evaluate, fit_layers, fit_sae
+from codec.sae import PAPER_CONFIGURATIONS, SAESettings, STSAESettings, evaluate, feature_matrix, fit_layers, fit_sae
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +30,44 @@ def test_experiment_takes_preset_overrides_and_keeps_the_preset_where_none(exper
 def test_experiment_store_is_the_store_compute_contributions_gives(experiment):
     store = experiment.store()
     assert store.complete and store.n_items == 64 and store.layers == experiment.entry.layers
-    assert store.path.name == "tiny-shapes_resnet-ig-top1"
+    assert store.path.name == "tiny-shapes_resnet-shapes-64-ig-top1"
     inputs, labels = experiment.inputs(range(8))
     direct = codec.contributions(experiment.entry.model, inputs, store.layers, steps=3, reduce="ei")
     for layer in store.layers:
         np.testing.assert_allclose(store.contributions(layer)[:8], direct[layer].numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(store.field("label")[:8], labels.numpy())
-    assert experiment.store(target="contrastive").path.name == "tiny-shapes_resnet-ig-contrastive"
+    assert experiment.store(target="contrastive").path.name == "tiny-shapes_resnet-shapes-64-ig-contrastive"
+
+
+def test_store_names_carry_the_image_set_so_another_per_class_makes_another_store(experiment, tmp_path):
+    assert codec.store.run_name("sample", "efficientnet_lite0", "actgrad_norm", "top1", False, "imagenette_imagewoof", 2000) == \
+        "sample-efficientnet_lite0-imagenette_imagewoof-2000-actgrad_norm-top1"
+    smaller = Experiment.from_preset("tiny", experiment.runs_dir, per_class=2, steps=3)
+    assert smaller.store().path.name == "tiny-shapes_resnet-shapes-32-ig-top1" and smaller.store().n_items == 32
+
+
+def test_subset_is_nested_and_rows_of_finds_its_images(data_dir, tmp_path):
+    full = Experiment.from_preset("sample", tmp_path, data_root=data_dir, per_class=6, device="cpu")
+    subset = full.subset(2)
+    assert len(subset.dataset) == 2 * 20 and subset.entry is full.entry and subset.runs_dir == full.runs_dir
+    rows = full.rows_of(subset)
+    assert [full.dataset.files[r] for r in rows] == subset.dataset.files
+    np.testing.assert_array_equal(np.asarray(full.dataset.labels)[rows], subset.dataset.labels)
+    assert full.subset(None) is full and full.subset(6) is full
+    np.testing.assert_array_equal(full.rows_of(full), np.arange(len(full.dataset)))
+    with pytest.raises(ValueError, match="per_class: a subset needs at most this experiment's 6 images per class, got 9"):
+        full.subset(9)
+    assert full.chunk_size == full.config.chunk_size == 11 and full.config.resolved_chunk_size() == 11
+
+
+def test_sae_settings_are_the_presets_and_the_released_sae_has_its_own_epoch_limit(experiment):
+    tiny = codec.presets.PRESETS["tiny"]
+    written = experiment.sae_settings()
+    assert type(written) is SAESettings and (written.lr, written.epochs, written.patience) == (tiny.sae_lr, tiny.sae_epochs, tiny.sae_patience)
+    assert (written.inputs, written.l1_dictionary_reduction, written.threshold, written.nonnegative) == ("positive", "mean", 0.9, True)
+    released = experiment.sae_settings(PAPER_CONFIGURATIONS["as released"], expansion=None, seed=2)
+    assert type(released) is STSAESettings and released.epochs == tiny.released_sae_epochs and released.seed == 2
+    assert (released.hidden, released.threshold, released.nonnegative) == (2048, 0.8, False)
 
 
 def test_time_method_returns_seconds_per_image(experiment):
@@ -125,8 +156,31 @@ def test_compare_decompositions_finds_a_planted_class_column():
     assert list(table) == ["SAE modes", "channels", "PCA", "NMF"] and isinstance(converged, bool)
     assert table["channels"]["columns"] == 10 and table["SAE modes"]["columns"] == 2
     assert table["SAE modes"]["n_above"] >= 1 and table["PCA"]["n_above"] >= 1
-    expected = modes.summary(modes.correlation(codes, indicator))["mean_max"]
-    assert table["SAE modes"]["mean_max"] == pytest.approx(expected)
+    expected = modes.summary(modes.correlation(codes, indicator))
+    assert table["SAE modes"]["mean_max"] == pytest.approx(expected["mean_max"])
+    assert table["SAE modes"]["median_max"] == pytest.approx(expected["median_max"])
+
+
+def test_compare_configurations_reports_each_fit_by_the_keys_the_claims_read(experiment, fits):
+    store = experiment.store()
+    layers = store.layers[-2:]
+    indicator, _ = modes.indicators(store.field("label"))
+    written = SAESettings(epochs=2, lr=1e-3)
+    released = STSAESettings(epochs=1, lr=1e-3, hidden=16)
+    result = modes.compare_configurations(store, {"as written": written, "as released": released}, indicator, layers)
+    assert list(result) == ["as written", "as released"]
+    for name, settings in (("as written", written), ("as released", released)):
+        entry = result[name]
+        assert entry["layers"] == layers
+        for i, layer in enumerate(layers):
+            for kind, singular in (("contributions", "contribution"), ("activations", "activation")):
+                sae, _ = fit_sae(store, layer, kind, settings)
+                features = feature_matrix(store, layer, kind, settings.inputs)
+                codes = sae.encode(torch.from_numpy(features)).detach().numpy()
+                assert entry[f"r2_{kind}"][i] == pytest.approx(evaluate(sae, features)["r2"])
+                expected = modes.summary(modes.correlation(codes, indicator))["median_max"]
+                assert entry[f"median_max_{singular}_modes"][i] == pytest.approx(expected, nan_ok=True)
+    assert result["as written"]["r2_contributions"][1] == pytest.approx(fits[layers[1], "contributions"].metrics["r2"])
 
 
 def test_coverage_across_layers_matches_coverage():

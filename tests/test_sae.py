@@ -156,7 +156,7 @@ def small_store(tmp_path_factory):
 
 def test_feature_matrix_splits_signs(small_store):
     layer = small_store.layers[-1]
-    features = feature_matrix(small_store, layer)
+    features = feature_matrix(small_store, layer, inputs="both")
     parts = small_store.contributions(layer)
     channels = small_store.channels[layer]
     assert features.shape == (64, 2 * channels) and (features >= 0).all()
@@ -327,6 +327,9 @@ def test_positive_inputs_and_the_released_settings(small_store):
     channels = small_store.channels[layer]
     positive = feature_matrix(small_store, layer, inputs="positive")
     np.testing.assert_array_equal(positive, small_store.contributions(layer)[:, 0])
+    np.testing.assert_array_equal(feature_matrix(small_store, layer), positive)  # the default, the paper's
+    defaults = SAESettings()
+    assert (defaults.inputs, defaults.l1_dictionary_reduction, defaults.threshold, defaults.nonnegative) == ("positive", "mean", 0.9, True)
     with pytest.raises(ValueError, match="inputs: must be one of"):
         feature_matrix(small_store, layer, inputs="negative")
     settings = STSAESettings(epochs=2, hidden=8)

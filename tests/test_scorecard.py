@@ -58,8 +58,8 @@ BOUNDARIES = [
     (2, {"hoyer_contribution": [0.3, 0.4, 0.5]}, {}, True),
     (2, {"hoyer_contribution": [0.5, 0.6, 0.4]}, {}, False),  # ends below its start
     (2, {"hoyer_contribution": [0.3, 0.9, 0.1, 0.31]}, {}, False),  # last > first, but uncorrelated with depth
-    (3, {"ei_correlation": [0.9, 0.5, 0.2]}, {}, True),
-    (3, {"ei_correlation": [0.9, 0.95, 0.91]}, {}, False),
+    (3, {"ei_correlation_per_image_median": [0.9, 0.5, 0.2]}, {}, True),
+    (3, {"ei_correlation_per_image_median": [0.9, 0.95, 0.91]}, {}, False),
     (4, {"pcs_contribution": [2, 3, 5], "pcs_activation": [2, 3, 4]}, {}, True),
     (4, {"pcs_contribution": [2, 3, 4], "pcs_activation": [2, 3, 4]}, {}, False),  # never more
     (4, {"pcs_contribution": [3, 3, 5], "pcs_activation": [3, 2, 3]}, {}, False),  # activations end where they start: no rise
@@ -68,10 +68,10 @@ BOUNDARIES = [
     (5, {"layers": ["a", "b"], "r2_contributions": [0.7, 0.8], "r2_activations": [0.75, 0.7498]},
      {"r2_per_feature_contributions": 0.5, "r2_per_feature_activations": 0.5}, False),
     # 6 layers: the intermediate ones are positions 3 and 4
-    (6, {"mean_max_contribution_modes": [0.1, 0.1, 0.5, 0.5, 0.5, 0.5], "mean_max_activation_modes": [0.9, 0.9, 0.4, 0.4, 0.9, 0.9],
-         "mean_max_contribution_channels": [0.0, 0.0, 0.0, 0.0, 0.9, 0.9]}, {}, True),
-    (6, {"mean_max_contribution_modes": [0.1, 0.1, 0.5, 0.5, 0.5, 0.5], "mean_max_activation_modes": [0.0, 0.0, 0.4, 0.6, 0.0, 0.0],
-         "mean_max_contribution_channels": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]}, {}, False),  # 1 of 2 intermediate is not more than half
+    (6, {"median_max_contribution_modes": [0.1, 0.1, 0.5, 0.5, 0.5, 0.5], "median_max_activation_modes": [0.9, 0.9, 0.4, 0.4, 0.9, 0.9],
+         "median_max_contribution_channels": [0.0, 0.0, 0.0, 0.0, 0.9, 0.9]}, {}, True),
+    (6, {"median_max_contribution_modes": [0.1, 0.1, 0.5, 0.5, 0.5, 0.5], "median_max_activation_modes": [0.0, 0.0, 0.4, 0.6, 0.0, 0.0],
+         "median_max_contribution_channels": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]}, {}, False),  # 1 of 2 intermediate is not more than half
     (14, {"layer": "l", "default_r2": 0.9, "sweep": _sweep([0.8, 0.8, 0.1], [0.9, 0.8, 0.95])}, {"chance": 0.0}, True),
     (14, {"layer": "l", "default_r2": 0.9, "sweep": _sweep([0.8, 0.79, 0.1], [0.9, 0.8, 0.95])}, {"chance": 0.0}, False),
     (14, {"layer": "l", "default_r2": 0.9, "sweep": _sweep([0.9, 0.9, 0.9], [0.9, 0.79, 0.95])}, {"chance": 0.0}, False),
@@ -143,3 +143,26 @@ def test_findings_markdown_is_a_table_with_escaped_cells(tmp_path):
     assert lines[:2] == ["| # | claim | verdict | measured |", "|---|---|---|---|"]
     assert lines[2].endswith("| **holds** | a \\| b |") and lines[3].startswith("| 16 | IG with 10 steps")
     assert "**does not hold**" in lines[3] and len(lines) == 4
+
+
+def test_intermediate_layers_are_the_middle_third_and_an_even_choice_of_them():
+    layers = [f"l{i}" for i in range(16)]
+    assert scorecard.intermediate_layers(layers) == ["l5", "l6", "l7", "l8", "l9", "l10"]
+    assert scorecard.intermediate_layers(layers, 3) == ["l5", "l8", "l10"]
+    assert scorecard.intermediate_layers(layers, 1) == ["l5"]
+    assert scorecard.intermediate_layers(layers, 99) == scorecard.intermediate_layers(layers)
+    with pytest.raises(ValueError, match="count: must be a positive integer or None, got 0"):
+        scorecard.intermediate_layers(layers, 0)
+
+
+def test_claims_5_and_6_name_the_judged_sae_and_report_the_released_one_without_judging_it():
+    released = {"layers": ["b", "c"], "r2_contributions": [0.1, 0.3], "r2_activations": [0.9, 0.7],
+                "epochs_contributions": [200, 150], "median_max_contribution_modes": [0.9, 0.9],
+                "median_max_activation_modes": [0.1, 0.1]}
+    details = {"sae": "as written", "layers": ["a", "b"], "r2_contributions": [0.8, 0.8], "r2_activations": [0.8, 0.8],
+               "as_released": released}
+    holds, value = scorecard.VERDICT_RULES[5].judge(details, r2_per_feature_contributions=0.5, r2_per_feature_activations=0.5)
+    assert holds  # the released SAE's poor contribution R² does not decide the verdict
+    assert value.startswith("SAE as written: mean global R² over 2 layers: contributions 0.80, activations 0.80")
+    assert "SAE as released, at most 200 epochs, at 2 intermediate layers (b, c; not judged): mean R² contributions 0.20, " \
+           "activations 0.80" in value

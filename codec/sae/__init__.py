@@ -14,8 +14,10 @@ and exposes its dictionary ``sae.dictionary`` of shape (M, F): row m is mode m's
 each feature, and ``reconstruction ≈ codes @ dictionary`` (in the units of ``x``). One function,
 :func:`train_sae`, trains all of them; :func:`fit_sae` trains one once per (store, layer,
 hyperparameters) and caches it beside the store, and :func:`fit_layers` does so for every layer.
-Each SAE kind has its own settings object (:class:`ThresholdSAESettings`, :class:`TopKSAESettings`,
-sharing the training fields of :class:`TrainingSettings`), which builds its SAE.
+Each SAE kind has its own settings object (:class:`ThresholdSAESettings`, :class:`STSAESettings`,
+:class:`TopKSAESettings`, sharing the training fields of :class:`TrainingSettings`), which builds
+its SAE. :data:`PAPER_CONFIGURATIONS` names the paper's SAE as its text describes it and as the
+authors' code releases it.
 
 - :class:`ThresholdSAE`, the paper's: an MLP encoder ending in a sigmoid (``pre_codes`` in
   (0, 1)), a hard threshold (``codes = pre_codes`` where ``pre_codes > threshold``, else 0; the
@@ -25,12 +27,16 @@ sharing the training fields of :class:`TrainingSettings`), which builds its SAE.
   at the start (with a zero bias no code would pass and nothing would learn), and
   :func:`train_sae` starts the dictionary from data rows scaled to the data (see
   :meth:`ThresholdSAE.initialize_`). Both are choices of this implementation.
+- :class:`STSAE`, the authors' released one: two hidden layers of 2,048 with dropout and
+  LayerNorm, a sigmoid and threshold 0.8, a signed dictionary.
 - :class:`TopKSAE`, the field's current baseline: a linear encoder with ReLU whose ``k`` largest
   codes per row are kept, and a linear decoder with a bias.
 
 The feature matrix of a layer (:func:`feature_matrix`) is, for contributions, the positive part
-and the magnitude of the negative part of every channel side by side (B, 2C), so that the matrix
-is non-negative like the activations (B, C).
+of every channel (B, C), as in the paper's §10.1 and the released code; ``inputs="both"`` puts
+the magnitude of the negative part beside it (B, 2C). For activations it is the spatial sum of
+every channel (B, C), signed where the layer is (EfficientNet's block outputs are linear
+bottlenecks; ResNet's are post-ReLU).
 
 R² (:func:`r2_score`) is defined two ways:
 
@@ -43,6 +49,7 @@ R² (:func:`r2_score`) is defined two ways:
 from ..stats import alive_modes, l0, mode_sparsity, r2_score
 from .cache import (
     KINDS,
+    PAPER_CONFIGURATIONS,
     TRAINING_VERSION,
     LayerFit,
     SAESettings,
@@ -60,7 +67,8 @@ from .models import SAE_TYPES, STSAE, SAEBase, ThresholdSAE, TopKSAE, build_sae,
 from .training import train_sae
 
 __all__ = [
-    "KINDS", "TRAINING_VERSION", "LayerFit", "SAESettings", "STSAESettings", "ThresholdSAESettings", "TopKSAESettings", "TrainingSettings",
+    "KINDS", "PAPER_CONFIGURATIONS", "TRAINING_VERSION", "LayerFit", "SAESettings", "STSAESettings", "ThresholdSAESettings",
+    "TopKSAESettings", "TrainingSettings",
     "feature_matrix", "fit_layers", "fit_sae", "codes_l1", "dictionary_l1", "dictionary_l1_mean",
     "reconstruction_mse", "encode", "evaluate", "SAEBase", "SAE_TYPES", "STSAE", "ThresholdSAE", "TopKSAE", "build_sae", "n_modes_for",
     "train_sae", "alive_modes", "l0", "mode_sparsity", "r2_score",
