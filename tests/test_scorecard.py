@@ -148,7 +148,7 @@ def test_findings_markdown_is_a_table_with_escaped_cells(tmp_path):
 def test_intermediate_layers_are_the_middle_third_and_an_even_choice_of_them():
     layers = [f"l{i}" for i in range(16)]
     assert scorecard.intermediate_layers(layers) == ["l5", "l6", "l7", "l8", "l9", "l10"]
-    assert scorecard.intermediate_layers(layers, 3) == ["l5", "l8", "l10"]
+    assert scorecard.intermediate_layers(layers, 3) == ["l5", "l7", "l10"]  # positions 0, 2.5 -> 2 (round half to even), 5
     assert scorecard.intermediate_layers(layers, 1) == ["l5"]
     assert scorecard.intermediate_layers(layers, 99) == scorecard.intermediate_layers(layers)
     with pytest.raises(ValueError, match="count: must be a positive integer or None, got 0"):
