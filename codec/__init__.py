@@ -15,6 +15,7 @@ __version__ = "0.1.0"  # first: submodules read it while the package is being im
 from . import (  # noqa: E402
     attribution,
     classes,
+    control,
     data,
     experiment,
     hooks,
@@ -39,6 +40,7 @@ __all__ = [
     "surprisal",
     "attribution",
     "classes",
+    "control",
     "data",
     "experiment",
     "hooks",

@@ -298,3 +298,81 @@ class LayerCapture:
         self._records = {}
         self._first = False
         return output, captured
+
+
+@contextlib.contextmanager
+def channel_masks(
+    model: nn.Module,
+    masks: Mapping[str, Tensor],
+    layout: str = "auto",
+) -> Iterator[nn.Module]:
+    """Multiply the channels of named layers by masks during every forward pass in the block.
+
+    The hooks are removed on exit, also when the block raises. A mask of 0 at a channel
+    *ablates* it (its whole map, at every position, is zero for what follows the layer); a mask
+    that is 0 everywhere but at some channels *preserves* those.
+
+    Parameters
+    ----------
+    model : nn.Module
+    masks : mapping of layer name to Tensor, shape (C,) or (B, C), or to a callable
+        Per layer (``named_modules()`` names, optionally ``":input"``, as :func:`resolve_layers`),
+        one mask for every row of the batch, or one per row (B must then be the batch size).
+        A callable is given the layer's channel count C at the forward pass and returns the
+        mask (how :func:`codec.control.ablate` turns channel indices into a mask).
+    layout : {"auto", "channels_first", "channels_last"}
+        Where the channel axis is (:mod:`codec.reduce`).
+
+    Yields
+    ------
+    nn.Module
+        The model, with the hooks in place.
+
+    Raises
+    ------
+    ValueError
+        For an unknown layer, or (at the forward pass) a mask whose channel count or batch size
+        does not match the layer's tensor.
+    """
+    from .reduce import channel_axis, check_layout
+
+    check_layout(layout)
+    specs = resolve_layers(model, list(masks))
+    handles = []
+
+    def apply(name: str, tensor):
+        if not isinstance(tensor, Tensor):
+            raise CaptureError(f"masks: layer {name!r} produced a {type(tensor).__name__}, not a tensor")
+        axis = channel_axis(tensor.ndim, layout)
+        n_channels = tensor.shape[axis]
+        mask = masks[name]
+        if callable(mask):
+            mask = mask(n_channels)
+        if mask.shape[-1] != n_channels or mask.ndim not in (1, 2):
+            raise ValueError(f"masks: the mask of layer {name!r} has shape {tuple(mask.shape)}; the layer has "
+                             f"{n_channels} channels (give (C,) or (batch, C) with C = {n_channels})")
+        if mask.ndim == 2 and mask.shape[0] != tensor.shape[0]:
+            raise ValueError(f"masks: the mask of layer {name!r} has {mask.shape[0]} rows for a batch of "
+                             f"{tensor.shape[0]}; give one row per batch row, or a (C,) mask for all")
+        shape = [1] * tensor.ndim
+        shape[axis] = n_channels
+        if mask.ndim == 2:
+            shape[0] = tensor.shape[0]
+        return tensor * mask.to(device=tensor.device, dtype=tensor.dtype).reshape(shape)
+
+    try:
+        for spec in specs:
+            if spec.capture_input:
+                def pre_hook(module, args, name=spec.name):
+                    return (apply(name, args[0]), *args[1:])
+
+                handles.append(spec.module.register_forward_pre_hook(pre_hook))
+            else:
+                def post_hook(module, args, output, name=spec.name):
+                    return apply(name, output)
+
+                handles.append(spec.module.register_forward_hook(post_hook))
+        yield model
+    finally:
+        for handle in handles:
+            handle.remove()

@@ -126,3 +126,41 @@ def legend_below(figure, axes, ncol: int | None = None) -> None:
                 labels.append(label)
     figure.legend([handles[label] for label in labels], labels, loc="outside lower center",
                   ncol=ncol or min(len(labels), 4))
+
+
+#: The colour of each source of channels in the control section (:data:`codec.control.SOURCES` and
+#: the random baseline), by the meaning of :data:`COLOURS`.
+SOURCE_COLOURS = {"contribution modes": "contributions", "activation modes": "activations",
+                  "single channels": "contribution channels", "random channels": "baseline"}
+
+
+def source_colour(source: str) -> str:
+    """The colour of a source of channels of the control section."""
+    if source not in SOURCE_COLOURS:
+        raise ValueError(f"source: no colour for {source!r}; sources are {sorted(SOURCE_COLOURS)}")
+    return colour(SOURCE_COLOURS[source])
+
+
+def ratio_curves(axis, curves, source: str) -> None:
+    """Fig. 6D: one source's mean accuracy ratio over pct, target class solid, off-target dashed.
+
+    ``curves``: :func:`codec.control.curves` (index (source, pct); ``ratio_target``, ``ratio_off``).
+    """
+    part = curves.loc[source]
+    pcts = part.index.to_numpy(dtype=float)
+    axis.plot(pcts, part["ratio_target"], "o-", color=source_colour(source), markersize=3.5, label=f"{source}: target")
+    axis.plot(pcts, part["ratio_off"], "s--", color=source_colour(source), markersize=3.5, alpha=0.7,
+              label=f"{source}: off-target")
+    pct_axis(axis)
+    axis.set_ylabel("accuracy ratio (perturbed / original)")
+
+
+PCT_TICKS = (1, 2, 5, 10, 25, 50, 99)
+
+
+def pct_axis(axis, label: str = "channels perturbed (% of the layer, log scale)") -> None:
+    """A log-scaled x axis of percentages of a layer's channels, ticks at 1, 2, 5, 10, 25, 50, 99."""
+    axis.set_xscale("log")
+    axis.set_xticks(PCT_TICKS, [str(p) for p in PCT_TICKS])
+    axis.minorticks_off()
+    axis.set_xlabel(label)

@@ -64,6 +64,24 @@ class Preset:
         Images per class of the stores that only compare methods and targets (section 1's
         Fig. S1/S11 and claim 15); None: ``per_class``. They are a subset of the main images
         (:func:`codec.data` keeps nested subsets for one seed).
+    control_per_class, control_trials : int
+        Images per class and trials (a target and an off-target class each) of the control
+        section's sweeps (Fig. 6D-E; the paper: 10 and 20).
+    control_layers : int or None
+        At how many layers (evenly spaced, first and last included) the control section sweeps
+        (None: all). A sweep evaluates trials × 4 sources × 9 pcts × 2 classes' images per layer
+        and mode: at the sample scale, 0.5-37 ms per image and mask on 2 CPU cores depending on
+        how much of the network follows the layer (133 ms summed over the 16 layers).
+    control_rows : int
+        Rows (masks × images) per forward pass of the control experiments
+        (:class:`codec.control.MaskedForward`); on 2 CPU cores small passes of large images are
+        the fastest.
+    class_pct : float
+        Percentage of each late layer's channels perturbed per class in Fig. 6C (the paper: about
+        2% of ResNet-50's 2,048; 2% of the tiny ResNet's 32 or 64 channels is 0 or 1 channel).
+    superclass_top_k : int
+        Top-k accuracy of the superclass experiment (Fig. S10: top-5 over ImageNet's 1,000
+        classes; the tiny scale has 16 classes and uses top-1).
     """
 
     name: str
@@ -81,6 +99,12 @@ class Preset:
     sae_patience: int = 20
     released_sae_epochs: int | None = None
     released_sae_layers: int | None = None
+    control_per_class: int = 10
+    control_trials: int = 20
+    control_layers: int | None = None
+    control_rows: int = 64
+    class_pct: float = 2.0
+    superclass_top_k: int = 5
 
     def resolved_device(self) -> torch.device:
         """The device to run on (``"auto"``: CUDA if available, else CPU)."""
@@ -100,11 +124,11 @@ class Preset:
 
 PRESETS = {
     "tiny": Preset("tiny", "shapes_resnet", "shapes", per_class=50, steps=10, batch_size=64, device="cpu", sae_lr=1e-3, sae_epochs=300,
-                   released_sae_epochs=60, released_sae_layers=1),
+                   released_sae_epochs=60, released_sae_layers=1, control_rows=80, class_pct=10.0, superclass_top_k=1),
     "sample": Preset("sample", "efficientnet_lite0", "imagenette_imagewoof", per_class=100, steps=10, batch_size=32, device="auto",
                      chunk_size=11, variant_per_class=25, sae_lr=1e-3, sae_epochs=1500, sae_patience=50,
-                     released_sae_epochs=200, released_sae_layers=3),
-    "paper": Preset("paper", "resnet50", "imagenet", per_class=50, steps=10, batch_size=64, device="cuda"),
+                     released_sae_epochs=200, released_sae_layers=3, control_trials=10, control_layers=8, control_rows=20),
+    "paper": Preset("paper", "resnet50", "imagenet", per_class=50, steps=10, batch_size=64, device="cuda", control_rows=1024),
 }
 
 

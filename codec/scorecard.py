@@ -344,6 +344,82 @@ def _class_selectivity(details):
                    f"{_released_note(details, ('median_max_contribution_modes', 'median_max_activation_modes'), 'mean Fig. 5D statistic')}")
 
 
+def _ratio_statement(target: float, others: float, what: str = "target") -> str:
+    return f"{what} {target:.2f}, others {others:.2f}"
+
+
+@verdict_rule(7, "holds when, over the classes (each in turn the target, its top 2 modes' top channels perturbed at the "
+                 "late layers named in the value), the median accuracy ratio of the target class is at most 0.5 and that "
+                 "of the other classes (each target's mean over the others) at least 0.8 under ablation, and under "
+                 "preservation the target's median ratio is at least 0.5 and the others' at most 0.5.")
+def _class_control(details):
+    median = {key: float(np.nanmedian(details[key])) for key in ("ablate_target", "ablate_others", "preserve_target", "preserve_others")}
+    ablation = median["ablate_target"] <= 0.5 and median["ablate_others"] >= 0.8
+    preservation = median["preserve_target"] >= 0.5 and median["preserve_others"] <= 0.5
+    n = details["n_channels"]
+    return bool(ablation and preservation), (
+        f"{details['pct']:g}% of channels ({', '.join(f'{c} of {layer}' for layer, c in n.items())}), median accuracy ratio over "
+        f"{len(details['ablate_target'])} classes: ablation {_ratio_statement(median['ablate_target'], median['ablate_others'])}; "
+        f"preservation {_ratio_statement(median['preserve_target'], median['preserve_others'])} "
+        f"({details['images_per_class']} images per class)")
+
+
+_SOURCE_KEYS = (("contribution modes", "contribution_modes"), ("activation modes", "activation_modes"),
+                ("single channels", "single_channels"), ("random channels", "random_channels"))
+
+
+@verdict_rule(8, "holds when the ablation performance score (Fig. 6E: (AUC target − AUC off-target) / AUC off-target of the "
+                 "mean accuracy-ratio curves over pct; lower is better) of contribution modes is lower than that of "
+                 "activation modes at more than half of the layers.")
+def _fewer_channels(details):
+    c, a = np.asarray(details["ablate_contribution_modes"]), np.asarray(details["ablate_activation_modes"])
+    better = int((c < a).sum())
+    others = "; ".join(f"{name} {np.mean(details['ablate_' + key]):.2f}" for name, key in _SOURCE_KEYS[2:] if "ablate_" + key in details)
+    return bool(better > len(c) / 2), (
+        f"ablation score lower for contribution modes than for activation modes at {better} of {len(c)} layers; mean score "
+        f"over layers: contribution modes {c.mean():.2f}, activation modes {a.mean():.2f}"
+        f"{'; ' + others if others else ''} ({details['n_trials']} trials, {details['images_per_class']} images per class)")
+
+
+@verdict_rule(9, "holds when the largest improvement (decrease) of the contribution modes' ablation score between consecutive "
+                 "layers ends at an intermediate layer (the middle third by position) and is at least a third of the "
+                 "score's range over layers.")
+def _sharp_rise(details):
+    c = np.asarray(details["ablate_contribution_modes"], dtype=float)
+    layers = details["layers"]
+    steps = c[:-1] - c[1:]  # positive: the later layer ablates better
+    at = int(np.argmax(steps)) + 1
+    middle = _intermediate(len(c))
+    span = float(c.max() - c.min())
+    holds = bool(middle.start <= at < middle.stop and span > 0 and steps[at - 1] >= span / 3)
+    return holds, (f"largest improvement of the contribution modes' ablation score: {c[at - 1]:.2f} → {c[at]:.2f} from "
+                   f"{layers[at - 1]} to {layers[at]} (layer {at + 1} of {len(c)}; intermediate: {middle.start + 1}–{middle.stop}); "
+                   f"range over layers {span:.2f}")
+
+
+@verdict_rule(10, "holds when, for the superclasses named in the value (median over them), perturbing the top channels of a "
+                  "superclass's aggregated modes at the late layers named lowers its top-k accuracy to at most half of its "
+                  "unperturbed value while the other classes keep at least 80% of theirs (ablation), and keeps at least half "
+                  "of it while the others keep at most half of theirs (preservation).")
+def _superclass(details):
+    groups = details["groups"]
+    ratio = {key: float(np.nanmedian([g[key + "_after"] / g[key.split("_")[1] + "_before"] for g in groups.values()]))
+             for key in ("ablate_group", "ablate_others", "preserve_group", "preserve_others")}
+    ablation = ratio["ablate_group"] <= 0.5 and ratio["ablate_others"] >= 0.8
+    preservation = ratio["preserve_group"] >= 0.5 and ratio["preserve_others"] <= 0.5
+    names = list(groups)
+    shown = names[0] if len(names) == 1 else f"{len(names)} superclasses"
+    one = groups[names[0]]
+    example = (f"; {names[0]}: top-{details['top_k']} {one['group_before']:.0%} → {one['ablate_group_after']:.0%} ablated "
+               f"(others {one['others_before']:.0%} → {one['ablate_others_after']:.0%}), → {one['preserve_group_after']:.0%} "
+               f"preserved (others → {one['preserve_others_after']:.0%})")
+    return bool(ablation and preservation), (
+        f"{shown}, {details['pct']:g}% of channels at {', '.join(details['layers'])}: accuracy ratio ablated "
+        f"{_ratio_statement(ratio['ablate_group'], ratio['ablate_others'], 'superclass')}, preserved "
+        f"{_ratio_statement(ratio['preserve_group'], ratio['preserve_others'], 'superclass')}"
+        f"{example if len(names) > 1 else example.replace('; ' + names[0] + ':', ';')}")
+
+
 @verdict_rule(14, "holds when the median cosine of the retrained SAEs' class-aggregated modes to the default SAE's is at "
                   "least 0.8 and R² moves by at most 0.1 from the default's.")
 def _robustness(details, chance: float):

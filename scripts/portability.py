@@ -78,33 +78,41 @@ def numeric_leaves(record: dict) -> dict[str, float]:
     return {"/".join(map(str, ("details",) + path)): number for path, number in _leaves(record.get("details", {}))}
 
 
-def execute_tiny(environment: dict[str, str], work: Path) -> dict[int, dict]:
-    """Execute every notebook at tiny in a fresh folder under ``environment``; the claim records."""
+def execute_tiny(environment: dict[str, str], work: Path, notebooks: list[str] | None = None) -> dict[int, dict]:
+    """Execute the notebooks (all, or those numbered in ``notebooks``) at tiny in a fresh folder under
+    ``environment``; the claim records."""
     code = (
         "import sys; sys.path.insert(0, {root!r}); sys.path.insert(0, {scripts!r})\n"
         "from pathlib import Path\nimport build_book\n"
-        "for source in build_book.notebook_sources():\n"
+        "for source in build_book.notebook_sources({notebooks!r}):\n"
         "    build_book.execute(source, Path({work!r}) / (source.stem + '.ipynb'), cwd=Path({work!r}), parameters={{}})\n"
-    ).format(root=str(ROOT), scripts=str(ROOT / "scripts"), work=str(work))
+    ).format(root=str(ROOT), scripts=str(ROOT / "scripts"), work=str(work), notebooks=notebooks)
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, **environment})
     return {int(p.stem.split("-")[1]): json.loads(p.read_text()) for p in sorted((work / "results" / "tiny").glob("claim-*.json"))}
 
 
-def measure(names: list[str] | None) -> dict:
+def measure(names: list[str] | None, notebooks: list[str] | None = None) -> dict:
+    """Execute the tiny notebooks under each configuration (or read a saved execution) and the spread.
+
+    ``notebooks``: execute only these (e.g. ["03"], a new section) under each configuration and
+    merge their claim records into the saved ones of the others.
+    """
     configs = configurations()
     chosen = {name: configs[name] for name in (names or configs)}
     runs = {}
     RUNS.mkdir(parents=True, exist_ok=True)
     for name, environment in chosen.items():
         saved = RUNS / f"{name}.json"
-        if saved.exists():
+        if saved.exists() and not notebooks:
             print(f"{name}: read from {saved.relative_to(ROOT)} (delete it to execute again)", flush=True)
         else:
             with tempfile.TemporaryDirectory() as scratch:
-                print(f"executing the notebooks at tiny under {name}: {environment}", flush=True)
-                records = execute_tiny(environment, Path(scratch))
+                print(f"executing the notebooks {notebooks or 'all'} at tiny under {name}: {environment}", flush=True)
+                records = execute_tiny(environment, Path(scratch), notebooks)
                 for executed in Path(scratch).glob("*.ipynb"):  # kept, to compare outputs cell by cell
                     shutil.copy2(executed, RUNS / f"{name}-{executed.name}")
+            if notebooks and saved.exists():
+                records = {**{int(k): v for k, v in json.loads(saved.read_text())["claims"].items()}, **records}
             saved.write_text(json.dumps({"environment": environment, "claims": records}, indent=1))
         runs[name] = {int(k): v for k, v in json.loads(saved.read_text())["claims"].items()}
     committed = ROOT / "book" / "results" / "tiny"
@@ -155,12 +163,14 @@ def main(argv=None) -> int:
     parser.add_argument("action", choices=["measure", "test"])
     parser.add_argument("--configs", type=lambda text: text.split(","),
                         help=f"only these configurations (here: {', '.join(configurations())})")
+    parser.add_argument("--notebooks", type=lambda text: text.split(","),
+                        help="measure: execute only these notebooks (e.g. 03) and merge their claims into the saved executions")
     args, extra = parser.parse_known_args(argv)
     unknown = sorted(set(args.configs or []) - set(configurations()))
     if unknown:
         parser.error(f"--configs: {', '.join(unknown)} not available on this CPU; choose from {', '.join(configurations())}")
     if args.action == "measure":
-        report = measure(args.configs)
+        report = measure(args.configs, args.notebooks)
         SPREAD_FILE.parent.mkdir(parents=True, exist_ok=True)
         SPREAD_FILE.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
         print(f"wrote {SPREAD_FILE.relative_to(ROOT)}")

@@ -55,3 +55,16 @@ def test_sae_benchmark_reports_its_ratios_and_floor():
     assert (report["rows"], report["features"], report["modes"]) == (300, 16, 24)
     # 3 steps of 2 * 128 * (2*16*24 + 3*24*24 + 3*24*16) = 2,801,664 floating-point operations
     assert report["floor_gflop_per_s"] == pytest.approx(2_801_664 * report["floor_epochs_per_s"] / 1e9, rel=0.02, abs=0.05)
+
+
+def test_control_benchmark_reports_its_three_ways_and_their_ratios():
+    command = [sys.executable, str(ROOT / "benchmarks" / "control.py"), "--trials", "1", "--layers", "2", "--per-class", "2",
+               "--threads", "1"]
+    output = subprocess.run(command, check=True, capture_output=True, text=True, timeout=600).stdout
+    report = json.loads(output.strip().splitlines()[-1])
+    for way in ("cached", "batched", "per_mask"):
+        assert report[f"{way}_s"] > 0
+    assert report["layers"] == 2 and report["masks"] == 2 * 2 * 1 * 4 * 9
+    assert set(report["per_mask_over_cached_by_layer"]) == {"layer1.0", "layer3.1"}
+    assert report["per_mask_over_cached"] > 0 and report["per_mask_over_cached_later_half"] > 0
+    assert report["largest_curve_difference"] == 0.0  # the three ways give the same accuracies

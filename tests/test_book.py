@@ -31,7 +31,7 @@ def _script(name):
 
 build_book = _script("build_book")
 check_site = _script("check_site")
-MEASURED_CLAIMS = (1, 2, 3, 4, 15, 16, 5, 6, 14)  # sections 1 and 2
+MEASURED_CLAIMS = (1, 2, 3, 4, 15, 16, 5, 6, 14, 7, 8, 9, 10)  # sections 1, 2 and 3
 
 needs_chromium = pytest.mark.skipif(
     not any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")),
@@ -248,12 +248,30 @@ def test_the_paper_preset_runs_end_to_end_on_a_fake_imagenet_with_random_weights
 
     root = tmp_path / "imagenet-val"
     rng = np.random.default_rng(0)
-    for wnid in ("n01440764", "n02102040"):  # tench (0), English springer (217)
+    classes = {"n01440764": 0, "n02102040": 217}  # tench, English springer (a dog: the superclass of Fig. S10)
+    for tint, wnid in zip(((1.0, 0.3, 0.3), (0.3, 0.3, 1.0)), classes):  # reddish and bluish noise
         (root / wnid).mkdir(parents=True)
         for i in range(3):
-            Image.fromarray(rng.integers(0, 256, (80, 96, 3), dtype=np.uint8)).save(root / wnid / f"ILSVRC2012_val_{wnid}_{i}.JPEG")
+            pixels = rng.integers(0, 256, (80, 96, 3)) * np.array(tint)
+            Image.fromarray(pixels.astype(np.uint8)).save(root / wnid / f"ILSVRC2012_val_{wnid}_{i}.JPEG")
+    # random convolutional weights and a head fitted to these images (each class's mean feature),
+    # so that the network gets them right, as trained weights would: the control section needs
+    # classes whose accuracy can fall
+    network = torchvision.models.resnet50(weights=None).eval()
+    head, network.fc = network.fc, torch.nn.Identity()
+    transform = load_model("resnet50", pretrained=False).transform
+    with torch.no_grad():
+        features = {c: torch.stack([network(transform(Image.open(p).convert("RGB"))[None])[0] for p in sorted((root / w).iterdir())])
+                    for w, c in classes.items()}
+        center = torch.cat(list(features.values())).mean(0)
+        head.weight.zero_()
+        head.bias.fill_(-1e4)
+        for c, rows in features.items():
+            head.weight[c] = rows.mean(0) - center
+            head.bias[c] = 0
+    network.fc = head
     resnet = tmp_path / "resnet50-random.pt"
-    torch.save(torchvision.models.resnet50(weights=None).state_dict(), resnet)
+    torch.save(network.state_dict(), resnet)
     vit = tmp_path / "vit_b_16-random.pt"
     torch.save(load_model("vit_b_16", pretrained=False).model.state_dict(), vit)
     entry = load_model("vit_b_16", weights=vit)
@@ -261,6 +279,7 @@ def test_the_paper_preset_runs_end_to_end_on_a_fake_imagenet_with_random_weights
 
     results = tmp_path / "results"
     parameters = {"preset": "paper", "device": "cpu", "per_class": 2, "steps": 2, "sae_epochs": 2, "sae_expansion": 0.05,
+                  "control_per_class": 2, "n_trials": 2, "control_layers": 2,
                   "weights": str(resnet), "data_root": str(root), "runs_dir": str(tmp_path / "runs"), "results_dir": str(results)}
     for source in build_book.notebook_sources():
         output = tmp_path / f"{source.stem}.ipynb"
@@ -294,11 +313,11 @@ def test_tiny_build_records_claims_stays_out_of_book_and_every_page_passes_in_ch
     for claim in MEASURED_CLAIMS:
         tiny_cell = rows[claim].split("|")[4]
         assert ("**holds**" in tiny_cell or "**does not hold**" in tiny_cell) and "not yet measured" not in tiny_cell
-    assert "not yet measured" in rows[7]
+    assert "not yet measured" in rows[11]
 
     html = out / "_build" / "html"
     pages = {p.relative_to(html).as_posix() for p in html.rglob("*.html") if "_static" not in p.parts}
-    assert {"book/intro.html", "book/method.html", "book/01_contributions.html", "book/scorecard.html"} <= pages
+    assert {"book/intro.html", "book/method.html", "book/01_contributions.html", "book/03_control.html", "book/scorecard.html"} <= pages
     results = check_site.check_site(html)
     assert {page: problems for page, problems in results.items() if problems} == {}
     executed = json.loads((staged / "01_contributions.ipynb").read_text())
@@ -307,3 +326,6 @@ def test_tiny_build_records_claims_stays_out_of_book_and_every_page_passes_in_ch
     executed = json.loads((staged / "02_modes.ipynb").read_text())
     images = [o for cell in executed["cells"] for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) >= 7  # Fig. S2, 4B, 5A-B, 5C-D, S9, the sweep and the planted superclasses
+    executed = json.loads((staged / "03_control.ipynb").read_text())
+    images = [o for cell in executed["cells"] for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(images) >= 4  # Fig. 6C, 6D, 6E, S10

@@ -111,7 +111,7 @@ def test_the_checks_can_fail():
     assert resolve("codec.models", True, ast.parse("from .base import y").body[0]) == "codec.models.base"
 
 
-PUBLIC_SUBMODULES = ["attribution", "classes", "data", "experiment", "hooks", "models", "modes", "plots", "presets",
+PUBLIC_SUBMODULES = ["attribution", "classes", "control", "data", "experiment", "hooks", "models", "modes", "plots", "presets",
                      "reduce", "sae", "scorecard", "stats", "store", "targets"]
 
 

@@ -37,7 +37,7 @@ def test_bad_records_are_refused(tmp_path, kwargs, pattern):
 
 # ----------------------------------------------------------------------------- verdict rules
 
-MEASURED = (1, 2, 3, 4, 5, 6, 14, 15, 16)
+MEASURED = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 15, 16)
 
 
 def test_every_measured_claim_has_one_rule_and_the_page_prints_it():
@@ -49,6 +49,24 @@ def test_every_measured_claim_has_one_rule_and_the_page_prints_it():
 
 def _sweep(stabilities, r2s):
     return [{"setting": f"s{i}", "stability": s, "r2": r} for i, (s, r) in enumerate(zip(stabilities, r2s))]
+
+
+def _class_control(ablate, preserve):
+    return {"layers": ["a", "b"], "pct": 2, "n_channels": {"a": 3, "b": 6}, "top_modes": 2, "images_per_class": 10,
+            "ablate_target": ablate[0], "ablate_others": ablate[1], "preserve_target": preserve[0], "preserve_others": preserve[1]}
+
+
+def _scores(contribution, activation):
+    return {"layers": [f"l{i}" for i in range(len(contribution))], "n_trials": 20, "images_per_class": 10,
+            "ablate_contribution_modes": contribution, "ablate_activation_modes": activation}
+
+
+def _superclass(ablate, preserve):
+    """One superclass with unperturbed accuracies 1.0 (so that the ratios are the accuracies after)."""
+    return {"layers": ["a", "b"], "pct": 9, "top_k": 5,
+            "groups": {"dog": {"group_before": 1.0, "others_before": 1.0, "ablate_group_after": ablate[0],
+                               "ablate_others_after": ablate[1], "preserve_group_after": preserve[0],
+                               "preserve_others_after": preserve[1]}}}
 
 
 # (claim, details, context, expected verdict): each rule just inside and just outside its thresholds
@@ -72,6 +90,18 @@ BOUNDARIES = [
          "median_max_contribution_channels": [0.0, 0.0, 0.0, 0.0, 0.9, 0.9]}, {}, True),
     (6, {"median_max_contribution_modes": [0.1, 0.1, 0.5, 0.5, 0.5, 0.5], "median_max_activation_modes": [0.0, 0.0, 0.4, 0.6, 0.0, 0.0],
          "median_max_contribution_channels": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]}, {}, False),  # 1 of 2 intermediate is not more than half
+    (7, _class_control(ablate=([0.5, 0.4, 0.6], [0.8, 0.8, 0.9]), preserve=([0.5, 0.9, 0.1], [0.5, 0.1, 0.6])), {}, True),
+    (7, _class_control(ablate=([0.5, 0.4, 0.6], [0.79, 0.79, 0.9]), preserve=([0.5, 0.9, 0.1], [0.5, 0.1, 0.6])), {}, False),
+    (7, _class_control(ablate=([0.5, 0.4, 0.6], [0.8, 0.8, 0.9]), preserve=([0.49, 0.9, 0.1], [0.5, 0.1, 0.6])), {}, False),
+    (8, _scores(contribution=[-0.5, -0.6, -0.2], activation=[-0.4, -0.7, -0.1]), {}, True),  # 2 of 3
+    (8, _scores(contribution=[-0.5, -0.6, -0.2], activation=[-0.5, -0.7, -0.1]), {}, False),  # 1 of 3: ties are not lower
+    # 6 layers: the largest improvement must end at position 3 or 4 and be at least a third of the range
+    (9, _scores(contribution=[0.0, -0.1, -0.6, -0.7, -0.8, -0.9], activation=[0] * 6), {}, True),
+    (9, _scores(contribution=[0.0, -0.5, -0.6, -0.7, -0.8, -0.85], activation=[0] * 6), {}, False),  # at position 2
+    (9, _scores(contribution=[0.0, -0.2, -0.4, -0.65, -0.85, -1.0], activation=[0] * 6), {}, False),  # in the middle, but 0.25 < 1/3
+    (10, _superclass(ablate=(0.5, 0.8), preserve=(0.5, 0.5)), {}, True),
+    (10, _superclass(ablate=(0.51, 0.8), preserve=(0.5, 0.5)), {}, False),
+    (10, _superclass(ablate=(0.5, 0.8), preserve=(0.5, 0.51)), {}, False),
     (14, {"layer": "l", "default_r2": 0.9, "sweep": _sweep([0.8, 0.8, 0.1], [0.9, 0.8, 0.95])}, {"chance": 0.0}, True),
     (14, {"layer": "l", "default_r2": 0.9, "sweep": _sweep([0.8, 0.79, 0.1], [0.9, 0.8, 0.95])}, {"chance": 0.0}, False),
     (14, {"layer": "l", "default_r2": 0.9, "sweep": _sweep([0.9, 0.9, 0.9], [0.9, 0.79, 0.95])}, {"chance": 0.0}, False),
@@ -100,8 +130,8 @@ def test_assess_saves_arrays_as_lists_and_refuses_claims_without_rules(tmp_path)
                                                       "hoyer_activation": np.array([0.4, 0.5], dtype=np.float32)})
     assert record["details"]["hoyer_contribution"] == [0.5, 0.6]
     assert record["value"] == "Hoyer contributions 0.50–0.60 vs activations 0.40–0.50; higher at 2 of 2 layers"
-    with pytest.raises(ValueError, match="claim_id: claim 7 has no verdict rule"):
-        scorecard.assess(tmp_path, "tiny", 7, {"x": 1})
+    with pytest.raises(ValueError, match="claim_id: claim 11 has no verdict rule"):
+        scorecard.assess(tmp_path, "tiny", 11, {"x": 1})
     with pytest.raises(ValueError, match="claim 3 already has a verdict rule"):
         scorecard.verdict_rule(3, "again")(lambda details: (True, "x"))
     with pytest.raises(ValueError, match="claim_id: unknown claim 99"):

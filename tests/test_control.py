@@ -1,0 +1,342 @@
+"""codec.control: ablation and preservation, the prefix-cached evaluation, the Fig. 6 experiments and their scores.
+
+Oracles: a network with its channels' weights zeroed by hand (what ablation means), the literal
+loop of one full forward pass per mask with the masks spliced in by hooks, hand-computed areas,
+a toy network whose channel k drives class k (the experiments' results known exactly), and the
+planted textures of the shapes data.
+"""
+
+import numpy as np
+import pytest
+import torch
+from conftest import tiny_convnet
+from torch import nn
+
+from codec import control, modes
+from codec.control import MaskedForward, PrefixCacheError
+from codec.experiment import Experiment
+from codec.hooks import channel_masks
+from codec.models import load_model
+from codec.sae import SAESettings, fit_layers
+
+# --------------------------------------------------------------------------- perturbation = zeroed weights
+
+
+def _zeroed(model, index, channels):
+    """A copy of a Sequential with output channels of module ``index`` zeroed in its weights and bias."""
+    import copy
+
+    copied = copy.deepcopy(model)
+    with torch.no_grad():
+        copied[index].weight[list(channels)] = 0
+        copied[index].bias[list(channels)] = 0
+    return copied
+
+
+def test_ablation_equals_the_network_with_the_channels_weights_zeroed(small_inputs):
+    model = tiny_convnet()
+    with control.ablate(model, {"0": [0, 2]}):
+        ablated = model(small_inputs)
+    torch.testing.assert_close(ablated, _zeroed(model, 0, [0, 2])(small_inputs), rtol=0, atol=0)
+    with control.preserve(model, {"2": [1]}):
+        preserved = model(small_inputs)
+    torch.testing.assert_close(preserved, _zeroed(model, 2, [0, 2, 3])(small_inputs), rtol=0, atol=0)
+    assert not torch.allclose(ablated, model(small_inputs))  # the perturbation did something, and is gone on exit
+
+
+def test_the_hooks_are_removed_on_exit_even_when_the_block_raises(small_inputs):
+    model = tiny_convnet()
+    before = model(small_inputs)
+    with pytest.raises(RuntimeError, match="inside"):
+        with control.ablate(model, {"0": [0, 1, 2]}):
+            raise RuntimeError("inside")
+    torch.testing.assert_close(model(small_inputs), before, rtol=0, atol=0)
+    assert all(not module._forward_hooks and not module._forward_pre_hooks for module in model.modules())
+
+
+def test_input_layers_perturb_what_the_module_sees(small_inputs):
+    model = tiny_convnet()
+    with control.ablate(model, {"2:input": [1]}):  # the conv's input: the ReLU's output, channel 1
+        via_input = model(small_inputs)
+    with control.ablate(model, {"1": [1]}):
+        via_output = model(small_inputs)
+    torch.testing.assert_close(via_input, via_output, rtol=0, atol=0)
+
+
+def test_channel_masks_take_one_mask_per_batch_row(small_inputs):
+    model = tiny_convnet()
+    masks = torch.stack([control.channel_mask(3, [0], "ablate"), control.channel_mask(3, [1, 2], "preserve"),
+                         torch.ones(3)]).to(torch.float64)
+    with channel_masks(model, {"0": masks}):
+        rowwise = model(small_inputs)
+    for row, mask in enumerate(masks):
+        with channel_masks(model, {"0": mask}):
+            torch.testing.assert_close(rowwise[row], model(small_inputs)[row], rtol=0, atol=0)
+
+
+# --------------------------------------------------------------------------- prefix-cached evaluation
+
+
+def _literal(model, inputs, masks):
+    """One full forward pass per mask, the masks spliced in by hooks: (M, N, ...)."""
+    n_masks = len(next(iter(masks.values())))
+    outputs = []
+    for m in range(n_masks):
+        with channel_masks(model, {layer: mask[m] for layer, mask in masks.items()}):
+            outputs.append(model(inputs))
+    return torch.stack(outputs)
+
+
+def _random_masks(n_masks, n_channels, seed):
+    generator = torch.Generator().manual_seed(seed)
+    return (torch.rand(n_masks, n_channels, generator=generator) > 0.5).float()
+
+
+@pytest.mark.parametrize("layers", [["1"], ["2:input"], ["1", "3"]])
+def test_prefix_cached_evaluation_equals_the_plain_one_and_the_literal_loop(small_inputs, layers):
+    model = tiny_convnet(dtype=torch.float32)
+    inputs = small_inputs.float()
+    cached = MaskedForward(model, inputs, layers, rows_per_pass=6)
+    plain = MaskedForward(model, inputs, layers, cache_prefix=False, rows_per_pass=6)
+    masks = {layer: _random_masks(5, cached.channels[layer], seed) for seed, layer in enumerate(layers)}
+    result = cached(masks)
+    assert result.shape == (5, 3, 5)
+    torch.testing.assert_close(result, plain(masks), rtol=0, atol=0)  # the same rows per pass: bit for bit
+    torch.testing.assert_close(result, _literal(model, inputs, masks), rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(cached.original, model(inputs), rtol=0, atol=0)
+    rows = [2, 0]
+    torch.testing.assert_close(cached(masks, rows=rows), result[:, rows], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name, layer", [("shapes_resnet", "layer2.0"), ("shapes_resnet", "layer3.1"),
+                                         ("shapes_vit", "blocks.2.attn.proj:input"), ("shapes_vit", "blocks.3.mlp.act"),
+                                         ("shapes_vit", "blocks.4")])
+def test_prefix_cached_evaluation_of_the_tiny_networks_equals_running_them_whole(name, layer):
+    entry = load_model(name)
+    inputs = torch.randn(4, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    cached = MaskedForward(entry.model, inputs, [layer], rows_per_pass=12)
+    plain = MaskedForward(entry.model, inputs, [layer], cache_prefix=False, rows_per_pass=12)
+    masks = {layer: _random_masks(6, cached.channels[layer], 1)}
+    if name == "shapes_resnet":
+        torch.testing.assert_close(cached(masks), plain(masks), rtol=0, atol=0)
+    else:  # the split ViT block runs its attention as separate traced operations
+        torch.testing.assert_close(cached(masks), plain(masks), rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(cached(masks)[0], cached.original, atol=1e-3)
+
+
+def test_masked_forward_refuses_bad_masks_and_layers_with_clear_errors(small_inputs):
+    model = tiny_convnet(dtype=torch.float32)
+    forward = MaskedForward(model, small_inputs.float(), ["1", "3"])
+    with pytest.raises(ValueError, match="masks: layer '1' needs masks of shape \\(M, 3\\)"):
+        forward({"1": torch.ones(2, 4)})
+    with pytest.raises(ValueError, match="masks: layer '5' is not one of"):
+        forward({"5": torch.ones(2, 3)})
+    with pytest.raises(ValueError, match="same number of masks"):
+        forward({"1": torch.ones(2, 3), "3": torch.ones(3, 4)})
+    with pytest.raises(ValueError, match="layers: '9' is not a module"):
+        MaskedForward(model, small_inputs.float(), ["9"])
+    with pytest.raises(ValueError, match="rows_per_pass"):
+        MaskedForward(model, small_inputs.float(), ["1"], rows_per_pass=0)
+
+
+def test_a_layer_inside_another_given_layer_is_refused_for_the_split():
+    entry = load_model("shapes_vit")
+    inputs = torch.randn(2, 3, 64, 64)
+    with pytest.raises(PrefixCacheError, match="lie inside other layers"):
+        MaskedForward(entry.model, inputs, ["blocks.0.attn.proj:input", "blocks.0"])
+    MaskedForward(entry.model, inputs, ["blocks.0.attn.proj:input", "blocks.0"], cache_prefix=False)  # the plain path can
+
+
+# --------------------------------------------------------------------------- selection, areas, scores
+
+
+def test_channel_counts_follow_the_authors_int_rule_and_pct_is_checked():
+    assert control.n_selected(16, 1) == 0 and control.n_selected(2048, 2) == 40 and control.n_selected(64, 99) == 63
+    for bad in (0, -5, 101, "5", True):
+        with pytest.raises(ValueError, match="pct"):
+            control.n_selected(64, bad)
+    np.testing.assert_array_equal(control.top_channels(np.array([5, 1, 7, 0, 2, 3, 4, 6, 8, 9]), 30), [5, 1, 7])
+
+
+def test_channel_masks_ablate_or_preserve_and_refuse_out_of_range_channels():
+    np.testing.assert_array_equal(control.channel_mask(4, [1, 3], "ablate"), [1, 0, 1, 0])
+    np.testing.assert_array_equal(control.channel_mask(4, [1, 3], "preserve"), [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="channels: indices \\[4\\] are out of range for a layer of 4 channels"):
+        control.channel_mask(4, [1, 4])
+    with pytest.raises(ValueError, match="mode"):
+        control.channel_mask(4, [1], "remove")
+    model = tiny_convnet()
+    with pytest.raises(ValueError, match="out of range for a layer of 3 channels"):
+        with control.ablate(model, {"0": [7]}):
+            model(torch.zeros(1, 2, 5, 5, dtype=torch.float64))
+    with pytest.raises(ValueError, match="layers: '7' is not a module"):
+        with control.ablate(model, {"7": [0]}):
+            pass
+
+
+def test_channel_weights_of_one_or_two_features_per_channel():
+    rows = np.array([[1.0, 0.0, 2.0, 0.5, 3.0, 0.0]])  # 3 channels: positive parts, then |negative parts|
+    np.testing.assert_array_equal(control.channel_weights(rows, 3, "sum"), [[1.5, 3.0, 2.0]])
+    np.testing.assert_array_equal(control.channel_weights(rows, 3, "positive"), [[1.0, 0.0, 2.0]])
+    np.testing.assert_array_equal(control.channel_weights(rows, 6), rows)
+    with pytest.raises(ValueError, match="rows: the SAE has 6 features, the layer 4 channels"):
+        control.channel_weights(rows, 4)
+
+
+def test_rankings_put_the_highest_weight_first_and_break_ties_by_seed():
+    weights = np.array([[0.0, 3.0, 1.0, 0.0, 0.0, np.nan]])
+    ranking = control.rank_channels(weights, seed=0)[0]
+    assert ranking[:2].tolist() == [1, 2] and ranking[-1] == 5 and sorted(ranking[2:5]) == [0, 3, 4]
+    orders = {tuple(control.rank_channels(weights, seed=s)[0, 2:5]) for s in range(20)}
+    assert len(orders) > 1  # ties are not always broken by channel index
+    dictionary = np.array([[0.0, 1.0, 0.2], [0.9, 0.0, 0.1], [0.0, 0.0, 1.0]])
+    corr = np.array([[0.1, 0.8], [0.7, 0.2], [0.6, 0.1]])  # class 0: modes 1, 2; class 1: modes 0, 1
+    np.testing.assert_array_equal(control.mode_rankings(dictionary, corr, 3, top=1), [[0, 2, 1], [1, 2, 0]])
+    np.testing.assert_array_equal(control.mode_rankings(dictionary, corr, 3, top=2)[0], [2, 0, 1])  # 0.9, 0, 1.1
+    np.testing.assert_array_equal(control.channel_rankings(corr), [[1, 2, 0], [0, 1, 2]])  # as channels x classes
+
+
+def test_auc_and_performance_score_against_hand_computed_values():
+    pcts = [0, 10, 20]
+    assert control.auc(pcts, [1, 0.5, 0]) == pytest.approx(10.0)  # 7.5 + 2.5
+    assert control.auc(pcts, [1, 1, 1]) == pytest.approx(20.0)
+    assert control.performance_score(pcts, [1, 0.5, 0], [1, 1, 1]) == pytest.approx(-0.5)
+    assert control.performance_score(pcts, [1, 1, 1], [1, 0.5, 0]) == pytest.approx(1.0)
+    curve = np.array([1, 0.9, 0.7, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05])
+    assert control.performance_score(control.PAPER_PCTS, curve, curve) == 0
+    assert control.auc(control.PAPER_PCTS, curve) == pytest.approx(np.trapezoid(curve, control.PAPER_PCTS))
+    with pytest.raises(ValueError, match="strictly increasing"):
+        control.auc([0, 20, 10], [1, 1, 1])
+    with pytest.raises(ValueError, match="zero area"):
+        control.performance_score(pcts, [1, 1, 1], [0, 0, 0])
+
+
+# --------------------------------------------------------------------------- experiments on a toy with known answers
+
+
+class ChannelPerClass(nn.Module):
+    """Channel k of ``hidden`` is class k's evidence (the input copied through a layer); an extra
+    last output, "none of them", wins when a class's channel is zeroed."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.hidden = nn.Linear(n, n, bias=False)
+        self.readout = nn.Linear(n, n + 1)
+        with torch.no_grad():
+            self.hidden.weight.copy_(torch.eye(n))
+            self.readout.weight.copy_(torch.eye(n + 1, n))
+            self.readout.bias.copy_(torch.cat([torch.zeros(n), torch.tensor([0.5])]))
+
+    def forward(self, x):
+        return self.readout(self.hidden(x))
+
+
+@pytest.fixture
+def toy():
+    n, per_class = 10, 3
+    labels = np.repeat(np.arange(n), per_class)
+    noise = 0.1 * torch.rand(len(labels), n, generator=torch.Generator().manual_seed(0))
+    inputs = torch.eye(n)[labels] + noise
+    return ChannelPerClass(n), inputs, labels, np.arange(n)
+
+
+def test_class_control_removes_exactly_the_target_when_its_own_channel_is_ablated(toy):
+    model, inputs, labels, classes = toy
+    forward = MaskedForward(model, inputs, ["hidden"])
+    weights = {"hidden": np.eye(10)}  # class k's weight is on channel k
+    ablated = control.class_control(forward, weights, labels, classes, pct=10, mode="ablate")  # 1 channel
+    np.testing.assert_array_equal(ablated, 1 - np.eye(10))
+    target, others = control.target_and_others(ablated)
+    np.testing.assert_array_equal(target, np.zeros(10))
+    np.testing.assert_array_equal(others, np.ones(10))
+    preserved = control.class_control(forward, weights, labels, classes, pct=10, mode="preserve")
+    np.testing.assert_array_equal(np.diag(preserved), np.ones(10))
+    with pytest.raises(ValueError, match="classes: \\[42\\] have no images"):
+        control.class_control(forward, {"hidden": np.eye(11)[:, :10]}, labels, np.append(classes, 42), pct=10)
+    with pytest.raises(ValueError, match="weights\\['hidden'\\]: needs shape \\(K=10, C=10\\)"):
+        control.class_control(forward, {"hidden": np.eye(9)}, labels, classes, pct=10)
+
+
+def test_control_sweep_separates_target_and_off_target_for_the_true_ranking_only(toy):
+    model, inputs, labels, classes = toy
+    forward = MaskedForward(model, inputs, ["hidden"], rows_per_pass=64)
+    true = np.stack([np.roll(np.arange(10), -k) for k in range(10)])  # class k: channel k first
+    sweep = control.control_sweep(forward, "hidden", labels, classes, {"true": true}, pcts=[10, 50, 100], n_trials=8)
+    first = sweep[(sweep["source"] == "true") & (sweep["pct"] == 10)]
+    assert (first["ratio_target"] == 0).all() and (first["ratio_off"] == 1).all()
+    assert (sweep[sweep["pct"] == 100][["ratio_target", "ratio_off"]] == 0).all().all()
+    assert set(sweep["source"]) == {"true", "random channels"} and sweep["trial"].nunique() == 8
+    assert (sweep["target"] != sweep["off_target"]).all()
+    scores = control.scores(sweep)
+    assert scores["true"] < scores["random channels"] and scores["true"] < 0
+    curves = control.curves(sweep)
+    assert curves.loc[("true", 10.0), "n_channels"] == 1 and curves.loc[("true", 10.0), "trials"] == 8
+    with pytest.raises(ValueError, match="rankings\\['true'\\]: needs shape \\(K=10, C=10\\)"):
+        control.control_sweep(forward, "hidden", labels, classes, {"true": true[:5]})
+    with pytest.raises(ValueError, match="layer: 'readout' is not among"):
+        control.control_sweep(forward, "readout", labels, classes, {"true": true})
+
+
+def test_group_control_removes_the_group_and_spares_the_others(toy):
+    model, inputs, labels, classes = toy
+    forward = MaskedForward(model, inputs, ["hidden"])
+    weights = {"hidden": np.isin(np.arange(10), [0, 1, 2]).astype(float)}
+    table = control.group_control(forward, weights, labels, [0, 1, 2], [30], "ablate", top_k=1)
+    assert table.loc[0, "group_before"] == 1 and table.loc[0, "group_after"] == 0
+    assert table.loc[0, "others_after"] == 1 and table.loc[0, "n_channels"] == {"hidden": 3}
+    preserved = control.group_control(forward, weights, labels, [0, 1, 2], [30], "preserve", top_k=1)
+    assert preserved.loc[0, "group_after"] == 1 and preserved.loc[0, "others_after"] == 0
+    with pytest.raises(ValueError, match="members"):
+        control.group_control(forward, weights, labels, list(range(10)), [30])
+
+
+def test_class_accuracy_counts_top_k_hits_per_class():
+    outputs = torch.tensor([[3.0, 2.0, 1.0], [1.0, 3.0, 2.0], [2.0, 1.0, 3.0], [3.0, 1.0, 2.0]])
+    labels = np.array([0, 2, 1, 1])
+    np.testing.assert_array_equal(control.class_accuracy(outputs, labels, [0, 1, 2], top_k=1), [1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(control.class_accuracy(outputs, labels, [0, 1, 2], top_k=2), [1.0, 0.0, 1.0])
+    with pytest.raises(ValueError, match="top_k"):
+        control.class_accuracy(outputs, labels, [0], top_k=4)
+
+
+def test_images_per_class_and_evenly_spaced_layers():
+    labels = np.array([1, 0, 1, 0, 1, 2])
+    np.testing.assert_array_equal(control.images_per_class(labels, [0, 1], 2), [1, 3, 0, 2])
+    with pytest.raises(ValueError, match="class 2 has 1 images"):
+        control.images_per_class(labels, [0, 2], 2)
+    assert control.evenly_spaced(list("abcdefghijklmnop"), 8) == list("acegjlnp")
+    assert control.evenly_spaced(list("abc"), None) == list("abc")
+
+
+# --------------------------------------------------------------------------- the planted check
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    experiment = Experiment.from_preset("tiny", tmp_path_factory.mktemp("runs"), per_class=30, steps=5)
+    store = experiment.store()
+    labels = store.field("label")
+    fits = fit_layers(store, SAESettings(lr=1e-3, epochs=150, patience=20), layers=store.layers[-3:])
+    return experiment, store, labels, fits
+
+
+def test_ablating_a_textures_modes_removes_that_textures_classes_more_than_the_others(planted):
+    experiment, store, labels, fits = planted
+    _, classes = modes.indicators(labels)
+    groups = control.superclass_groups(experiment.dataset, classes)
+    textures = {name: members for name, members in groups.items() if name.startswith("texture")}
+    assert len(textures) == 4 and all(len(members) == 4 for members in textures.values())
+    rows = control.images_per_class(labels, classes, 10)
+    inputs, control_labels = experiment.inputs(rows)
+    late = store.layers[-3:]
+    forward = MaskedForward(experiment.entry.model, inputs, late)
+    group_indicator = modes.superclass_indicators(labels, textures)
+    weights = {layer: control.group_weights(fits[layer, "contributions"], group_indicator, forward.channels[layer]) for layer in late}
+    drops = []
+    for g, members in enumerate(textures.values()):
+        table = control.group_control(forward, {layer: weights[layer][g] for layer in late}, control_labels.numpy(), members, [10],
+                                      "ablate", top_k=1).iloc[0]
+        drops.append((table["group_after"] / table["group_before"], table["others_after"] / table["others_before"]))
+    group_ratio, others_ratio = np.array(drops).T
+    assert (group_ratio < others_ratio).sum() >= 3, drops  # at least 3 of the 4 textures
+    assert np.median(group_ratio) < 0.5 < np.median(others_ratio), drops
