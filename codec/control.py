@@ -597,13 +597,15 @@ def control_sweep(forward: MaskedForward, layer: str, labels, classes, rankings:
     eligible = np.flatnonzero(original > 0)
     if len(eligible) < 2:
         raise ValueError("classes: the unperturbed network gets fewer than two classes' images right; no trial can be drawn")
-    rng = np.random.default_rng(seed)
+    # the trials from one stream and the random orders from another, so that one seed draws the same
+    # trials at every layer, whatever its channel count
+    trial_rng, order_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    pairs = [trial_rng.choice(eligible, size=2, replace=False) for _ in range(n_trials)]
     rows = []
-    for trial in range(n_trials):
-        t, o = rng.choice(eligible, size=2, replace=False)
+    for trial, (t, o) in enumerate(pairs):
         sources = {name: np.asarray(ranking)[t] for name, ranking in rankings.items()}
         if random_source:
-            sources["random channels"] = rng.permutation(n_channels)
+            sources["random channels"] = order_rng.permutation(n_channels)
         masks = torch.stack([channel_mask(n_channels, top_channels(order, p), mode) for order in sources.values() for p in pcts])
         images = np.flatnonzero(np.isin(labels, classes[[t, o]]))
         accuracy = class_accuracy(forward({layer: masks}, rows=images), labels[images], classes[[t, o]], top_k)  # (S·P, 2)
@@ -912,7 +914,7 @@ def _sweep_key(model, inputs, labels, classes, fits, indicator, layers, pcts, n_
         for kind in ("contributions", "activations"):
             digest.update(np.ascontiguousarray(fits[layer, kind].dictionary).tobytes())
             digest.update(np.ascontiguousarray(fits[layer, kind].codes).tobytes())
-    digest.update(json.dumps([list(layers), [float(p) for p in pcts], n_trials, list(modes), top_k, combine, seed, 1]).encode())
+    digest.update(json.dumps([list(layers), [float(p) for p in pcts], n_trials, list(modes), top_k, combine, seed, 2]).encode())
     return digest.hexdigest()[:16]
 
 

@@ -407,7 +407,7 @@ def _superclass(details):
              for key in ("ablate_group", "ablate_others", "preserve_group", "preserve_others")}
     ablation = ratio["ablate_group"] <= 0.5 and ratio["ablate_others"] >= 0.8
     preservation = ratio["preserve_group"] >= 0.5 and ratio["preserve_others"] <= 0.5
-    names = list(groups)
+    names = sorted(groups)  # the recorded details keep no order
     shown = names[0] if len(names) == 1 else f"{len(names)} superclasses"
     one = groups[names[0]]
     example = (f"; {names[0]}: top-{details['top_k']} {one['group_before']:.0%} → {one['ablate_group_after']:.0%} ablated "

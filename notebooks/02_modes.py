@@ -49,15 +49,15 @@
 #
 # **What does not hold at the sample scale, and why** (EfficientNet-Lite0, 2,000 images):
 #
-# - *Claim 5* fails on the activations alone. The SAE as written reconstructs contributions with
-#   R² above 0.9, but activations only to about 0.45: the block outputs of EfficientNet-Lite0
-#   are linear bottlenecks with about half their summed entries negative, and a non-negative
-#   dictionary cannot produce a negative value. The best it could do, max(x, 0), reaches about
-#   0.5 (printed under the comparison table). The SAE as released, with its signed dictionary,
-#   reaches about 0.8 on contributions and 0.9 on activations on average at the three layers
-#   where it was trained, although it was trained far less than the authors train it: the
-#   paper's R² is within reach of the released SAE, and what fails is a non-negative dictionary
-#   on a signed layer, not the decomposition.
+# - *Claim 5* fails on the activations alone. The SAE as written reconstructs contributions
+#   well, but activations poorly: the block outputs of EfficientNet-Lite0 are linear
+#   bottlenecks with about half their summed entries negative, and a non-negative dictionary
+#   cannot produce a negative value. The best it could do, max(x, 0), is printed under the
+#   comparison table, and the SAE as written comes close to it. The SAE as released, with its
+#   signed dictionary, reaches the paper's range on both at the layers where it was trained
+#   (the findings table and the comparison table give the numbers), although it was trained far
+#   less than the authors train it: what fails is a non-negative dictionary on a signed layer,
+#   not the decomposition.
 # - *Claim 6* fails on its second half. Contribution modes are more class-selective than
 #   activation modes at every intermediate layer, as the paper says, but the single channels'
 #   positive parts reach a higher Fig. 5D statistic than the modes at more than half of the

@@ -194,6 +194,9 @@ def tiny_build(tmp_path_factory):
 # Claims whose value is a wall-clock measurement: it depends on the device, not on rounding, so
 # neither its value nor its verdict can be compared across machines (notebook 01 says so).
 TIMING_CLAIMS = {16}
+# Claims whose tiny verdict sits on its rule's boundary, so that rounding on another CPU code path
+# flips it (scripts/portability.py measured it); notebook 03 says so. Their values are still checked.
+BOUNDARY_CLAIMS = {8: "contribution modes beat activation modes at 3 of the 6 tiny layers: 'more than half' moves with one layer"}
 
 
 @pytest.mark.slow
@@ -218,10 +221,10 @@ def test_tiny_claims_reproduce_within_the_measured_spread(tiny_build):
             continue
         reference, record = committed[claim, "tiny"], fresh[claim, "tiny"]
         measured = spread[str(claim)]
-        assert len(set(measured["verdicts"].values())) == 1, (
+        assert len(set(measured["verdicts"].values())) == 1 or claim in BOUNDARY_CLAIMS, (
             f"claim {claim}: its verdict differed between CPU code paths ({measured['verdicts']}); "
             "the page must say that it sits at its rule's boundary, and this test must say so too")
-        if record["verdict"] != reference["verdict"]:
+        if record["verdict"] != reference["verdict"] and claim not in BOUNDARY_CLAIMS:
             problems.append(f"claim {claim}: verdict {record['verdict']!r}, committed {reference['verdict']!r}")
         expected, found = portability.numeric_leaves(reference), portability.numeric_leaves(record)
         assert found.keys() == expected.keys(), f"claim {claim}: recorded values changed shape: run `make reference`"

@@ -267,6 +267,10 @@ def test_control_sweep_separates_target_and_off_target_for_the_true_ranking_only
     assert (sweep[sweep["pct"] == 100][["ratio_target", "ratio_off"]] == 0).all().all()
     assert set(sweep["source"]) == {"true", "random channels"} and sweep["trial"].nunique() == 8
     assert (sweep["target"] != sweep["off_target"]).all()
+    # one seed draws the same trials whatever else is drawn (the random orders come from their own stream)
+    without_random = control.control_sweep(forward, "hidden", labels, classes, {"true": true}, pcts=[10], n_trials=8, random_source=False)
+    trials = sweep[(sweep["source"] == "true") & (sweep["pct"] == 10)][["target", "off_target"]].to_numpy()
+    np.testing.assert_array_equal(without_random[["target", "off_target"]].to_numpy(), trials)
     scores = control.scores(sweep)
     assert scores["true"] < scores["random channels"] and scores["true"] < 0
     curves = control.curves(sweep)
