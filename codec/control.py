@@ -111,7 +111,6 @@ def _perturb(model: nn.Module, channels: Mapping[str, Sequence[int]], mode: str,
     _check_mode(mode)
     if not channels:
         raise ValueError("channels: give at least one layer and its channel indices")
-    resolve_layers(model, list(channels))  # an unknown layer fails here, before any forward pass
     masks = {layer: (lambda c, chosen=chosen, layer=layer: channel_mask(c, _check_channels(chosen, c, f"channels[{layer!r}]"), mode))
              for layer, chosen in channels.items()}
     with channel_masks(model, masks, layout=layout):
@@ -198,12 +197,12 @@ def _trace(model: nn.Module, keep_whole: set[str]) -> fx.GraphModule:
     raise PrefixCacheError("the model cannot be traced; use cache_prefix=False")  # pragma: no cover
 
 
-def _split(traced: fx.GraphModule, module_name: str, capture_input: bool) -> tuple[fx.GraphModule, fx.GraphModule, int, int]:
+def _split(traced: fx.GraphModule, module_name: str, capture_input: bool) -> tuple[fx.GraphModule, fx.GraphModule, int]:
     """Split a traced network at one module's output (or input) into a prefix and a suffix.
 
     Returns the prefix (inputs → tuple of the values the rest needs), the suffix (those values and
-    the value to perturb → output), and the positions of the perturbed value among the prefix's
-    outputs and of the suffix's extra argument.
+    the value to perturb → output), and the position of the perturbed value among the prefix's
+    outputs (-1 if it is not passed across).
     """
     nodes = list(traced.graph.nodes)
     calls = [i for i, n in enumerate(nodes) if n.op == "call_module" and n.target == module_name]
@@ -244,9 +243,7 @@ def _split(traced: fx.GraphModule, module_name: str, capture_input: bool) -> tup
         else:
             copied = suffix.node_copy(node, lambda n: senv[n])
         senv[node] = copied
-    prefix_module = fx.GraphModule(traced, prefix)
-    suffix_module = fx.GraphModule(traced, suffix)
-    return prefix_module, suffix_module, crossing.index(perturbed) if perturbed in crossing else -1, len(crossing)
+    return fx.GraphModule(traced, prefix), fx.GraphModule(traced, suffix), crossing.index(perturbed) if perturbed in crossing else -1
 
 
 class MaskedForward:
@@ -316,7 +313,7 @@ class MaskedForward:
                     f"layers: {unseen} lie inside other layers given together (or run more than once), so the split "
                     "network cannot mask them; give such layers to separate MaskedForwards, or use cache_prefix=False")
             module_name = next(name for name, module in model.named_modules() if module is spec.module)
-            self._prefix, self._suffix, self._perturbed_at, _ = _split(traced, module_name, spec.capture_input)
+            self._prefix, self._suffix, self._perturbed_at = _split(traced, module_name, spec.capture_input)
             with eval_mode(model), torch.no_grad():
                 self._cached = self._prefix(inputs)
                 if not isinstance(self._cached, tuple):
@@ -956,14 +953,13 @@ def target_and_others(ratios) -> tuple[np.ndarray, np.ndarray]:
 
 
 def evenly_spaced(layers: Sequence[str], count: int | None) -> list:
-    """``count`` of ``layers``, evenly spaced by position, first and last included (None: all)."""
+    """``count`` of ``layers``, evenly spaced by position (first and last included when ``count`` ≥ 2;
+    positions rounded half to even, as numpy rounds); None, or a count of at least ``len(layers)``: all."""
     layers = list(layers)
-    if count is None or count >= len(layers):
+    if count is None or (isinstance(count, int) and not isinstance(count, bool) and count >= len(layers)):
         return layers
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ValueError(f"count: must be a positive integer or None, got {count!r}")
-    if count == 1:
-        return [layers[-1]]
     return [layers[i] for i in np.unique(np.round(np.linspace(0, len(layers) - 1, count)).astype(int))]
 
 

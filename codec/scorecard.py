@@ -255,12 +255,9 @@ def intermediate_layers(layers, count: int | None = None) -> list:
 
     ``count``: only that many of them, evenly spaced (first and last included when ``count`` ≥ 2).
     """
-    middle = list(layers)[_intermediate(len(layers))]
-    if count is None or count >= len(middle):
-        return middle
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValueError(f"count: must be a positive integer or None, got {count!r}")
-    return [middle[i] for i in np.unique(np.round(np.linspace(0, len(middle) - 1, count)).astype(int))]
+    from .control import evenly_spaced
+
+    return evenly_spaced(list(layers)[_intermediate(len(layers))], count)
 
 
 @verdict_rule(1, "holds when the mean Hoyer index of contributions exceeds that of activations at every layer.")

@@ -309,7 +309,7 @@ def test_images_per_class_and_evenly_spaced_layers():
     with pytest.raises(ValueError, match="class 2 has 1 images"):
         control.images_per_class(labels, [0, 2], 2)
     assert control.evenly_spaced(list("abcdefghijklmnop"), 8) == list("acegjlnp")
-    assert control.evenly_spaced(list("abc"), None) == list("abc")
+    assert control.evenly_spaced(list("abc"), None) == list("abc") and control.evenly_spaced(list("abcde"), 1) == ["a"]
 
 
 # --------------------------------------------------------------------------- the planted check
