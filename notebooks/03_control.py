@@ -65,6 +65,7 @@
 # %% tags=["parameters"]
 preset = "tiny"
 per_class = None  # images per class of the store and SAEs (section 2's); None: the preset's
+steps = None  # integration steps of the store (as in sections 1 and 2); None: the preset's
 control_per_class = None  # images per class of the control experiments; None: the preset's (the paper: 10)
 n_trials = None  # trials of a target and an off-target class per layer (Fig. 6D); None: the preset's (the paper: 20)
 control_layers = None  # at how many layers, evenly spaced, the sweep runs; None: the preset's (all at tiny)
@@ -95,7 +96,7 @@ from codec.experiment import Experiment
 from codec.sae import PAPER_CONFIGURATIONS, fit_layers
 
 plots.theme()
-experiment = Experiment.from_preset(preset, runs_dir, weights=weights, data_root=data_root, per_class=per_class, device=device,
+experiment = Experiment.from_preset(preset, runs_dir, weights=weights, data_root=data_root, per_class=per_class, steps=steps, device=device,
                                     control_per_class=control_per_class, control_trials=n_trials, control_layers=control_layers,
                                     class_pct=class_pct, superclass_top_k=superclass_top_k)
 config, entry = experiment.config, experiment.entry
@@ -110,7 +111,8 @@ inputs, control_labels = experiment.inputs(rows)
 control_labels = control_labels.numpy()
 swept = control.evenly_spaced(layers, config.control_layers)
 late = layers[-late_layers:]
-print(f"scale: {config.name} | model: {entry.name} | SAEs (as written) on {len(labels)} images, {len(classes)} classes\n"
+print(f"scale: {config.name} | model: {entry.name} | data: {config.dataset}, {len(labels)} images, {len(classes)} classes "
+      f"(the stores and SAEs as written of section 2)\n"
       f"control experiments: {config.control_per_class} images per class ({len(rows)} images), {config.control_trials} trials, "
       f"sweep at {len(swept)} of {len(layers)} layers: {', '.join(swept)}")
 
