@@ -66,6 +66,8 @@
 preset = "tiny"
 per_class = None  # images per class of the store and SAEs (section 2's); None: the preset's
 steps = None  # integration steps of the store (as in sections 1 and 2); None: the preset's
+sae_epochs = None  # epoch limit of each SAE (as in section 2, whose SAEs this page reads); None: the preset's
+sae_expansion = None  # modes per channel (as in section 2); None: the paper's 3
 control_per_class = None  # images per class of the control experiments; None: the preset's (the paper: 10)
 n_trials = None  # trials of a target and an off-target class per layer (Fig. 6D); None: the preset's (the paper: 20)
 control_layers = None  # at how many layers, evenly spaced, the sweep runs; None: the preset's (all at tiny)
@@ -96,8 +98,8 @@ from codec.experiment import Experiment
 from codec.sae import PAPER_CONFIGURATIONS, fit_layers
 
 plots.theme()
-experiment = Experiment.from_preset(preset, runs_dir, weights=weights, data_root=data_root, per_class=per_class, steps=steps, device=device,
-                                    control_per_class=control_per_class, control_trials=n_trials, control_layers=control_layers,
+experiment = Experiment.from_preset(preset, runs_dir, weights=weights, data_root=data_root, per_class=per_class, steps=steps, sae_epochs=sae_epochs,
+                                    device=device, control_per_class=control_per_class, control_trials=n_trials, control_layers=control_layers,
                                     class_pct=class_pct, superclass_top_k=superclass_top_k)
 config, entry = experiment.config, experiment.entry
 started = time.perf_counter()
@@ -105,7 +107,7 @@ store = experiment.store()
 labels, layers = store.field("label"), store.layers
 indicator, classes = modes.indicators(labels)
 class_names = [entry.class_names[c] for c in classes]
-fits = fit_layers(store, experiment.sae_settings(PAPER_CONFIGURATIONS["as written"]))
+fits = fit_layers(store, experiment.sae_settings(PAPER_CONFIGURATIONS["as written"], expansion=sae_expansion))
 rows = control.images_per_class(labels, classes, config.control_per_class)
 inputs, control_labels = experiment.inputs(rows)
 control_labels = control_labels.numpy()
