@@ -4,7 +4,8 @@ The main entry point is :func:`codec.contributions`; see ``codec.attribution`` f
 methods, ``codec.targets`` for scalar targets and ``codec.stats`` for sparsity statistics.
 ``codec.models`` and ``codec.data`` give the networks and datasets of the three scales
 (``codec.presets``); ``codec.store`` keeps contributions of a dataset on disk,
-``codec.sae`` and ``codec.modes`` decompose them, ``codec.scorecard`` decides and records the
+``codec.sae`` and ``codec.modes`` decompose them, ``codec.control`` perturbs modes and
+``codec.visualize`` maps them into input space; ``codec.scorecard`` decides and records the
 paper's claims. ``codec.experiment`` is the set-up a section of the book starts from, and
 ``codec.plots`` its figure style (imported on first use: it needs matplotlib and seaborn, the
 ``book`` extra).
@@ -28,6 +29,7 @@ from . import (  # noqa: E402
     stats,
     store,
     targets,
+    visualize,
 )
 from .attribution import METHODS, RULES, Contributions, contributions  # noqa: E402
 from .targets import surprisal  # noqa: E402
@@ -54,6 +56,7 @@ __all__ = [
     "reduce",
     "stats",
     "targets",
+    "visualize",
     "__version__",
 ]
 

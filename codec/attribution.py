@@ -603,7 +603,8 @@ def _check_tensor(name: str, value: Tensor) -> None:
         raise ValueError(f"{name}: contains {bad} NaN or infinite values; clean the data first")
 
 
-def _check_int(name: str, value, minimum: int) -> None:
+def check_int(name: str, value, minimum: int) -> None:
+    """Raise a ValueError naming ``name`` unless ``value`` is an integer (not a bool) >= ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name}: must be an integer >= {minimum}, got {value!r}")
 
@@ -614,11 +615,11 @@ def _check_settings(method, rule, steps, chunk_size, reduce, seed, noise_level, 
         raise ValueError(f"method: unknown method {method!r}; choose one of {METHODS}")
     if rule not in RULES:
         raise ValueError(f"rule: unknown rule {rule!r}; choose one of {RULES}")
-    _check_int("steps", steps, 1)
+    check_int("steps", steps, 1)
     if chunk_size is not None:
-        _check_int("chunk_size", chunk_size, 1)
+        check_int("chunk_size", chunk_size, 1)
     check_reduce(reduce)
-    _check_int("seed", seed, 0)
+    check_int("seed", seed, 0)
     if not (isinstance(noise_level, (int, float)) and math.isfinite(noise_level) and noise_level >= 0):
         raise ValueError(f"noise_level: must be a finite number >= 0, got {noise_level!r}")
     target_obj = as_target(target)
@@ -630,7 +631,9 @@ def _check_settings(method, rule, steps, chunk_size, reduce, seed, noise_level, 
     return target_obj
 
 
-def _check_model_and_inputs(model, inputs, target: Target) -> None:
+def check_model_and_inputs(model, inputs, target: Target) -> None:
+    """Refuse, naming the parameter, a model that is not a Module and inputs that are not a finite
+    floating-point batch (B, ...), or that a per-input class target does not fit."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model: must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(inputs, Tensor):
@@ -662,7 +665,7 @@ def _layer_layouts(layout, names: list[str]) -> dict[str, str]:
     return dict(layout)
 
 
-def _baseline_for(baseline, x: Tensor) -> Tensor:
+def baseline_for(baseline, x: Tensor) -> Tensor:
     """The baseline x' of every input: zeros, or ``baseline`` (per input or shared) on x's device."""
     if baseline is None:
         return torch.zeros_like(x)
@@ -756,14 +759,14 @@ def contributions(
         not return one value per input. Each message names the parameter.
     """
     target_obj = _check_settings(method, rule, steps, chunk_size, reduce, seed, noise_level, target, softmax)
-    _check_model_and_inputs(model, inputs, target_obj)
+    check_model_and_inputs(model, inputs, target_obj)
     specs = resolve_layers(model, layers)
     names = [s.name for s in specs]
     layouts = _layer_layouts(layout, names)
     parameter = next(model.parameters(), None)
     device = parameter.device if parameter is not None else inputs.device
     x = inputs.detach().to(device)
-    x_base = _baseline_for(baseline, x)
+    x_base = baseline_for(baseline, x)
 
     chosen, integration = _METHODS[method], INTEGRATION_RULES[rule]
     bar = None

@@ -27,6 +27,7 @@ COLOURS = {
     "PCA": "#1b9e77",
     "NMF": "#7570b3",
     "baseline": "#000000",
+    "reference level": "#e69f00",  # amber: a level to compare with (chance, share of the area)
 }
 #: Diverging colour map of signed maps (red positive, blue negative), and of unsigned ones.
 SIGNED_CMAP = "RdBu_r"
@@ -164,3 +165,40 @@ def pct_axis(axis, label: str = "channels perturbed (% of the layer, log scale)"
     axis.set_xticks(PCT_TICKS, [str(p) for p in PCT_TICKS])
     axis.minorticks_off()
     axis.set_xlabel(label)
+
+
+def consistency_panel(axis, table) -> None:
+    """Claim 11: each source's map consistency across classes per group, bars, with the random sets' 95th percentile.
+
+    ``table``: :func:`codec.visualize.map_scores`.
+    """
+    groups = list(dict.fromkeys(table["group"]))
+    sources = list(dict.fromkeys(table["source"]))
+    width = 0.8 / len(sources)
+    positions = np.arange(len(groups))
+    for s, source in enumerate(sources):
+        values = table[table["source"] == source].set_index("group").loc[groups, "consistency"]
+        axis.bar(positions + (s - (len(sources) - 1) / 2) * width, values, width, color=source_colour(source), label=source)
+    chance = table.drop_duplicates("group").set_index("group").loc[groups, "chance_95"]
+    axis.scatter(positions, chance, marker="_", s=600, linewidths=2.5, color=colour("reference level"), zorder=3,
+                 label="random sets: 95th percentile")
+    axis.axhline(0, color=colour("baseline"), linewidth=0.6)
+    axis.set_xticks(positions, [str(g)[:20] for g in groups], rotation=30, ha="right", rotation_mode="anchor", fontsize=7)
+    axis.set_ylabel("consistency across classes (mean r)")
+    axis.set_title("Maps alike across classes?", fontsize=9)
+
+
+def mass_share_panel(axis, table, regions) -> None:
+    """Claim 11 on planted data: each source's share of |map| per region (mean over groups), against the region's share of the area."""
+    sources = list(dict.fromkeys(table["source"]))
+    width = 0.8 / len(sources)
+    positions = np.arange(len(regions))
+    for s, source in enumerate(sources):
+        part = table[table["source"] == source]
+        axis.bar(positions + (s - (len(sources) - 1) / 2) * width, [part[f"mass_{r}"].mean() for r in regions], width,
+                 color=source_colour(source), label=source)
+    area = [table[f"area_{r}"].mean() for r in regions]
+    axis.scatter(positions, area, marker="_", s=900, color=colour("reference level"), linewidths=2.5, zorder=3, label="share of the area")
+    axis.set_xticks(positions, list(regions))
+    axis.set_ylabel("share of |map| (mean over groups)")
+    axis.set_title("Where the maps put their mass", fontsize=9)

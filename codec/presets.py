@@ -79,6 +79,16 @@ class Preset:
     class_pct : float
         Percentage of each late layer's channels perturbed per class in Fig. 6C (the paper: about
         2% of ResNet-50's 2,048; 2% of the tiny ResNet's 32 or 64 channels is 0 or 1 channel).
+    map_images : int
+        Images per group of the map section's claim-11 scores (Fig. 7; tiny: per shape of a
+        texture, 4 shapes; sample: images of other classes on which a class's mode loads most).
+    map_groups : int or None
+        How many groups (tiny: textures; sample: classes) the map section scores; None: all.
+    map_random : int
+        Random channel sets per group: the chance level of a mode's map consistency.
+    map_cotangents : int or None
+        Cotangents per batched backward pass of the maps (:func:`codec.visualize.input_maps`);
+        bounds memory at 224×224; None: all at once.
     superclass_top_k : int
         Top-k accuracy of the superclass experiment (Fig. S10: top-5 over ImageNet's 1,000
         classes; the tiny scale has 16 classes and uses top-1).
@@ -105,6 +115,10 @@ class Preset:
     control_rows: int = 64
     class_pct: float = 2.0
     superclass_top_k: int = 5
+    map_images: int = 8
+    map_groups: int | None = None
+    map_random: int = 20
+    map_cotangents: int | None = None
 
     def resolved_device(self) -> torch.device:
         """The device to run on (``"auto"``: CUDA if available, else CPU)."""
@@ -124,10 +138,12 @@ class Preset:
 
 PRESETS = {
     "tiny": Preset("tiny", "shapes_resnet", "shapes", per_class=50, steps=10, batch_size=64, device="cpu", sae_lr=1e-3, sae_epochs=300,
-                   released_sae_epochs=60, released_sae_layers=1, control_rows=80, class_pct=10.0, superclass_top_k=1),
+                   released_sae_epochs=60, released_sae_layers=1, control_rows=80, class_pct=10.0, superclass_top_k=1,
+                   map_images=6),
     "sample": Preset("sample", "efficientnet_lite0", "imagenette_imagewoof", per_class=100, steps=10, batch_size=32, device="auto",
                      chunk_size=11, variant_per_class=25, sae_lr=1e-3, sae_epochs=1500, sae_patience=50,
-                     released_sae_epochs=200, released_sae_layers=3, control_trials=10, control_layers=8, control_rows=20),
+                     released_sae_epochs=200, released_sae_layers=3, control_trials=10, control_layers=8, control_rows=20,
+                     map_images=8, map_groups=8, map_random=10, map_cotangents=8),
     "paper": Preset("paper", "resnet50", "imagenet", per_class=50, steps=10, batch_size=64, device="cuda", control_rows=1024),
 }
 

@@ -417,6 +417,33 @@ def _superclass(details):
         f"{example if len(names) > 1 else example.replace('; ' + names[0] + ':', ';')}")
 
 
+@verdict_rule(11, "holds when the contribution modes' maps are more alike across classes than the maps of random channel sets "
+                  "of the same size (the mean correlation of what the maps highlight, over pairs of images of different classes, "
+                  "above the random sets' 95th percentile) for at least half of the groups scored, and, where the images carry "
+                  "object masks, the modes' maps put more than the object's share of the area on the object and less than the "
+                  "distractors' share of the area on the distractors (means over the groups).")
+def _mode_maps(details):
+    groups = details["groups"]
+    names = sorted(groups)
+    above = [groups[g]["contribution modes"]["consistency"] > groups[g]["chance_95"] for g in names]
+    consistent = sum(above) >= len(names) / 2
+    mean = {source: float(np.mean([groups[g][source]["consistency"] for g in names]))
+            for source in ("contribution modes", "activation modes", "single channels", "random channels")}
+    value = (f"{details['what']} at {details['layer']}: contribution modes' maps more alike across classes than random channel sets "
+             f"for {sum(above)} of {len(names)}; mean consistency contribution modes {mean['contribution modes']:.2f}, activation modes "
+             f"{mean['activation modes']:.2f}, single channels {mean['single channels']:.2f}, random sets {mean['random channels']:.2f}")
+    if not details.get("masks"):
+        return bool(consistent), value + " (no object masks at this scale: where the mass lies is not scored)"
+    share = {key: float(np.mean([groups[g]["contribution modes"][key] for g in names]))
+             for key in ("mass_object", "area_object", "mass_distractors", "area_distractors")}
+    placed = share["mass_object"] > share["area_object"] and share["mass_distractors"] < share["area_distractors"]
+    others = "; ".join(f"{source} {np.mean([groups[g][source]['mass_object'] for g in names]):.0%}"
+                       for source in ("activation modes", "single channels", "random channels"))
+    return bool(consistent and placed), (
+        value + f"; share of |map| on the object {share['mass_object']:.0%} (its area {share['area_object']:.0%}), on distractors "
+        f"{share['mass_distractors']:.0%} (their area {share['area_distractors']:.0%}); on the object for {others}")
+
+
 @verdict_rule(14, "holds when the median cosine of the retrained SAEs' class-aggregated modes to the default SAE's is at "
                   "least 0.8 and R² moves by at most 0.1 from the default's.")
 def _robustness(details, chance: float):

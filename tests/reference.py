@@ -143,3 +143,50 @@ def _hidden(model, module, inp):
     finally:
         handle.remove()
     return store["h"][0]
+
+
+def literal_input_maps(model, module, x, weights, cls, points=((1.0, 1.0),), baseline=None):
+    """Input-space maps of one input (1, ...) and one channel selection, one unit at a time.
+
+    For every path point (alpha, omega) and every unit (k, p) of the layer with a nonzero weight
+    ``weights[k]``: one backward pass for dh_{k,p}/dx, times omega * w_k * dy/dh_{k,p} and
+    (x - x'); the unit's contribution is the same weighted product with <dh_{k,p}/dx, x - x'>
+    (summed over the path), and its terms go to the positive map if that contribution is > 0,
+    else to the negative one. Returns ``(positive, negative)``, each shaped like ``x[0]``.
+    """
+    x_base = torch.zeros_like(x) if baseline is None else baseline
+    delta = (x - x_base)[0]
+    n_channels = weights.shape[0]
+    terms = []  # per unit: (sum over points of omega * g * J_row, sum over points of omega * g * <J_row, delta>)
+    for alpha, omega in points:
+        point = (x_base + alpha * (x - x_base)).clone().requires_grad_(True)
+        store = {}
+        handle = module.register_forward_hook(lambda m, i, o: store.__setitem__("h", o))
+        try:
+            with torch.enable_grad():
+                y = model(point)[0, cls]
+                h = store["h"]
+                (g,) = torch.autograd.grad(y, h, retain_graph=True)
+        finally:
+            handle.remove()
+        flat_h, flat_g = h[0].reshape(n_channels, -1), g[0].reshape(n_channels, -1)
+        for k in range(n_channels):
+            if weights[k] == 0:
+                continue
+            for p in range(flat_h.shape[1]):
+                (row,) = torch.autograd.grad(flat_h[k, p], point, retain_graph=True)
+                sensitivity = omega * weights[k] * flat_g[k, p] * row[0]
+                term = omega * flat_g[k, p] * (row[0] * delta).sum()
+                terms.append(((k, p), sensitivity, term))
+    by_unit = {}
+    for key, sensitivity, term in terms:
+        total_s, total_t = by_unit.get(key, (0.0, 0.0))
+        by_unit[key] = (total_s + sensitivity, total_t + term)
+    positive = torch.zeros_like(delta)
+    negative = torch.zeros_like(delta)
+    for sensitivity, term in by_unit.values():
+        if term > 0:
+            positive = positive + sensitivity * delta
+        else:
+            negative = negative + sensitivity * delta
+    return positive, negative

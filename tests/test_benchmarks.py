@@ -68,3 +68,14 @@ def test_control_benchmark_reports_its_three_ways_and_their_ratios():
     assert set(report["per_mask_over_cached_by_layer"]) == {"layer1.0", "layer3.1"}
     assert report["per_mask_over_cached"] > 0 and report["per_mask_over_cached_later_half"] > 0
     assert report["largest_curve_difference"] == 0.0  # the three ways give the same accuracies
+
+
+def test_maps_benchmark_gives_the_loop_s_maps_and_reports_the_ratio():
+    command = [sys.executable, str(ROOT / "benchmarks" / "maps.py"), "--model", "shapes_resnet", "--layer", "layer3.1",
+               "--channels", "4", "--threads", "1"]
+    output = subprocess.run(command, check=True, capture_output=True, text=True, timeout=600).stdout
+    report = json.loads(output.strip().splitlines()[-1])
+    assert report["layer_shape"] == [64, 8, 8] and report["backward_passes_of_the_loop"] == 4 * 8 * 8
+    assert report["vjp_s"] > 0 and report["loop_s"] > 0 and report["loop_over_vjp"] > 0
+    assert report["largest_difference_relative"] < 1e-4  # the same maps, to float32 rounding
+    assert report["completeness_error"] < 1e-4

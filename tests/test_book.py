@@ -31,7 +31,7 @@ def _script(name):
 
 build_book = _script("build_book")
 check_site = _script("check_site")
-MEASURED_CLAIMS = (1, 2, 3, 4, 15, 16, 5, 6, 14, 7, 8, 9, 10)  # sections 1, 2 and 3
+MEASURED_CLAIMS = (1, 2, 3, 4, 15, 16, 5, 6, 14, 7, 8, 9, 10, 11)  # sections 1 to 4
 
 needs_chromium = pytest.mark.skipif(
     not any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")),
@@ -197,6 +197,11 @@ TIMING_CLAIMS = {16}
 # Claims whose tiny verdict sits on its rule's boundary, so that rounding on another CPU code path
 # flips it (scripts/portability.py measured it); notebook 03 says so. Their values are still checked.
 BOUNDARY_CLAIMS = {8: "contribution modes beat activation modes at 3 of the 6 tiny layers: 'more than half' moves with one layer"}
+# Claims whose spread across CPU code paths scripts/portability.py has not measured yet (a new
+# section): their verdict must match the committed one exactly and every number within this
+# absolute tolerance (the maps are float32, their summaries float64; code-path rounding moves them
+# by about 1e-6), until `python scripts/portability.py measure --notebooks NN` records the spread.
+UNMEASURED_SPREAD = {11: 1e-3}
 
 
 @pytest.mark.slow
@@ -220,7 +225,11 @@ def test_tiny_claims_reproduce_within_the_measured_spread(tiny_build):
         if claim in TIMING_CLAIMS:
             continue
         reference, record = committed[claim, "tiny"], fresh[claim, "tiny"]
-        measured = spread[str(claim)]
+        if claim in UNMEASURED_SPREAD and str(claim) not in spread:
+            measured = {"verdicts": {"committed": reference["verdict"]},
+                        "spread": {path: UNMEASURED_SPREAD[claim] / 3 for path in portability.numeric_leaves(reference)}}
+        else:
+            measured = spread[str(claim)]
         assert len(set(measured["verdicts"].values())) == 1 or claim in BOUNDARY_CLAIMS, (
             f"claim {claim}: its verdict differed between CPU code paths ({measured['verdicts']}); "
             "the page must say that it sits at its rule's boundary, and this test must say so too")
@@ -285,7 +294,7 @@ def test_the_paper_preset_runs_end_to_end_on_a_fake_imagenet_with_random_weights
 
     results = tmp_path / "results"
     parameters = {"preset": "paper", "device": "cpu", "per_class": 2, "steps": 2, "sae_epochs": 2, "sae_expansion": 0.05,
-                  "control_per_class": 2, "n_trials": 2, "control_layers": 2,
+                  "control_per_class": 2, "n_trials": 2, "control_layers": 2, "map_images": 2, "map_random": 3,
                   "weights": str(resnet), "data_root": str(root), "runs_dir": str(tmp_path / "runs"), "results_dir": str(results)}
     for source in build_book.notebook_sources():
         output = tmp_path / f"{source.stem}.ipynb"
@@ -319,11 +328,12 @@ def test_tiny_build_records_claims_stays_out_of_book_and_every_page_passes_in_ch
     for claim in MEASURED_CLAIMS:
         tiny_cell = rows[claim].split("|")[4]
         assert ("**holds**" in tiny_cell or "**does not hold**" in tiny_cell) and "not yet measured" not in tiny_cell
-    assert "not yet measured" in rows[11]
+    assert "not yet measured" in rows[12]
 
     html = out / "_build" / "html"
     pages = {p.relative_to(html).as_posix() for p in html.rglob("*.html") if "_static" not in p.parts}
-    assert {"book/intro.html", "book/method.html", "book/01_contributions.html", "book/03_control.html", "book/scorecard.html"} <= pages
+    assert {"book/intro.html", "book/method.html", "book/01_contributions.html", "book/03_control.html", "book/04_maps.html",
+            "book/scorecard.html"} <= pages
     results = check_site.check_site(html)
     assert {page: problems for page, problems in results.items() if problems} == {}
     executed = json.loads((staged / "01_contributions.ipynb").read_text())
@@ -335,3 +345,6 @@ def test_tiny_build_records_claims_stays_out_of_book_and_every_page_passes_in_ch
     executed = json.loads((staged / "03_control.ipynb").read_text())
     images = [o for cell in executed["cells"] for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) >= 4  # Fig. 6C, 6D, 6E, S10
+    executed = json.loads((staged / "04_maps.ipynb").read_text())
+    images = [o for cell in executed["cells"] for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(images) >= 3  # Fig. 7A, 7B, the claim-11 scores

@@ -112,7 +112,7 @@ def test_the_checks_can_fail():
 
 
 PUBLIC_SUBMODULES = ["attribution", "classes", "control", "data", "experiment", "hooks", "models", "modes", "plots", "presets",
-                     "reduce", "sae", "scorecard", "stats", "store", "targets"]
+                     "reduce", "sae", "scorecard", "stats", "store", "targets", "visualize"]
 
 
 def test_import_codec_exposes_every_public_submodule():

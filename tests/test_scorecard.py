@@ -37,7 +37,7 @@ def test_bad_records_are_refused(tmp_path, kwargs, pattern):
 
 # ----------------------------------------------------------------------------- verdict rules
 
-MEASURED = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 15, 16)
+MEASURED = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 14, 15, 16)
 
 
 def test_every_measured_claim_has_one_rule_and_the_page_prints_it():
@@ -67,6 +67,20 @@ def _superclass(ablate, preserve):
             "groups": {"dog": {"group_before": 1.0, "others_before": 1.0, "ablate_group_after": ablate[0],
                                "ablate_others_after": ablate[1], "preserve_group_after": preserve[0],
                                "preserve_others_after": preserve[1]}}}
+
+
+def _mode_maps(consistency, chance, shares=None):
+    """Claim 11's details: one group per consistency value; ``shares`` (object mass, object area, distractor mass,
+    distractor area) adds planted regions."""
+    groups = {}
+    for g, value in enumerate(consistency):
+        sources = {source: {"consistency": value if source == "contribution modes" else 0.0}
+                   for source in ("contribution modes", "activation modes", "single channels", "random channels")}
+        if shares is not None:
+            for numbers in sources.values():
+                numbers.update(zip(("mass_object", "area_object", "mass_distractors", "area_distractors"), shares))
+        groups[f"g{g}"] = {**sources, "chance_95": chance, "images": 8}
+    return {"layer": "l", "what": "groups", "masks": shares is not None, "groups": groups}
 
 
 # (claim, details, context, expected verdict): each rule just inside and just outside its thresholds
@@ -102,6 +116,11 @@ BOUNDARIES = [
     (10, _superclass(ablate=(0.5, 0.8), preserve=(0.5, 0.5)), {}, True),
     (10, _superclass(ablate=(0.51, 0.8), preserve=(0.5, 0.5)), {}, False),
     (10, _superclass(ablate=(0.5, 0.8), preserve=(0.5, 0.51)), {}, False),
+    (11, _mode_maps([0.6, 0.4], chance=0.5), {}, True),  # 1 of 2 above chance: half
+    (11, _mode_maps([0.6, 0.5, 0.4], chance=0.5), {}, False),  # 1 of 3; equal to chance is not above
+    (11, _mode_maps([0.6], chance=0.5, shares=(0.3, 0.2, 0.1, 0.2)), {}, True),
+    (11, _mode_maps([0.6], chance=0.5, shares=(0.2, 0.2, 0.1, 0.2)), {}, False),  # object mass only its area share
+    (11, _mode_maps([0.6], chance=0.5, shares=(0.3, 0.2, 0.2, 0.2)), {}, False),  # distractor mass its area share
     (14, {"layer": "l", "default_r2": 0.9, "sweep": _sweep([0.8, 0.8, 0.1], [0.9, 0.8, 0.95])}, {"chance": 0.0}, True),
     (14, {"layer": "l", "default_r2": 0.9, "sweep": _sweep([0.8, 0.79, 0.1], [0.9, 0.8, 0.95])}, {"chance": 0.0}, False),
     (14, {"layer": "l", "default_r2": 0.9, "sweep": _sweep([0.9, 0.9, 0.9], [0.9, 0.79, 0.95])}, {"chance": 0.0}, False),
@@ -130,8 +149,8 @@ def test_assess_saves_arrays_as_lists_and_refuses_claims_without_rules(tmp_path)
                                                       "hoyer_activation": np.array([0.4, 0.5], dtype=np.float32)})
     assert record["details"]["hoyer_contribution"] == [0.5, 0.6]
     assert record["value"] == "Hoyer contributions 0.50–0.60 vs activations 0.40–0.50; higher at 2 of 2 layers"
-    with pytest.raises(ValueError, match="claim_id: claim 11 has no verdict rule"):
-        scorecard.assess(tmp_path, "tiny", 11, {"x": 1})
+    with pytest.raises(ValueError, match="claim_id: claim 12 has no verdict rule"):
+        scorecard.assess(tmp_path, "tiny", 12, {"x": 1})
     with pytest.raises(ValueError, match="claim 3 already has a verdict rule"):
         scorecard.verdict_rule(3, "again")(lambda details: (True, "x"))
     with pytest.raises(ValueError, match="claim_id: unknown claim 99"):
