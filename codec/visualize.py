@@ -629,6 +629,21 @@ def mode_loadings_rows(codes, mode: int, labels, exclude, n: int) -> np.ndarray:
     return candidates[np.argsort(-codes[candidates, mode], kind="stable")[:n]]
 
 
+def _rows_of_two_classes(codes, mode: int, labels, own_class, n: int) -> np.ndarray:
+    """:func:`mode_loadings_rows` of the classes other than ``own_class``, made to hold at least two
+    classes (the maps are compared across classes): where the top ``n`` are all of one class, the
+    highest-loading image of a third class replaces the last, or of the own class where there is
+    no third (a dataset of two classes)."""
+    chosen = mode_loadings_rows(codes, mode, labels, own_class, n)
+    if np.unique(labels[chosen]).size >= 2:
+        return chosen
+    ranked = mode_loadings_rows(codes, mode, labels, [], len(labels))
+    taken = labels[chosen[0]] if chosen.size else own_class
+    third = ranked[(labels[ranked] != taken) & (labels[ranked] != own_class)]
+    other = third if third.size else ranked[labels[ranked] != taken]
+    return np.concatenate([chosen[: n - 1], other[:1]]) if chosen.size else np.concatenate([ranked[:1], other[:1]])
+
+
 def group_selections(fits, layer: str, group_indicator, n_channels: int, top: int = PAPER_CHANNELS_PER_MODE,
                      combine: str = "sum") -> dict:
     """Each group's selection at one layer from every source of :data:`codec.control.SOURCES`.
@@ -830,11 +845,11 @@ def claim_groups(dataset, labels, fits, layer: str, n_channels: int, top: int, i
         best = top_modes(correlation(fits[layer, "contributions"].codes, group_indicator), 1)[:, 0]
         codes = fits[layer, "contributions"].codes
         rows = {}
+        if classes.size < 2:
+            raise ValueError("labels: claim 11 compares maps across classes; the store has one class")
+        check_int("images", images, 2)
         for k, name in enumerate(names):
-            chosen = mode_loadings_rows(codes, int(best[k]), labels, classes[k], images)
-            if np.unique(labels[chosen]).size < 2:  # one other class only (a dataset of two): the class's own images too
-                chosen = mode_loadings_rows(codes, int(best[k]), labels, [], images)
-            rows[name] = chosen
+            rows[name] = _rows_of_two_classes(codes, int(best[k]), labels, classes[k], images)
         group_indicator = group_indicator[:, : len(names)]
         regions = None
         what = (f"{len(names)} classes, each on the {images} images of other classes where its top contribution mode "

@@ -68,6 +68,8 @@
 preset = "tiny"
 per_class = None  # images per class of the store and SAEs (section 2's); None: the preset's
 steps = None  # integration steps of the store (as in sections 1-3); None: the preset's
+sae_epochs = None  # epoch limit of each SAE (as in sections 2-3, whose SAEs this page reads); None: the preset's
+sae_expansion = None  # modes per channel (as in sections 2-3); None: the paper's 3
 map_layer = None  # the layer of the maps; None: the layer at the authors' depth (their layer 7 of ResNet-50's 16)
 map_channels = 3  # top channels per mode (the authors' Fig. 7: 3)
 map_images = None  # images per group of the claim-11 scores; None: the preset's
@@ -97,15 +99,15 @@ from codec.experiment import Experiment
 from codec.sae import PAPER_CONFIGURATIONS, fit_layers
 
 plots.theme()
-experiment = Experiment.from_preset(preset, runs_dir, weights=weights, data_root=data_root, per_class=per_class, steps=steps, device=device,
-                                    map_images=map_images, map_groups=map_groups, map_random=map_random)
+experiment = Experiment.from_preset(preset, runs_dir, weights=weights, data_root=data_root, per_class=per_class, steps=steps, sae_epochs=sae_epochs,
+                                    device=device, map_images=map_images, map_groups=map_groups, map_random=map_random)
 config, entry = experiment.config, experiment.entry
 started = time.perf_counter()
 store = experiment.store()
 labels, layers = store.field("label"), store.layers
 indicator, classes = modes.indicators(labels)
 class_names = [entry.class_names[c] for c in classes]
-fits = fit_layers(store, experiment.sae_settings(PAPER_CONFIGURATIONS["as written"]))
+fits = fit_layers(store, experiment.sae_settings(PAPER_CONFIGURATIONS["as written"], expansion=sae_expansion))
 layer = map_layer or visualize.layer_at_authors_depth(layers)
 n_channels = store.channels[layer]
 contribution_fit = fits[layer, "contributions"]

@@ -10,6 +10,7 @@ from torch import nn
 from codec import contributions
 from codec.attribution import INTEGRATION_RULES
 from codec.visualize import (
+    _rows_of_two_classes,
     channel_selection,
     claim_details,
     completeness_table,
@@ -253,3 +254,13 @@ def test_mode_loadings_rows_leave_out_the_class():
     assert mode_loadings_rows(codes, 0, labels, exclude=[], n=2).tolist() == [0, 3]
     with pytest.raises(ValueError, match="mode: 2 is out of range"):
         mode_loadings_rows(codes, 2, labels, 3, 2)
+
+
+def test_the_rows_of_a_group_hold_two_classes_even_when_the_top_loadings_are_one_class():
+    codes = np.array([[9.0], [1.0], [8.0], [7.0], [0.5], [2.0]])
+    labels = np.array([0, 1, 2, 2, 3, 3])
+    # class 0's mode: the top two of the other classes are both class 2; the best of another class replaces the second
+    assert _rows_of_two_classes(codes, 0, labels, 0, 2).tolist() == [2, 5]
+    assert _rows_of_two_classes(codes, 0, labels, 0, 3).tolist() == [2, 3, 5]  # already two classes: as ranked
+    two = np.array([0, 1, 1, 1, 1, 1])  # a dataset of two classes: the own class makes the second
+    assert _rows_of_two_classes(codes, 0, two, 0, 2).tolist() == [2, 0]
