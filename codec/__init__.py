@@ -5,7 +5,8 @@ methods, ``codec.targets`` for scalar targets and ``codec.stats`` for sparsity s
 ``codec.models`` and ``codec.data`` give the networks and datasets of the three scales
 (``codec.presets``); ``codec.store`` keeps contributions of a dataset on disk,
 ``codec.sae`` and ``codec.modes`` decompose them, ``codec.control`` perturbs modes and
-``codec.visualize`` maps them into input space; ``codec.scorecard`` decides and records the
+``codec.visualize`` maps them into input space, ``codec.heads`` groups a ViT's attention
+pseudo-channels into heads; ``codec.scorecard`` decides and records the
 paper's claims. ``codec.experiment`` is the set-up a section of the book starts from, and
 ``codec.plots`` its figure style (imported on first use: it needs matplotlib and seaborn, the
 ``book`` extra).
@@ -19,6 +20,7 @@ from . import (  # noqa: E402
     control,
     data,
     experiment,
+    heads,
     hooks,
     models,
     modes,
@@ -45,6 +47,7 @@ __all__ = [
     "control",
     "data",
     "experiment",
+    "heads",
     "hooks",
     "modes",
     "sae",

@@ -444,18 +444,65 @@ def imagewoof(root=None, per_class: int | None = None, transform=None, seed: int
     return ImageFolderDataset(files, labels, transform, "imagewoof")
 
 
-def imagenette_imagewoof(root=None, per_class: int | None = None, transform=None, seed: int = 0) -> ImageFolderDataset:
+#: Seed of the fixed partition of each class's images into ``fit`` and ``heldout`` halves.
+FIT_SPLIT_SEED = 2026
+#: Splits of the real image folders: all images, or the two halves of the partition.
+FOLDER_SPLITS = ("val", "test", "fit", "heldout")
+
+
+def fit_heldout_split(files: list[Path], labels: list[int], split: str) -> tuple[list[Path], list[int]]:
+    """One half of a fixed partition of each class's images, for a classifier fitted here.
+
+    The sample scale's vision transformer has a classification head fitted on these images
+    (:mod:`codec.models.onnx_vit`): it is fitted on ``"fit"`` and evaluated and analysed on
+    ``"heldout"`` only. Each class's files (sorted) are permuted with :data:`FIT_SPLIT_SEED`; the
+    first half (rounded down) is ``fit``, the rest ``heldout``. ``"val"`` and ``"test"`` keep all.
+
+    Parameters
+    ----------
+    files : list of Path
+    labels : list of int
+    split : {"val", "test", "fit", "heldout"}
+
+    Returns
+    -------
+    files, labels : the kept ones, in the given order
+    """
+    if split not in FOLDER_SPLITS:
+        raise ValueError(f"split: expected one of {FOLDER_SPLITS} for real images, got {split!r}")
+    if split in ("val", "test"):
+        return files, labels
+    labels_array = np.asarray(labels)
+    keep = []
+    for label in sorted(set(labels)):
+        members = np.flatnonzero(labels_array == label)
+        order = members[np.argsort([str(files[i]) for i in members], kind="stable")]
+        permuted = order[np.random.default_rng([FIT_SPLIT_SEED, int(label)]).permutation(len(order))]
+        half = len(permuted) // 2
+        keep.extend((permuted[:half] if split == "fit" else permuted[half:]).tolist())
+    keep.sort()
+    return [files[i] for i in keep], [labels[i] for i in keep]
+
+
+def imagenette_imagewoof(root=None, per_class: int | None = None, transform=None, seed: int = 0,
+                         split: str = "val") -> ImageFolderDataset:
     """Imagenette and Imagewoof validation images together: 20 ImageNet-1k classes, 10 of them dog breeds.
 
     7,854 images in all (3,925 + 3,929); ``per_class`` keeps at most that many per class (a
     seeded choice, the same per folder as :func:`imagenette` and :func:`imagewoof` make). The two
-    sets share no class, so every label stays its ImageNet-1k index.
+    sets share no class, so every label stays its ImageNet-1k index. ``split`` ``"fit"`` or
+    ``"heldout"`` keeps one half of a fixed per-class partition first (:func:`fit_heldout_split`;
+    the cap then chooses within that half).
     """
-    nette, woof = imagenette(root, per_class, None, seed), imagewoof(root, per_class, None, seed)
+    if split not in FOLDER_SPLITS:
+        raise ValueError(f"split: expected one of {FOLDER_SPLITS} for real images, got {split!r}")
+    nette, woof = imagenette(root, None, None, seed), imagewoof(root, None, None, seed)
     overlap = sorted(set(nette.labels) & set(woof.labels))
     if overlap:
         raise ValueError(f"imagenette_imagewoof: the two folders share classes {overlap}; expected disjoint class sets")
-    return ImageFolderDataset(nette.files + woof.files, nette.labels + woof.labels, transform, "imagenette_imagewoof")
+    halves = [fit_heldout_split(part.files, part.labels, split) for part in (nette, woof)]
+    capped = [_cap_per_class(files, labels, per_class, seed) for files, labels in halves]
+    return ImageFolderDataset(capped[0][0] + capped[1][0], capped[0][1] + capped[1][1], transform, "imagenette_imagewoof")
 
 
 def imagenet_sample(root=None, transform=None) -> ImageFolderDataset:
@@ -599,7 +646,7 @@ def _load_imagewoof(per_class=None, seed=0, root=None, split="val"):
 
 @register_dataset("imagenette_imagewoof")
 def _load_imagenette_imagewoof(per_class=None, seed=0, root=None, split="val"):
-    return imagenette_imagewoof(root, per_class=per_class, seed=seed)
+    return imagenette_imagewoof(root, per_class=per_class, seed=seed, split=split)
 
 
 @register_dataset("imagenet_sample")

@@ -126,6 +126,24 @@ def test_imagenette_and_imagewoof_together_are_twenty_disjoint_classes(data_dir)
     assert capped.identity()["name"] == "imagenette_imagewoof"
 
 
+def test_the_fit_and_heldout_halves_partition_each_class(data_dir):
+    fit = data.imagenette_imagewoof(data_dir, split="fit")
+    heldout = data.get_dataset("imagenette_imagewoof", root=data_dir, split="heldout")
+    everything = data.imagenette_imagewoof(data_dir)
+    assert not set(fit.files) & set(heldout.files)  # nothing a head is fitted on is analysed
+    assert set(fit.files) | set(heldout.files) == set(everything.files)
+    for label in set(everything.labels):  # each class split in half (the held-out half takes the odd one)
+        n_fit, n_held = fit.labels.count(label), heldout.labels.count(label)
+        assert n_held - n_fit in (0, 1) and n_fit + n_held == everything.labels.count(label)
+    assert data.imagenette_imagewoof(data_dir, split="fit").files == fit.files  # fixed, not seeded by the caller
+    capped = data.imagenette_imagewoof(data_dir, per_class=4, seed=1, split="heldout")
+    assert len(capped) == 80 and set(capped.files) < set(heldout.files)
+    assert data.imagenette_imagewoof(data_dir, per_class=4, seed=1, split="test").files == \
+        data.imagenette_imagewoof(data_dir, per_class=4, seed=1).files
+    with pytest.raises(ValueError, match="split: expected one of .* for real images, got 'train'"):
+        data.imagenette_imagewoof(data_dir, split="train")
+
+
 def test_per_class_cap_is_balanced_and_deterministic(data_dir):
     first = data.imagenette(data_dir, per_class=7, seed=1)
     again = data.imagenette(data_dir, per_class=7, seed=1)
