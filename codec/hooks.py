@@ -270,9 +270,15 @@ class LayerCapture:
             raise CaptureError("could not protect captured layers from in-place modification")
         missing = [s.name for s in self.specs if s.name not in self._records]
         if missing:
+            fused = [s.name for s in self.specs if s.name in missing and type(s.module).__name__ == "NonDynamicallyQuantizableLinear"]
+            hint = (f" {fused} are the output projections of torch.nn.MultiheadAttention, which applies them inside "
+                    "its fused function (F.multi_head_attention_forward), never as modules, on its fast and its slow "
+                    "path alike, so no option turns this off and the heads before the projection have no hook point: "
+                    "use a ViT whose attention calls its projection as a module (timm's VisionTransformer: "
+                    "'blocks.<i>.attn.proj:input'), or analyse the attention's output instead") if fused else ""
             raise CaptureError(
                 f"layers: {missing} did not run in the model's forward pass; choose modules "
-                "that the forward pass calls"
+                f"that the forward pass calls.{hint}"
             )
         n = inputs.shape[0]
         if not isinstance(output, Tensor):

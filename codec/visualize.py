@@ -365,9 +365,12 @@ def input_maps(
                 try:
                     _, captured = capture.forward(model, fwAD.make_dual(point, delta))
                 except NotImplementedError as error:
+                    fused = "scaled_dot_product" in str(error)
                     raise NotImplementedError(
                         f"method: the unit terms need forward-mode AD through the model, and one operation does not support it "
-                        f"({str(error).splitlines()[0]})") from error
+                        f"({str(error).splitlines()[0]})" + (
+                            ". It is fused attention: for a timm ViT set block.attn.fused_attn = False for every block "
+                            "(the same math on the plain path; codec's ViT entries do this)" if fused else "")) from error
                 unpacked = fwAD.unpack_dual(captured[layer])
                 tangent = torch.zeros_like(unpacked.primal) if unpacked.tangent is None else unpacked.tangent.clone()
                 del captured, unpacked

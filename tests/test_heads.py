@@ -55,3 +55,39 @@ def test_heads_without_specialisation_score_like_random_groupings():
 def test_bad_head_arguments_are_named(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
+
+
+def test_torch_multihead_attention_heads_have_no_hook_point_and_the_error_says_why():
+    from torch import nn
+
+    import codec
+
+    class TorchAttention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Linear(3, 8)
+            self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+            self.head = nn.Linear(8, 4)
+
+        def forward(self, x):  # (B, 3, 5) -> 5 tokens of 3 features
+            tokens = self.embed(x.transpose(1, 2))
+            return self.head(self.attn(tokens, tokens, tokens, need_weights=False)[0].mean(1))
+
+    with pytest.raises(RuntimeError, match=r"\['attn.out_proj:input'\] did not run.*torch.nn.MultiheadAttention.*"
+                                           r"no option turns this off.*'blocks.<i>.attn.proj:input'"):
+        codec.contributions(TorchAttention().eval(), torch.randn(2, 3, 5), ["attn.out_proj:input"], method="ig", steps=2)
+
+
+def test_fused_attention_in_forward_mode_names_the_switch_that_turns_it_off():
+    timm = pytest.importorskip("timm")
+    from codec import visualize
+
+    model = timm.create_model("vit_small_patch14_dinov2", pretrained=False, img_size=28, num_classes=3, depth=1,
+                              embed_dim=12, num_heads=2).eval()
+    inputs, selection = torch.randn(1, 3, 28, 28), torch.ones(1, 12)
+    if not model.blocks[0].attn.fused_attn:
+        pytest.skip("timm did not choose its fused attention here (TIMM_FUSED_ATTN=0)")
+    with pytest.raises(NotImplementedError, match="fused attention: for a timm ViT set block.attn.fused_attn = False"):
+        visualize.input_maps(model, inputs, "blocks.0", selection)
+    model.blocks[0].attn.fused_attn = False
+    assert visualize.input_maps(model, inputs, "blocks.0", selection).maps.shape == (1, 1, 3, 28, 28)
