@@ -669,7 +669,7 @@ def get_dataset(name: str, per_class: int | None = None, seed: int = 0, root=Non
     return DATASETS[name](per_class=per_class, seed=seed, root=root, split=split)
 
 
-def preset_dataset(preset, name: str | None = None, per_class: int | None = None, split: str = "test",
+def preset_dataset(preset, name: str | None = None, per_class: int | None = None, split: str | None = None,
                    seed: int = 0, root=None):
     """The images of a scale (``codec.presets.Preset``), as the notebooks and the command line use them.
 
@@ -681,12 +681,14 @@ def preset_dataset(preset, name: str | None = None, per_class: int | None = None
     per_class : int, optional
         Images per class (default: the preset's). For ``shapes``: ``per_class × 16`` images of
         ``split``.
-    split : {"train", "test"}
-        Split of the planted shapes.
+    split : str, optional
+        The split (default: the preset's ``split``): ``"train"`` or ``"test"`` of the planted
+        shapes; for real images ``"val"``/``"test"`` (all), ``"fit"`` or ``"heldout"``
+        (:func:`fit_heldout_split`).
     seed : int
         Seed of the selection (per-class caps) or of the planted images.
     root : path, optional
         Folder of real images (default ``$CODEC_DATA_DIR``); required for ``imagenet``.
     """
     return get_dataset(name or preset.dataset, per_class=preset.per_class if per_class is None else per_class,
-                       seed=seed, root=root, split=split)
+                       seed=seed, root=root, split=preset.split if split is None else split)

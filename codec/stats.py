@@ -186,6 +186,29 @@ def mask_share(maps, masks) -> np.ndarray:
         return np.where(total > 0, inside / np.where(total > 0, total, 1), np.nan)
 
 
+def mean_hoyer(contributions_ei, activations) -> tuple[float, float]:
+    """Mean over images of the Hoyer index of each image's channel vector: contributions, activations.
+
+    Parameters
+    ----------
+    contributions_ei : array, shape (N, 2, C)
+        Positive and negative contribution parts per channel (a store's ``contributions``); the
+        net contribution (their sum) is scored.
+    activations : array, shape (N, C)
+        Spatially (or token-) summed activations.
+
+    Returns
+    -------
+    (float, float)
+        The two means (images whose vector is all zero are left out).
+    """
+    contributions_ei = _as_numpy(contributions_ei)
+    if contributions_ei.ndim != 3 or contributions_ei.shape[1] != 2:
+        raise ValueError(f"contributions_ei: expected (N, 2, C), got shape {contributions_ei.shape}")
+    return (float(np.nanmean(hoyer(contributions_ei.sum(axis=1), axis=1))),
+            float(np.nanmean(hoyer(_as_numpy(activations), axis=1))))
+
+
 def layer_summary(contributions_ei, activations, labels, fraction: float = 0.95) -> dict:
     """The section-1 statistics of one layer.
 
@@ -213,9 +236,10 @@ def layer_summary(contributions_ei, activations, labels, fraction: float = 0.95)
     contributions_ei = _as_numpy(contributions_ei)
     activations = _as_numpy(activations)
     net = contributions_ei.sum(axis=1)
+    hoyer_contribution, hoyer_activation = mean_hoyer(contributions_ei, activations)
     return {
-        "hoyer_contribution": float(np.nanmean(hoyer(net, axis=1))),
-        "hoyer_activation": float(np.nanmean(hoyer(activations, axis=1))),
+        "hoyer_contribution": hoyer_contribution,
+        "hoyer_activation": hoyer_activation,
         "ei_correlation": ei_correlation(contributions_ei, over="channels"),
         "ei_correlation_per_image": float(np.nanmedian(ei_correlation(contributions_ei, over="images"))),
         "pcs_contribution": components_for_variance(class_averages(net, labels)[1], fraction),

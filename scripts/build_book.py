@@ -3,6 +3,7 @@
     python scripts/build_book.py --preset tiny                # staged in _build/tiny, book/ untouched
     python scripts/build_book.py --preset sample --publish    # executes into book/ (the committed book)
     python scripts/build_book.py --reference                  # tiny reference outputs for nbval
+    python scripts/build_book.py --reference --notebooks 06   # ... of one notebook
     python scripts/build_book.py --preset sample --publish -p per_class 25 --notebooks 01
 
 Every notebook ``notebooks/NN_*.py`` (Jupytext py:percent) is converted and executed with its
@@ -192,10 +193,11 @@ def build(preset: str, out: Path, publish: bool, runs_dir: Path, execute_noteboo
     return html
 
 
-def reference(runs_dir: Path) -> None:
-    """Execute every notebook at tiny into tests/nbval and publish the tiny claim results."""
+def reference(runs_dir: Path, only: list[str] | None = None) -> None:
+    """Execute every notebook (or those numbered in ``only``) at tiny into tests/nbval and publish the
+    tiny claim results (the other notebooks' recorded ones are kept)."""
     REFERENCE.mkdir(parents=True, exist_ok=True)
-    for source in notebook_sources():
+    for source in notebook_sources(only):
         output = REFERENCE / (source.stem + ".ipynb")
         # No injected parameters: nbval replays the notebook as stored, so its defaults (the tiny
         # preset, runs/ and results/ beside the notebook) are what the tests execute.
@@ -225,7 +227,7 @@ def main(argv=None) -> None:
     if args.preset not in PRESETS or args.preset not in SCALES:
         parser.error(f"--preset: must be one of {', '.join(SCALES)}, got {args.preset!r}")
     if args.reference:
-        reference(args.runs_dir.resolve())
+        reference(args.runs_dir.resolve(), only=args.notebooks)
         return
     out = (args.out or ROOT / "_build" / args.preset).resolve()
     extra = parse_parameters(args.parameter)

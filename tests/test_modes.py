@@ -96,3 +96,18 @@ def test_median_max_is_the_median_over_alive_modes_of_each_modes_best_class():
     assert result["median_max"] == pytest.approx(np.median(best))
     assert result["mean_max"] == pytest.approx(np.mean([0.9, 0.6, 0.4]))  # per class: its best mode
     assert np.isnan(modes.summary(np.full((2, 3), np.nan))["median_max"])
+
+
+def test_selectivity_is_the_median_over_modes_of_each_modes_best_class_correlation():
+    from types import SimpleNamespace
+
+    labels = np.repeat([0, 1], 5)
+    indicator, _ = modes.indicators(labels)
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=(10, 1))
+    codes = np.column_stack([indicator[:, 0], indicator[:, 1], noise[:, 0]])  # two perfect modes and a noise one
+    fit = SimpleNamespace(codes=codes, features=np.column_stack([indicator[:, 0] * 2.0, noise[:, 0]]))
+    noise_best = max(np.corrcoef(noise[:, 0], indicator[:, k])[0, 1] for k in (0, 1))
+    result = modes.selectivity(fit, indicator)
+    assert result["modes"] == pytest.approx(1.0)  # median of (1, 1, noise)
+    assert result["features"] == pytest.approx(np.median([1.0, noise_best]))

