@@ -197,6 +197,7 @@ def reference(runs_dir: Path, only: list[str] | None = None) -> None:
     """Execute every notebook (or those numbered in ``only``) at tiny into tests/nbval and publish the
     tiny claim results (the other notebooks' recorded ones are kept)."""
     REFERENCE.mkdir(parents=True, exist_ok=True)
+    started = time.time()
     for source in notebook_sources(only):
         output = REFERENCE / (source.stem + ".ipynb")
         # No injected parameters: nbval replays the notebook as stored, so its defaults (the tiny
@@ -207,7 +208,8 @@ def reference(runs_dir: Path, only: list[str] | None = None) -> None:
     published = BOOK / "results" / "tiny"
     published.mkdir(parents=True, exist_ok=True)
     for path in sorted(fresh.glob("claim-*.json")):
-        shutil.copy2(path, published / path.name)
+        if path.stat().st_mtime >= started:  # recorded by this run: with ``only``, older files are other runs'
+            shutil.copy2(path, published / path.name)
     write_scorecard(BOOK)
 
 
