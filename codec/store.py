@@ -308,6 +308,8 @@ def _target_setting(target):
     """A JSON-able description of a target specification; callables cannot be identified."""
     if isinstance(target, str):
         return target
+    if callable(getattr(target, "setting", None)):  # a target object that can name itself (surprisal)
+        return target.setting()
     if isinstance(target, tuple) and len(target) == 2 and isinstance(target[0], str):
         value = target[1]
         if isinstance(value, torch.Tensor):
@@ -315,7 +317,7 @@ def _target_setting(target):
         return [target[0], value]
     raise StoreError(
         "target: a stored run needs a target that can be recorded: 'top1', ('topk', k), "
-        "('class', idx), 'entropy', 'contrastive' or 'max' (a callable or object cannot be identified "
+        "('class', idx), 'entropy', 'contrastive', 'max' or codec.targets.surprisal(...) (a callable or other object cannot be identified "
         "on disk; call codec.contributions directly for those)"
     )
 

@@ -199,6 +199,13 @@ class Surprisal(Target):
         self.mean = mean
         self.chol = chol
 
+    def setting(self) -> list:
+        """``["surprisal", digest]``: how a store records this target (a digest of μ and Σ)."""
+        import hashlib
+
+        digest = hashlib.sha256(self.mean.numpy().tobytes() + (self.chol @ self.chol.T).numpy().tobytes()).hexdigest()[:16]
+        return ["surprisal", digest]
+
     def __call__(self, output, state):
         if output.ndim != 2 or output.shape[1] != self.mean.shape[0]:
             raise ValueError(

@@ -31,7 +31,12 @@ def _script(name):
 
 build_book = _script("build_book")
 check_site = _script("check_site")
-MEASURED_CLAIMS = (1, 2, 3, 4, 15, 16, 5, 6, 14, 7, 8, 9, 10, 11, 13)  # sections 1 to 4 and 6
+MEASURED_CLAIMS = (1, 2, 3, 4, 15, 16, 5, 6, 14, 7, 8, 9, 10, 11, 12, 13)  # sections 1 to 6
+
+# Sections whose sample execution is not committed yet, with why: the book's sample column of their
+# claims reads "not yet measured" until `make book PRESET=sample BOOK_ARGS="--notebooks NN"` runs.
+PENDING_SAMPLE = {"05_retina": "the retina at the paper's model size (40×50×50) costs ~45 min on 2 CPU cores; not run yet"}
+PENDING_SAMPLE_CLAIMS = {12}
 
 needs_chromium = pytest.mark.skipif(
     not any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")),
@@ -92,6 +97,9 @@ def test_committed_results_cover_sections_1_and_2_at_tiny_and_sample():
     found = load_claims(ROOT / "book" / "results")
     for scale in ("tiny", "sample"):
         for claim in MEASURED_CLAIMS:
+            if scale == "sample" and claim in PENDING_SAMPLE_CLAIMS:
+                assert (claim, scale) not in found, f"claim {claim} is measured at sample now: remove it from PENDING_SAMPLE_CLAIMS"
+                continue
             record = found.get((claim, scale))
             assert record, f"claim {claim} has no recorded result at {scale}"
             assert record["verdict"] in ("holds", "does not hold") and record["value"].strip()
@@ -108,6 +116,9 @@ def test_committed_scorecard_is_generated_from_the_committed_results(tmp_path):
 def test_committed_book_is_the_sample_execution():
     for source in build_book.notebook_sources():
         executed = ROOT / "book" / f"{source.stem}.ipynb"
+        if source.stem in PENDING_SAMPLE:
+            assert not executed.exists(), f"book/{executed.name} exists now: remove it from PENDING_SAMPLE"
+            continue
         assert executed.exists(), f"book/ has no executed {source.stem}: run `make book PRESET=sample`"
         notebook = json.loads(executed.read_text())
         assert notebook["metadata"]["papermill"]["parameters"]["preset"] == "sample"
@@ -205,7 +216,7 @@ BOUNDARY_CLAIMS = {8: "contribution modes beat activation modes at 3 of the 6 ti
 # section): their verdict must match the committed one exactly and every number within this
 # absolute tolerance (the maps are float32, their summaries float64; code-path rounding moves them
 # by about 1e-6), until `python scripts/portability.py measure --notebooks NN` records the spread.
-UNMEASURED_SPREAD: dict[int, float] = {}  # none now: claim 11's and 13's spreads are measured
+UNMEASURED_SPREAD: dict[int, float] = {12: 1e-3}  # claim 12 (section 5) is new: its spread is not measured yet
 
 
 @pytest.mark.slow
@@ -311,19 +322,34 @@ def test_the_paper_preset_runs_end_to_end_on_a_fake_imagenet_with_random_weights
     entry = load_model("vit_b_16", weights=vit)
     assert entry.model(torch.zeros(1, 3, 224, 224)).shape == (1, 1000)
 
+    # the retina section reads a deep-retina HDF5 recording: one written in that layout from the simulated
+    # retina at the paper's size (40 frames × 50×50, one cell per type), the CNN fitted to it for one epoch
+    from codec import retina
+
+    circuit = retina.SimulatedRetina(retina.CircuitConfig(frames=40, size=50, cells_per_type=1))
+    images = retina.generated_images(8, size=150, seed=0)
+    recording = retina.simulate_recording(circuit, retina.natural_movie(images[:6], 400, size=50, seed=1),
+                                          retina.natural_movie(images[6:], 1200, size=50, seed=2))
+    recording_path = retina.save_recording_h5(recording, tmp_path / "naturalscene.h5")
+
     results = tmp_path / "results"
     parameters = {"preset": "paper", "device": "cpu", "per_class": 2, "steps": 2, "sae_epochs": 2, "sae_expansion": 0.05,
                   "control_per_class": 2, "n_trials": 2, "control_layers": 2, "map_images": 2, "map_random": 3, "vit_blocks": 1, "pcts": [10, 50],
                   "n_groupings": 3, "weights": str(resnet), "vit_weights": str(vit), "data_root": str(root),
-                  "runs_dir": str(tmp_path / "runs"), "results_dir": str(results)}
+                  "runs_dir": str(tmp_path / "runs"), "results_dir": str(results),
+                  "recording": str(recording_path), "cnn_epochs": 1, "n_permutations": 50, "min_rate": 0.0, "max_modes": 1000}
     for source in build_book.notebook_sources():
         output = tmp_path / f"{source.stem}.ipynb"
         chosen = {name: value for name, value in parameters.items() if name in _parameter_names(source)}
+        if source.stem == "05_retina":  # SAEs of 2 epochs leave no mode active: IRF times need mode combinations
+            chosen["sae_epochs"] = 40
         build_book.execute(source, output, cwd=tmp_path, parameters=chosen)
         executed = json.loads(output.read_text())
         assert '"output_type": "error"' not in json.dumps(executed["cells"])
         model = "vit_b_16" if source.stem == "06_vit" else "resnet50"
         described = f"scale: paper | model: {model} | data: imagenet, 4 images"
+        if source.stem == "05_retina":
+            described = "scale: paper | model: retina_cnn | data: recording naturalscene.h5; CNN fitted here"
         assert described in json.dumps(executed["cells"])
     recorded = load_claims(results)
     assert {claim for claim, scale in recorded if scale == "paper"} == set(MEASURED_CLAIMS)

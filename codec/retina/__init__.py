@@ -1,0 +1,38 @@
+"""The retina section's library: a simulated retina with known wiring, its stimuli and recordings,
+the paper's CNN fitted to them, and what CODEC measures on that CNN.
+
+=====================  =====================================================================
+:mod:`.stimuli`        movies (white noise, natural movies with jitter and saccades) and windows
+:mod:`.circuit`        the simulated retina: bipolar pathways, amacrine inhibition, 4 ganglion types
+:mod:`.recording`      a recording (movies + rates): simulated, or a deep-retina HDF5 file
+:mod:`.fit`            fitting the CNN (:class:`codec.models.retina.RetinaCNN`), test correlations
+:mod:`.analysis`       surprisal target, IRFs, cell × mode clustering, mode-combination statistic
+=====================  =====================================================================
+"""
+
+from .analysis import (
+    active_combinations,
+    cell_mode_matrix,
+    cluster_cells,
+    combination_effect,
+    instantaneous_receptive_fields,
+    irf_similarity,
+    irf_times,
+    partition_agreement,
+    rank_one,
+    response_statistics,
+    surprisal_target,
+)
+from .circuit import CELL_TYPES, PATHWAYS, CircuitConfig, SimulatedRetina, poisson_spikes, temporal_filter
+from .fit import CNNSettings, fitted_cnn, predict, prediction_quality, train_cnn
+from .recording import Recording, load_recording, save_recording_h5, simulate_recording
+from .stimuli import MovieWindows, generated_images, grey_images, natural_movie, standardize, white_noise, windows
+
+__all__ = [
+    "active_combinations", "cell_mode_matrix", "cluster_cells", "combination_effect", "instantaneous_receptive_fields",
+    "irf_similarity", "irf_times", "partition_agreement", "rank_one", "response_statistics", "surprisal_target",
+    "CELL_TYPES", "PATHWAYS", "CircuitConfig", "SimulatedRetina", "poisson_spikes", "temporal_filter",
+    "CNNSettings", "fitted_cnn", "predict", "prediction_quality", "train_cnn",
+    "Recording", "load_recording", "save_recording_h5", "simulate_recording",
+    "MovieWindows", "generated_images", "grey_images", "natural_movie", "standardize", "white_noise", "windows",
+]

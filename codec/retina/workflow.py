@@ -1,0 +1,236 @@
+"""The retina section's steps at one scale, as the notebook calls them.
+
+1. :func:`retina_setup`: the recording (simulated at ``tiny`` and ``sample``; a deep-retina HDF5
+   file at ``paper``), the CNN fitted to it (or a torch-deep-retina checkpoint), its test
+   predictions and their quality.
+2. :func:`retina_store`: hidden IG (the preset's ``retina_steps``, zero stimulus as baseline) of
+   the population surprisal at ``relu1`` and ``relu2`` for every test window, in a store.
+3. :func:`retina_sae_settings`: the released retina SAE (both signs in, 10 modes per feature,
+   threshold 0.9, dictionary L1 1e-4, batch 128) with the preset's epochs and rate.
+4. :func:`measure_clusters` and :func:`measure_combinations`: claim 12's two parts, with the
+   ground truth where the recording is simulated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..models import ModelEntry
+from ..models.retina import load_tdr_checkpoint
+from .analysis import (
+    active_combinations,
+    cell_mode_matrix,
+    cluster_cells,
+    combination_effect,
+    instantaneous_receptive_fields,
+    irf_similarity,
+    irf_times,
+    partition_agreement,
+    surprisal_target,
+)
+from .circuit import CircuitConfig, SimulatedRetina
+from .fit import CNNSettings, fitted_cnn, predict, prediction_quality
+from .recording import Recording, load_recording, simulate_recording
+from .stimuli import MovieWindows, generated_images, grey_images, natural_movie
+
+__all__ = ["RetinaSetup", "retina_setup", "retina_store", "retina_sae_settings", "measure_clusters", "measure_combinations"]
+
+#: Modes per SAE input feature in the released retina code (160 modes for 2 × 8 features).
+MODES_PER_FEATURE = 10
+
+
+@dataclass
+class RetinaSetup:
+    """A recording, the CNN that models it, and how well it does.
+
+    Attributes
+    ----------
+    config : codec.presets.Preset
+    recording : Recording
+    circuit : SimulatedRetina or None
+        The simulated retina (None for a real recording).
+    entry : ModelEntry
+        The CNN (``relu1``, ``relu2``).
+    history : dict or None
+        Its training history (None when loaded from a checkpoint).
+    predicted : Tensor, shape (n_test_windows, n_cells)
+        Its responses to every test window.
+    quality : dict of numpy arrays (n_cells,)
+        :func:`codec.retina.prediction_quality` on the test movie.
+    source : str
+        Where the recording and the CNN come from, in words.
+    """
+
+    config: object
+    recording: Recording
+    circuit: SimulatedRetina | None
+    entry: ModelEntry
+    history: dict | None
+    predicted: torch.Tensor
+    quality: dict
+    source: str
+
+    def describe(self) -> str:
+        r = self.recording
+        return (f"scale: {self.config.name} | model: {self.entry.name} | data: {self.source}\n"
+                f"{r.n_cells} cells; windows of {r.frames} frames × {r.size}×{r.size} px at {r.bin_ms:g} ms; "
+                f"{r.train_rates.shape[0]} training and {r.test_rates.shape[0]} test windows")
+
+
+def _simulated(config, data_root, seed: int) -> tuple[Recording, SimulatedRetina, str]:
+    circuit = SimulatedRetina(CircuitConfig(frames=config.retina_frames, size=config.retina_size, bin_ms=config.retina_bin_ms,
+                                            cells_per_type=config.retina_cells_per_type, seed=seed))
+    side = 3 * config.retina_size
+    if config.retina_images == "generated":
+        images = generated_images(60, size=side, seed=seed)
+        what = "images generated here (1/f noise)"
+    elif config.retina_images == "real":
+        images = grey_images(data_root, n_images=300, size=side, seed=seed)
+        what = "the real photographs of $CODEC_DATA_DIR"
+    else:
+        raise ValueError(f"retina_images: must be 'generated' or 'real', got {config.retina_images!r}")
+    n_train = int(len(images) * 0.75)  # the test movie shows images the CNN never saw
+    train = natural_movie(images[:n_train], config.retina_train_frames, size=config.retina_size, seed=seed + 1)
+    test = natural_movie(images[n_train:], config.retina_test_frames, size=config.retina_size, seed=seed + 2)
+    recording = simulate_recording(circuit, train, test, seed=seed)
+    return recording, circuit, f"simulated retina (4 types × {config.retina_cells_per_type} cells) watching natural movies of {what}"
+
+
+def retina_setup(config, runs_dir, recording=None, weights=None, data_root=None, seed: int = 0,
+                 progress: bool = False) -> RetinaSetup:
+    """The recording and its CNN at one scale.
+
+    Parameters
+    ----------
+    config : codec.presets.Preset
+    runs_dir : path
+        Where the fitted CNN is cached.
+    recording : path, optional
+        A deep-retina HDF5 recording (:func:`codec.retina.load_recording`); required at
+        ``paper``. Default at the other scales: the simulated retina.
+    weights : path, optional
+        A torch-deep-retina ``BNCNN`` checkpoint; default: a CNN fitted here to the recording.
+    data_root : path, optional
+        The images of the natural movies when ``config.retina_images == "real"``.
+    """
+    entry = load_tdr_checkpoint(weights) if weights is not None else None
+    if recording is None:
+        if config.name == "paper":
+            raise ValueError("recording: the paper scale analyses a real recording; pass the path of a deep-retina HDF5 file "
+                             "(e.g. 15-10-07/naturalscene.h5), or use the tiny or sample scale's simulated retina")
+        recording_obj, circuit, source = _simulated(config, data_root, seed)
+    else:
+        # a checkpoint's norm_stats standardise the raw stimulus (its transform); otherwise the recording's own statistics do
+        has_stats = entry is not None and getattr(entry.model, "norm_stats", None) is not None
+        recording_obj = load_recording(recording, frames=config.retina_frames, bin_ms=config.retina_bin_ms, standardize=not has_stats)
+        circuit, source = None, f"recording {Path(recording).name}"
+    if entry is not None:
+        history = None
+        frames, size, _ = entry.model.input_shape
+        if (frames, size) != (recording_obj.frames, recording_obj.size) or entry.model.hyperparameters["n_cells"] != recording_obj.n_cells:
+            raise ValueError(f"weights: the checkpoint's CNN takes {frames} frames of {size} px and has "
+                             f"{entry.model.hyperparameters['n_cells']} cells; the recording has {recording_obj.frames} frames of "
+                             f"{recording_obj.size} px and {recording_obj.n_cells} cells")
+        entry.class_names = list(recording_obj.cell_names)
+        source += f"; CNN: checkpoint {Path(weights).name}"
+    else:
+        settings = CNNSettings(kernels=tuple(config.retina_kernels), epochs=config.retina_cnn_epochs, lr=config.retina_cnn_lr, seed=seed)
+        entry, history = fitted_cnn(recording_obj, settings, cache_dir=Path(runs_dir) / "retina", progress=progress)
+        source += "; CNN fitted here"
+    transformed = entry.transform(recording_obj.test_movie)
+    predicted = predict(entry.model, transformed, recording_obj.frames)
+    quality = prediction_quality(predicted.numpy(), recording_obj.test_rates.numpy(),
+                                 None if recording_obj.true_test_rates is None else recording_obj.true_test_rates.numpy())
+    return RetinaSetup(config, recording_obj, circuit, entry, history, predicted, quality, source)
+
+
+def retina_store(setup: RetinaSetup, runs_dir, steps: int | None = None, ridge: float = 0.0, batch_size: int = 256):
+    """Hidden IG of the population surprisal at ``relu1`` and ``relu2`` for every test window.
+
+    The surprisal's mean and covariance are those of the CNN's responses to the test movie (the
+    released code's choice). Stored in ``runs_dir`` under a name that holds the recording's and
+    the model's digests, so a second call reads it.
+    """
+    from ..store import compute_contributions, weights_identity
+
+    steps = steps or setup.config.retina_steps
+    target = surprisal_target(setup.predicted.numpy(), ridge=ridge)
+    dataset = MovieWindows(setup.entry.transform(setup.recording.test_movie), setup.recording.frames, name="retina test movie")
+    digest = hashlib.sha256(str(sorted(dataset.identity().items())).encode()).hexdigest()[:8]
+    folder = Path(runs_dir) / f"{setup.config.name}-retina_cnn-{weights_identity(setup.entry.model)[:8]}-{digest}-ig{steps}-surprisal"
+    return compute_contributions(setup.entry, dataset, folder, method="ig", steps=steps, target=target, batch_size=batch_size,
+                                 progress=False)
+
+
+def retina_sae_settings(config, **overrides):
+    """The released retina SAE's settings with the preset's epochs and rate (see module docstring)."""
+    from ..sae import ThresholdSAESettings
+
+    settings = dict(inputs="both", expansion=2 * MODES_PER_FEATURE, threshold=0.9, l1_dictionary=1e-4, batch_size=128,
+                    lr=config.retina_sae_lr, epochs=config.retina_sae_epochs)
+    settings.update({name: value for name, value in overrides.items() if value is not None})
+    return ThresholdSAESettings(**settings)
+
+
+def measure_clusters(setup: RetinaSetup, fits: dict, layers, n_permutations: int = 1000, seed: int = 0) -> dict:
+    """Cells clustered by their correlations with each layer's modes (Fig. 8C), and how they agree.
+
+    Returns
+    -------
+    dict
+        ``layers``: per layer ``matrix`` (cells × used modes), ``used``, ``labels``, ``k``,
+        ``silhouettes`` and, for simulations, ``truth`` (:func:`partition_agreement` with the
+        true types); ``agreement``: the partitions of the first two layers compared.
+    """
+    rates = setup.predicted.numpy()
+    out = {"layers": {}}
+    for layer in layers:
+        matrix, used = cell_mode_matrix(rates, fits[layer, "contributions"].codes)
+        clusters = cluster_cells(matrix, seed=seed)
+        entry = {"matrix": matrix, "used": used, **clusters}
+        if setup.recording.cell_types is not None:
+            entry["truth"] = partition_agreement(clusters["labels"], setup.recording.cell_types, n_permutations, seed)
+        out["layers"][layer] = entry
+    first, second = list(layers)[:2]
+    out["agreement"] = partition_agreement(out["layers"][first]["labels"], out["layers"][second]["labels"], n_permutations, seed)
+    return out
+
+
+def measure_combinations(setup: RetinaSetup, fit, min_rate: float = 1.0, max_modes: int = 5, per_combination: int = 4,
+                         n_combinations: int = 6, n_permutations: int = 1000, seed: int = 0) -> dict:
+    """Do a cell's IRFs change with the combination of active modes? (Fig. 8D, as a statistic.)
+
+    The IRFs are the CNN's at the times :func:`codec.retina.irf_times` picks from ``fit``'s
+    codes; for a simulated retina the true IRFs at the same times are computed too, both to
+    score the CNN's (``fidelity``: Pearson r per IRF) and to ask the truth the same question.
+
+    Returns
+    -------
+    dict
+        ``times``, ``cells``, ``combinations``, ``irfs`` (P, frames, size, size), ``effect``
+        (:func:`codec.retina.combination_effect`), and for simulations ``true_irfs``,
+        ``true_effect``, ``fidelity``.
+    """
+    r = setup.recording
+    combinations = active_combinations(fit.codes)
+    chosen = irf_times(setup.predicted.numpy(), combinations, r.frames, min_rate, max_modes, per_combination, n_combinations, seed)
+    times = [t for cell in chosen for t, _ in chosen[cell]]
+    cells = [cell for cell in chosen for _ in chosen[cell]]
+    combos = [c for cell in chosen for _, c in chosen[cell]]
+    if not times:
+        raise ValueError("fit: at no cell are two mode combinations of 1 to max_modes modes each seen twice while it fires "
+                         "above min_rate; lower min_rate or raise max_modes")
+    movie = setup.entry.transform(r.test_movie)
+    irfs = instantaneous_receptive_fields(setup.entry.model, movie, r.frames, times, cells)
+    out = {"times": np.asarray(times), "cells": np.asarray(cells), "combinations": combos, "irfs": irfs,
+           "effect": combination_effect(irfs, cells, combos, n_permutations, seed)}
+    if setup.circuit is not None:
+        true_irfs = instantaneous_receptive_fields(setup.circuit, r.test_movie, r.frames, times, cells)
+        out |= {"true_irfs": true_irfs, "true_effect": combination_effect(true_irfs, cells, combos, n_permutations, seed),
+                "fidelity": irf_similarity(irfs, true_irfs)}
+    return out
