@@ -52,8 +52,9 @@
 # - *IRFs change with the combination of active modes*, beyond chance: a cell's IRFs at times of
 #   one combination correlate more than its IRFs at times of different combinations, by 0.05
 #   (tiny) and 0.14 (sample) against shuffled combinations' 0.02 and 0.03. The true retina,
-#   asked the same at the same times, shows the effect too but weaker (0.03 and 0.08): its
-#   rectified subunits make the IRF depend on which of them the stimulus drives.
+#   asked the same at the same times, shows it more weakly: at tiny 0.03, at its chance level
+#   (on other CPU code paths it falls below it), at sample 0.08 against 0.03. Its rectified
+#   subunits make the IRF depend on which of them the stimulus drives; the CNN exaggerates that.
 # - *A caution the truth adds.* The CNN's IRFs correlate only about 0.63 with the retina's own
 #   (median over the IRFs shown): the right polarity and place, but with spatial structure the
 #   circuit does not have, most of all for the OFF-sustained cells (figure below). A model that

@@ -216,7 +216,7 @@ BOUNDARY_CLAIMS = {8: "contribution modes beat activation modes at 3 of the 6 ti
 # section): their verdict must match the committed one exactly and every number within this
 # absolute tolerance (the maps are float32, their summaries float64; code-path rounding moves them
 # by about 1e-6), until `python scripts/portability.py measure --notebooks NN` records the spread.
-UNMEASURED_SPREAD: dict[int, float] = {12: 1e-3}  # claim 12 (section 5) is new: its spread is not measured yet
+UNMEASURED_SPREAD: dict[int, float] = {}  # none now: claim 12's spread is measured too
 
 
 @pytest.mark.slow
