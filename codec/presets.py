@@ -201,6 +201,8 @@ class Preset:
         """
         if self.vit_model is None:
             raise ValueError(f"preset {self.name!r}: it names no vision transformer; set vit_model to a codec.models name")
+        if self.vit_blocks is not None and (isinstance(self.vit_blocks, bool) or not isinstance(self.vit_blocks, int) or self.vit_blocks < 1):
+            raise ValueError(f"vit_blocks: must be a positive number of blocks or None (all), got {self.vit_blocks!r}")
         return dataclasses.replace(
             self, model=self.vit_model, split=self.vit_split, per_class=self.vit_per_class or self.per_class,
             control_per_class=self.vit_control_per_class or self.control_per_class,

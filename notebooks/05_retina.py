@@ -31,7 +31,7 @@
 # CODEC runs on the CNN as in the paper. The truth then scores what the paper could not: do the
 # clusters recover the true cell types, and are the CNN's IRFs the retina's? At the `paper`
 # scale the same notebook reads a deep-retina HDF5 recording and a torch-deep-retina checkpoint
-# (`recording`, `weights`).
+# (`recording`, `retina_weights`).
 #
 # ## Findings
 #
@@ -68,7 +68,7 @@
 # %% tags=["parameters"]
 preset = "tiny"
 recording = None  # a deep-retina HDF5 recording (required at paper); None: the simulated retina
-weights = None  # a torch-deep-retina BNCNN checkpoint; None: the CNN fitted here to the recording
+retina_weights = None  # a torch-deep-retina BNCNN checkpoint; None: the CNN fitted here to the recording
 steps = None  # IG steps (the paper: 20); None: the preset's
 cnn_epochs = None  # epochs of the CNN's fit; None: the preset's
 sae_epochs = None  # epoch limit of each SAE; None: the preset's
@@ -98,7 +98,7 @@ plots.theme()
 started = time.perf_counter()
 overrides = {"retina_cnn_epochs": cnn_epochs, "retina_sae_epochs": sae_epochs, "retina_steps": steps}
 config = get_preset(preset, **{name: value for name, value in overrides.items() if value is not None})
-setup = workflow.retina_setup(config, runs_dir, recording=recording, weights=weights, data_root=data_root, seed=seed)
+setup = workflow.retina_setup(config, runs_dir, recording=recording, weights=retina_weights, data_root=data_root, seed=seed)
 print(setup.describe())
 quality = setup.quality
 print(f"CNN on the test movie: r with the observed rates {np.nanmedian(quality['r_observed']):.2f} (median over cells)"

@@ -331,13 +331,24 @@ def test_the_paper_preset_runs_end_to_end_on_a_fake_imagenet_with_random_weights
     recording = retina.simulate_recording(circuit, retina.natural_movie(images[:6], 400, size=50, seed=1),
                                           retina.natural_movie(images[6:], 1200, size=50, seed=2))
     recording_path = retina.save_recording_h5(recording, tmp_path / "naturalscene.h5")
+    # and a checkpoint in torch-deep-retina's layout (sequential.N keys, model_hyps, norm_stats) of a
+    # random CNN with one output per cell: the path a user with the published models takes
+    from codec.models.retina import TDR_KEYS, RetinaCNN
+
+    cnn, to_index = RetinaCNN(recording.n_cells), {name: index for index, name in TDR_KEYS.items()}
+    torch.save({"model_type": "BNCNN", "model_hyps": {"n_units": recording.n_cells, "chans": [8, 8], "ksizes": [15, 11],
+                                                      "img_shape": [40, 50, 50], "bias": True, "linear_bias": None},
+                "model_state_dict": {f"sequential.{to_index[key.split('.')[0]]}.{key.split('.')[1]}": value
+                                     for key, value in cnn.state_dict().items()},
+                "norm_stats": {"mean": 0.0, "std": 1.0}}, tmp_path / "bncnn.pt")
 
     results = tmp_path / "results"
     parameters = {"preset": "paper", "device": "cpu", "per_class": 2, "steps": 2, "sae_epochs": 2, "sae_expansion": 0.05,
                   "control_per_class": 2, "n_trials": 2, "control_layers": 2, "map_images": 2, "map_random": 3, "vit_blocks": 1, "pcts": [10, 50],
                   "n_groupings": 3, "weights": str(resnet), "vit_weights": str(vit), "data_root": str(root),
                   "runs_dir": str(tmp_path / "runs"), "results_dir": str(results),
-                  "recording": str(recording_path), "cnn_epochs": 1, "n_permutations": 50, "min_rate": 0.0, "max_modes": 1000}
+                  "recording": str(recording_path), "retina_weights": str(tmp_path / "bncnn.pt"), "n_permutations": 50,
+                  "min_rate": 0.0, "max_modes": 1000}
     for source in build_book.notebook_sources():
         output = tmp_path / f"{source.stem}.ipynb"
         chosen = {name: value for name, value in parameters.items() if name in _parameter_names(source)}
@@ -349,7 +360,7 @@ def test_the_paper_preset_runs_end_to_end_on_a_fake_imagenet_with_random_weights
         model = "vit_b_16" if source.stem == "06_vit" else "resnet50"
         described = f"scale: paper | model: {model} | data: imagenet, 4 images"
         if source.stem == "05_retina":
-            described = "scale: paper | model: retina_cnn | data: recording naturalscene.h5; CNN fitted here"
+            described = "scale: paper | model: retina_cnn | data: recording naturalscene.h5; CNN: checkpoint bncnn.pt"
         assert described in json.dumps(executed["cells"])
     recorded = load_claims(results)
     assert {claim for claim, scale in recorded if scale == "paper"} == set(MEASURED_CLAIMS)

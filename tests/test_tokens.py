@@ -119,6 +119,9 @@ def test_vit_presets_name_each_scales_transformer_and_its_images():
     assert get_preset("paper").vit().model == "vit_b_16"
     with pytest.raises(ValueError, match="preset 'tiny': it names no vision transformer; set vit_model"):
         get_preset("tiny", vit_model=None).vit()
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="vit_blocks: must be a positive number of blocks or None"):
+            get_preset("tiny", vit_blocks=bad).vit()
 
 
 def test_experiment_switches_to_the_vit_and_applies_overrides_after(tmp_path):
