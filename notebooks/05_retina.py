@@ -86,6 +86,7 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from IPython.display import Markdown
 from myst_nb import glue
 
@@ -198,7 +199,7 @@ axes[2].set_ylabel("loading")
 axes[2].set_xlabel("time in the test movie (s)")
 axes[2].legend(fontsize=7, loc="upper right")
 plt.show()
-sae_table
+pd.DataFrame(sae_table).T.round(3)
 
 # %% [markdown]
 # ## Cells cluster by their modes (Fig. 8C)
@@ -278,7 +279,7 @@ if shown_pairs:
     plt.show()
 effect = measured["effect"]
 summary = {"CNN": effect} | ({"true retina": measured["true_effect"]} if "true_effect" in measured else {})
-{what: {key: round(value, 4) if isinstance(value, float) else value for key, value in found.items()} for what, found in summary.items()}
+pd.DataFrame(summary).T[["within", "between", "difference", "chance_95", "p", "n_cells", "n_irfs"]].round(4)
 
 # %% [markdown]
 # ## Claim 12
