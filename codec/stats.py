@@ -46,7 +46,8 @@ def hoyer(x, axis: int = -1) -> np.ndarray:
     return (np.sqrt(n) - ratio) / (np.sqrt(n) - 1)
 
 
-def _pearson(a: np.ndarray, b: np.ndarray, axis: int) -> np.ndarray:
+def pearson(a: np.ndarray, b: np.ndarray, axis: int) -> np.ndarray:
+    """Pearson r of matching slices of two arrays of one shape along ``axis`` (NaN where one is constant)."""
     a = a - a.mean(axis=axis, keepdims=True)
     b = b - b.mean(axis=axis, keepdims=True)
     denominator = np.sqrt((a**2).sum(axis=axis) * (b**2).sum(axis=axis))
@@ -82,11 +83,11 @@ def ei_correlation(ei, over: str = "channels"):
         raise ValueError(f"ei_correlation: ei must have shape (B, 2, C), got {ei.shape}")
     positive, negative = ei[:, 0], -ei[:, 1]
     if over == "channels":
-        return float(_pearson(positive.mean(axis=0), negative.mean(axis=0), axis=0))
+        return float(pearson(positive.mean(axis=0), negative.mean(axis=0), axis=0))
     if over == "inputs":
-        return _pearson(positive, negative, axis=0)
+        return pearson(positive, negative, axis=0)
     if over == "images":
-        return _pearson(positive, negative, axis=1)
+        return pearson(positive, negative, axis=1)
     raise ValueError(f"ei_correlation: over must be 'images', 'channels' or 'inputs', got {over!r}")
 
 

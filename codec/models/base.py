@@ -1,6 +1,6 @@
 """What every model family shares: the model entry, checkpoint loading, layer groups, the registry.
 
-A family module (``imagenet``, ``shapes``; the retina family will join) defines factories
+A family module (``imagenet``, ``onnx_vit``, ``shapes``, ``retina``) defines factories
 ``factory(pretrained: bool = True, weights: path | None = None) -> ModelEntry`` and registers
 each under a name with :func:`register_model`; :func:`load_model` looks names up in
 :data:`MODELS`. Nothing here imports a family module, so imports run one way:

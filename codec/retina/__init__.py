@@ -26,7 +26,7 @@ from .analysis import (
 from .circuit import CELL_TYPES, PATHWAYS, CircuitConfig, SimulatedRetina, poisson_spikes, temporal_filter
 from .fit import CNNSettings, fitted_cnn, predict, prediction_quality, train_cnn
 from .recording import Recording, load_recording, save_recording_h5, simulate_recording
-from .stimuli import MovieWindows, generated_images, grey_images, natural_movie, standardize, white_noise, windows
+from .stimuli import MovieWindows, gather_windows, generated_images, grey_images, natural_movie, standardize, white_noise, windows
 
 __all__ = [
     "active_combinations", "cell_mode_matrix", "cluster_cells", "combination_effect", "instantaneous_receptive_fields",
@@ -34,5 +34,5 @@ __all__ = [
     "CELL_TYPES", "PATHWAYS", "CircuitConfig", "SimulatedRetina", "poisson_spikes", "temporal_filter",
     "CNNSettings", "fitted_cnn", "predict", "prediction_quality", "train_cnn",
     "Recording", "load_recording", "save_recording_h5", "simulate_recording",
-    "MovieWindows", "generated_images", "grey_images", "natural_movie", "standardize", "white_noise", "windows",
+    "MovieWindows", "gather_windows", "generated_images", "grey_images", "natural_movie", "standardize", "white_noise", "windows",
 ]

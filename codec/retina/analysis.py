@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from ..targets import Surprisal
-from .stimuli import check_movie
+from .stimuli import check_movie, gather_windows
 
 __all__ = ["response_statistics", "surprisal_target", "instantaneous_receptive_fields", "rank_one", "cell_mode_matrix",
            "cluster_cells", "partition_agreement", "active_combinations", "irf_times", "combination_effect",
@@ -105,9 +105,8 @@ def instantaneous_receptive_fields(model: torch.nn.Module, movie: Tensor, frames
     out = []
     try:
         for start in range(0, len(times), batch_size):
-            t = torch.as_tensor(times[start:start + batch_size])
             c = torch.as_tensor(cells[start:start + batch_size], device=device)
-            x = movie[t.view(-1, 1) + torch.arange(frames)].to(device).requires_grad_(True)
+            x = gather_windows(movie, frames, times[start:start + batch_size]).to(device).requires_grad_(True)
             rates = model(x)
             if c.max() >= rates.shape[1]:
                 raise ValueError(f"cells: the model has {rates.shape[1]} cells, got cell {int(c.max())}")

@@ -20,8 +20,9 @@ import torch
 from torch import Tensor
 
 from ..models.retina import RetinaCNN, retina_entry
+from ..stats import pearson
 from .recording import Recording
-from .stimuli import windows
+from .stimuli import gather_windows, windows
 
 __all__ = ["CNNSettings", "train_cnn", "fitted_cnn", "predict", "prediction_quality"]
 
@@ -63,6 +64,11 @@ def _recording_digest(recording: Recording) -> str:
     return digest.hexdigest()[:16]
 
 
+def _untrained(recording: Recording, settings: CNNSettings) -> RetinaCNN:
+    return RetinaCNN(recording.n_cells, frames=recording.frames, size=recording.size, channels=tuple(settings.channels),
+                     kernels=tuple(settings.kernels), noise=settings.noise)
+
+
 def train_cnn(recording: Recording, settings: CNNSettings | None = None, progress: bool = False) -> tuple[RetinaCNN, dict]:
     """Fit a retina CNN to a recording's training part.
 
@@ -77,8 +83,7 @@ def train_cnn(recording: Recording, settings: CNNSettings | None = None, progres
     """
     settings = settings or CNNSettings()
     torch.manual_seed(settings.seed)
-    model = RetinaCNN(recording.n_cells, frames=recording.frames, size=recording.size, channels=tuple(settings.channels),
-                      kernels=tuple(settings.kernels), noise=settings.noise)
+    model = _untrained(recording, settings)
     movie, rates = recording.train_movie, recording.train_rates
     with torch.no_grad():  # start each cell's output near its mean rate: softplus(z + b), z ~ N(0, 1)
         mean = rates.mean(0).clamp_min(1e-3)
@@ -101,7 +106,7 @@ def train_cnn(recording: Recording, settings: CNNSettings | None = None, progres
             index = order[start:start + settings.batch_size]
             if len(index) < 2:  # batch norm needs two rows
                 continue
-            batch = movie[index.view(-1, 1) + torch.arange(recording.frames)]
+            batch = gather_windows(movie, recording.frames, index)
             loss = loss_fn(model(batch), rates[index])
             optimizer.zero_grad()
             loss.backward()
@@ -127,8 +132,7 @@ def fitted_cnn(recording: Recording, settings: CNNSettings | None = None, cache_
     path = Path(cache_dir) / f"retina_cnn-{digest}.pt" if cache_dir is not None else None
     if path is not None and path.is_file():
         saved = torch.load(path, map_location="cpu", weights_only=True)
-        model = RetinaCNN(recording.n_cells, frames=recording.frames, size=recording.size,
-                          channels=tuple(settings.channels), kernels=tuple(settings.kernels), noise=settings.noise)
+        model = _untrained(recording, settings)
         model.load_state_dict(saved["state"])
         history = json.loads(saved["history"])
     else:
@@ -147,14 +151,6 @@ def predict(model: torch.nn.Module, movie: Tensor, frames: int, batch_size: int 
     model.eval()
     n = movie.shape[0] - frames + 1
     return torch.cat([model(windows(movie, frames, start, min(start + batch_size, n))) for start in range(0, n, batch_size)])
-
-
-def _pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = a - a.mean(0)
-    b = b - b.mean(0)
-    denominator = np.sqrt((a**2).sum(0) * (b**2).sum(0))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 0, (a * b).sum(0) / denominator, np.nan)
 
 
 def prediction_quality(predicted, observed, true=None) -> dict:
@@ -177,12 +173,12 @@ def prediction_quality(predicted, observed, true=None) -> dict:
     predicted, observed = np.asarray(predicted, dtype=np.float64), np.asarray(observed, dtype=np.float64)
     if predicted.shape != observed.shape or predicted.ndim != 2:
         raise ValueError(f"predicted, observed: expected the same (T, n_cells) shape, got {predicted.shape} and {observed.shape}")
-    quality = {"r_observed": _pearson_columns(predicted, observed)}
+    quality = {"r_observed": pearson(predicted, observed, axis=0)}
     if true is not None:
         true = np.asarray(true, dtype=np.float64)
         if true.shape != observed.shape:
             raise ValueError(f"true: expected shape {observed.shape}, got {true.shape}")
-        quality["r_true"] = _pearson_columns(predicted, true)
-        quality["ceiling"] = _pearson_columns(true, observed)
+        quality["r_true"] = pearson(predicted, true, axis=0)
+        quality["ceiling"] = pearson(true, observed, axis=0)
         quality["explained_fraction"] = quality["r_observed"] ** 2 / quality["ceiling"] ** 2
     return quality

@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 
 __all__ = ["white_noise", "generated_images", "grey_images", "natural_movie", "standardize", "MovieWindows",
-           "windows", "check_movie"]
+           "windows", "gather_windows", "check_movie"]
 
 
 def _check_positive_int(name: str, value, minimum: int = 1) -> None:
@@ -223,6 +223,12 @@ def windows(movie: Tensor, frames: int, start: int = 0, stop: int | None = None)
     if not (0 <= start < stop <= n):
         raise ValueError(f"start, stop: must satisfy 0 <= start < stop <= {n} (the movie's windows), got {start}, {stop}")
     return movie[start:stop + frames - 1].unfold(0, frames, 1).permute(0, 3, 1, 2)
+
+
+def gather_windows(movie: Tensor, frames: int, times) -> Tensor:
+    """The windows at any window indices ``times`` (a copy, ``(len(times), frames, size, size)``)."""
+    times = torch.as_tensor(times, dtype=torch.int64)
+    return movie[times.view(-1, 1) + torch.arange(frames)]
 
 
 class MovieWindows(torch.utils.data.Dataset):
