@@ -198,10 +198,12 @@ pd.DataFrame({f"{tokens.KIND_NAMES[kind]}: {what}": sparsity[kind][:, i] for kin
 # %% tags=["hide-input", "nbval-ignore-output"]
 settings = experiment.sae_settings(PAPER_CONFIGURATIONS["as written"], expansion=sae_expansion)
 fits = fit_layers(store, settings, layers=swept_layers)
+selective = {(layer, source): modes.selectivity(fits[layer, source], indicator)
+             for layer in swept_layers for source in ("contributions", "activations")}
 selectivity = pd.DataFrame([{"kind": tokens.kind_of(kinds, layer), "layer": layer,
-                             "contribution modes": modes.selectivity(fits[layer, "contributions"], indicator)["modes"],
-                             "activation modes": modes.selectivity(fits[layer, "activations"], indicator)["modes"],
-                             "single pseudo-channels": modes.selectivity(fits[layer, "contributions"], indicator)["features"],
+                             "contribution modes": selective[layer, "contributions"]["modes"],
+                             "activation modes": selective[layer, "activations"]["modes"],
+                             "single pseudo-channels": selective[layer, "contributions"]["features"],
                              "R² contributions": fits[layer, "contributions"].metrics["r2"],
                              "R² activations": fits[layer, "activations"].metrics["r2"]} for layer in swept_layers]).set_index(["kind", "layer"])
 fig, axes = plots.panels(3, height=3.2, sharey=True)
