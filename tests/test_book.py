@@ -348,7 +348,7 @@ def test_the_paper_preset_runs_end_to_end_on_a_fake_imagenet_with_random_weights
                   "n_groupings": 3, "weights": str(resnet), "vit_weights": str(vit), "data_root": str(root),
                   "runs_dir": str(tmp_path / "runs"), "results_dir": str(results),
                   "recording": str(recording_path), "retina_weights": str(tmp_path / "bncnn.pt"), "n_permutations": 50,
-                  "min_rate": 0.0, "max_modes": 1000}
+                  "min_rate": 0.0, "max_modes": 1000, "white_noise_frames": 300}
     for source in build_book.notebook_sources():
         output = tmp_path / f"{source.stem}.ipynb"
         chosen = {name: value for name, value in parameters.items() if name in _parameter_names(source)}

@@ -203,6 +203,24 @@ class SimulatedRetina(nn.Module):
                                      groups=drive.shape[1])
         return torch.relu(drive)
 
+    def _pooled(self, bipolar: Tensor) -> Tensor:
+        return torch.einsum("bpyx,cyx->bcp", bipolar, self.pools) * self.membership
+
+    def pathway_drive(self, windows: Tensor) -> Tensor:
+        """Each cell's excitatory input from each bipolar pathway at the window's last frame.
+
+        Parameters
+        ----------
+        windows : Tensor, shape (B, frames, size, size)
+
+        Returns
+        -------
+        Tensor, shape (B, n_cells, P)
+            The cell's Gaussian pool of the rectified pathway (zero for pathways its type does
+            not pool), before amacrine inhibition; the pathways are :attr:`pathway_names`.
+        """
+        return self._pooled(self.bipolar(windows))
+
     def forward(self, windows: Tensor) -> Tensor:
         """Firing rates (Hz) of the ganglion cells at each window's last frame.
 
@@ -217,8 +235,7 @@ class SimulatedRetina(nn.Module):
             cell's pooled pathways minus its amacrine inhibition.
         """
         bipolar = self.bipolar(windows)
-        pooled = torch.einsum("bpyx,cyx->bcp", bipolar, self.pools)  # (B, cells, P)
-        drive = (pooled * self.membership).sum(-1)
+        drive = self._pooled(bipolar).sum(-1)
         transient = (bipolar * self.transient.view(1, -1, 1, 1)).sum(1, keepdim=True)
         pad = self.amacrine_kernel.shape[-1] // 2
         amacrine = nn.functional.conv2d(nn.functional.pad(transient, (pad,) * 4, mode="replicate"), self.amacrine_kernel)[:, 0]

@@ -8,7 +8,7 @@ the window's last frame (the layout of the deep-retina recordings and models).
 
 The two stimuli the field uses:
 
-- :func:`white_noise`: a binary checkerboard, a new random frame every ``hold`` bins;
+- :func:`white_noise`: a checkerboard (binary ±1, or Gaussian), a new random frame every ``hold`` bins;
 - :func:`natural_movie`: views of still images with fixational jitter (a random walk of a pixel
   or so per bin) and saccade-like jumps to a new image and place every few hundred ms, the
   stimulus of Maheswaranathan et al. (2023). The images are the real ones of
@@ -57,8 +57,9 @@ def standardize(movie: Tensor) -> Tensor:
     return (movie - movie.mean()) / std
 
 
-def white_noise(n_frames: int, size: int = 50, checker: int = 1, hold: int = 1, seed: int = 0) -> Tensor:
-    """A binary white-noise checkerboard movie.
+def white_noise(n_frames: int, size: int = 50, checker: int = 1, hold: int = 1, distribution: str = "binary",
+                seed: int = 0) -> Tensor:
+    """A white-noise checkerboard movie.
 
     Parameters
     ----------
@@ -69,19 +70,28 @@ def white_noise(n_frames: int, size: int = 50, checker: int = 1, hold: int = 1, 
         Side of a checker in pixels (``size`` need not be a multiple: the edge checkers are cut).
     hold : int
         Bins each random frame is shown for.
+    distribution : {"binary", "gaussian"}
+        Each checker's value: ±1 with equal odds (the field's usual checkerboard), or standard
+        normal (for which Stein's lemma makes the response-weighted average of the windows,
+        the STA, equal to the mean gradient: :func:`codec.retina.spike_triggered_average`).
     seed : int
 
     Returns
     -------
     Tensor, shape (n_frames, size, size)
-        Values ±1 (zero mean, unit variance).
+        Zero mean and unit variance per checker.
     """
     for name, value in (("n_frames", n_frames), ("size", size), ("checker", checker), ("hold", hold)):
         _check_positive_int(name, value)
     generator = torch.Generator().manual_seed(seed)
     n_checks = -(-size // checker)
     n_random = -(-n_frames // hold)
-    frames = torch.randint(0, 2, (n_random, n_checks, n_checks), generator=generator).float() * 2 - 1
+    if distribution == "binary":
+        frames = torch.randint(0, 2, (n_random, n_checks, n_checks), generator=generator).float() * 2 - 1
+    elif distribution == "gaussian":
+        frames = torch.randn(n_random, n_checks, n_checks, generator=generator)
+    else:
+        raise ValueError(f"distribution: must be 'binary' or 'gaussian', got {distribution!r}")
     frames = frames.repeat_interleave(checker, 1).repeat_interleave(checker, 2)[:, :size, :size]
     return frames.repeat_interleave(hold, 0)[:n_frames].contiguous()
 

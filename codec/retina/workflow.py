@@ -9,6 +9,11 @@
    threshold 0.9, dictionary L1 1e-4, batch 128) with the preset's epochs and rate.
 4. :func:`measure_clusters` and :func:`measure_combinations`: claim 12's two parts, with the
    ground truth where the recording is simulated.
+5. :func:`measure_lone_modes`: IRFs of different cells when one mode alone is active (Fig. 8D,
+   left), and for simulations the circuit pathway each IRF resembles and the one that drove the
+   cell at that time.
+6. :func:`measure_white_noise`: the field's classic receptive fields, STAs under a white-noise
+   checkerboard, of the CNN and (for simulations) of the simulated cells.
 """
 
 from __future__ import annotations
@@ -31,14 +36,25 @@ from .analysis import (
     irf_similarity,
     irf_times,
     partition_agreement,
+    rank_one,
     surprisal_target,
 )
 from .circuit import CircuitConfig, SimulatedRetina
+from .fields import (
+    centred_crops,
+    field_centers,
+    lone_mode_pairs,
+    lone_mode_similarity,
+    mode_purity,
+    pathway_match,
+    spike_triggered_average,
+)
 from .fit import CNNSettings, fitted_cnn, predict, prediction_quality
 from .recording import Recording, load_recording, simulate_recording
-from .stimuli import MovieWindows, generated_images, grey_images, natural_movie
+from .stimuli import MovieWindows, gather_windows, generated_images, grey_images, natural_movie, white_noise
 
-__all__ = ["RetinaSetup", "retina_setup", "retina_store", "retina_sae_settings", "measure_clusters", "measure_combinations"]
+__all__ = ["RetinaSetup", "retina_setup", "retina_store", "retina_sae_settings", "measure_clusters", "measure_combinations",
+           "measure_lone_modes", "lone_mode_examples", "measure_white_noise"]
 
 #: Modes per SAE input feature in the released retina code (160 modes for 2 × 8 features).
 MODES_PER_FEATURE = 10
@@ -233,4 +249,150 @@ def measure_combinations(setup: RetinaSetup, fit, min_rate: float = 1.0, max_mod
         true_irfs = instantaneous_receptive_fields(setup.circuit, r.test_movie, r.frames, times, cells)
         out |= {"true_irfs": true_irfs, "true_effect": combination_effect(true_irfs, cells, combos, n_permutations, seed),
                 "fidelity": irf_similarity(irfs, true_irfs)}
+    return out
+
+
+def _cell_centers(irfs, cells) -> np.ndarray:
+    """Each cell's field centre from all its IRFs: the peak of their mean absolute spatial factor."""
+    spatial = rank_one(irfs)[0].abs()
+    cells = np.asarray(cells)
+    centers = {int(c): field_centers(spatial[cells == c].mean(0, keepdim=True))[0] for c in np.unique(cells)}
+    return np.stack([centers[int(c)] for c in cells])
+
+
+def measure_lone_modes(setup: RetinaSetup, fit, min_rate: float = 1.0, per_pair: int = 3, radius: int | None = None,
+                       n_permutations: int = 1000, seed: int = 0) -> dict:
+    """IRFs at times when one mode alone is active (Fig. 8D, left), compared across cells and with the circuit.
+
+    The CNN's IRFs at :func:`codec.retina.lone_mode_pairs` of ``fit``'s codes are cut around
+    each cell's field centre (the peak of the cell's mean absolute spatial factor), so that cells
+    at different places can be compared (:func:`codec.retina.lone_mode_similarity`). For a
+    simulated retina the same is done with the true IRFs, and each IRF is matched against the
+    circuit's pathway filters (:func:`codec.retina.pathway_match`); the truth it is scored
+    against is the pathway that drove the cell most at that time (the largest of
+    :meth:`codec.retina.SimulatedRetina.pathway_drive`). :func:`codec.retina.mode_purity` asks
+    whether one lone mode's times share a driving pathway, and share the pathway the CNN's IRFs
+    look like.
+
+    Parameters
+    ----------
+    radius : int, optional
+        Half-side of the crops in pixels; default a fifth of the frame's side.
+
+    Returns
+    -------
+    dict
+        ``pairs`` (:func:`codec.retina.lone_mode_pairs`), ``crops`` (P, frames, side, side),
+        ``similarity``, ``radius``; when fewer than two modes are ever alone while cells fire,
+        only ``pairs``, ``radius``, ``similarity`` None and ``reason`` (in words). For simulations also ``true_crops``, ``true_similarity``,
+        ``pathway_names``, ``match`` and ``true_match`` (P, n_pathways: each IRF's r with each
+        pathway), ``driving`` (P,: the pathway that drove the cell most), ``agreement`` and
+        ``true_agreement`` (the share of IRFs whose best-matching pathway is the driving one),
+        ``purity`` (of the driving pathways by lone mode) and ``irf_purity`` (of the CNN IRFs'
+        best-matching pathways by lone mode).
+    """
+    r = setup.recording
+    radius = radius or max(r.size // 5, 2)
+    pairs = lone_mode_pairs(setup.predicted.numpy(), active_combinations(fit.codes), r.frames, min_rate, per_pair, seed=seed)
+    times, cells, modes = pairs["times"], pairs["cells"], pairs["modes"]
+    if len(np.unique(modes)) < 2:
+        return {"pairs": pairs, "similarity": None, "radius": radius,
+                "reason": f"{len(np.unique(modes))} mode(s) are ever the only active one while two cells or more fire above "
+                          f"min_rate ({min_rate} Hz; one mode alone at {pairs['lone_share']:.1%} of the time points); "
+                          "comparing needs two: lower min_rate or train the SAE longer"}
+    movie = setup.entry.transform(r.test_movie)
+    irfs = instantaneous_receptive_fields(setup.entry.model, movie, r.frames, times, cells)
+    crops = centred_crops(irfs, _cell_centers(irfs, cells), radius)
+    out = {"pairs": pairs, "crops": crops, "similarity": lone_mode_similarity(crops, cells, modes, n_permutations, seed),
+           "radius": radius}
+    if setup.circuit is not None:
+        circuit = setup.circuit
+        true_irfs = instantaneous_receptive_fields(circuit, r.test_movie, r.frames, times, cells)
+        true_crops = centred_crops(true_irfs, _cell_centers(true_irfs, cells), radius)
+        with torch.no_grad():
+            drive = circuit.pathway_drive(gather_windows(r.test_movie, r.frames, times))[torch.arange(len(times)), torch.as_tensor(cells)]
+        driving = drive.argmax(1).numpy()
+        match, true_match = pathway_match(crops, circuit.temporal), pathway_match(true_crops, circuit.temporal)
+        out |= {"true_crops": true_crops, "true_similarity": lone_mode_similarity(true_crops, cells, modes, n_permutations, seed),
+                "pathway_names": list(circuit.pathway_names), "match": match, "true_match": true_match, "driving": driving,
+                "agreement": float((match.argmax(1) == driving).mean()), "true_agreement": float((true_match.argmax(1) == driving).mean()),
+                "purity": mode_purity(modes, driving, n_permutations, seed),
+                "irf_purity": mode_purity(modes, match.argmax(1), n_permutations, seed)}
+    return out
+
+
+def lone_mode_examples(lone: dict, n_modes: int = 2, n_cells: int = 5) -> tuple[str | None, list[int]]:
+    """Which layer's lone-mode IRFs to show, and which of them (the notebook's Fig. 8D, left).
+
+    Parameters
+    ----------
+    lone : dict of layer -> :func:`measure_lone_modes` result
+    n_modes, n_cells : int
+        The ``n_modes`` lone modes seen with the most cells, up to ``n_cells`` cells each.
+
+    Returns
+    -------
+    layer : str or None
+        The layer with the most lone modes among those compared (None when none was).
+    examples : list of int
+        Indices into that layer's pairs: one IRF per (mode, cell), grouped by mode.
+    """
+    compared = [layer for layer, found in lone.items() if found["similarity"] is not None]
+    if not compared:
+        return None, []
+    layer = max(compared, key=lambda name: len(set(lone[name]["pairs"]["modes"].tolist())))
+    modes, cells = lone[layer]["pairs"]["modes"], lone[layer]["pairs"]["cells"]
+    ranked = sorted(set(modes.tolist()), key=lambda mode: (-len(set(cells[modes == mode].tolist())), mode))
+    examples = []
+    for mode in ranked[:n_modes]:
+        seen: set = set()
+        for index in np.flatnonzero(modes == mode):
+            if cells[index] not in seen and len(seen) < n_cells:
+                seen.add(cells[index])
+                examples.append(int(index))
+    return layer, examples
+
+
+def measure_white_noise(setup: RetinaSetup, n_frames: int = 5000, checker: int = 4, radius: int | None = None,
+                        seed: int = 0) -> dict:
+    """Receptive fields under a binary white-noise checkerboard: STAs of the CNN and of the simulated cells.
+
+    Each STA weights every window of the checkerboard movie by the response to it: the CNN's
+    predicted rate, and for a simulated retina the cell's noise-free rate (the STA that an
+    arbitrarily long recording of its spikes would converge to on this movie). The two are
+    compared around the cell's field (centred crops at the peak of the simulated cell's STA),
+    and the CNN's rates under white noise are correlated with the cells' (a stimulus the CNN
+    was not fitted on).
+
+    Parameters
+    ----------
+    n_frames : int
+    checker : int
+        Side of a checker in pixels.
+    radius : int, optional
+        Half-side of the compared crops; default a fifth of the frame's side.
+
+    Returns
+    -------
+    dict
+        ``movie`` (n_frames, size, size), ``sta`` (n_cells, frames, size, size: the CNN's),
+        ``rates`` (n_windows, n_cells: the CNN's); for simulations also ``true_sta``,
+        ``true_rates``, ``centers`` (n_cells, 2), ``similarity`` (n_cells: Pearson r of the two
+        STAs' crops) and ``r_rates`` (n_cells: Pearson r of the CNN's and the cells' rates).
+    """
+    from ..stats import pearson
+
+    r = setup.recording
+    radius = radius or max(r.size // 5, 2)
+    movie = white_noise(n_frames, size=r.size, checker=checker, seed=seed + 10)
+    predicted = predict(setup.entry.model, setup.entry.transform(movie), r.frames)
+    out = {"movie": movie, "sta": spike_triggered_average(setup.entry.transform(movie), predicted.numpy(), r.frames),
+           "rates": predicted.numpy(), "radius": radius}
+    if setup.circuit is not None:
+        true_rates = setup.circuit.respond(movie)
+        true_sta = spike_triggered_average(movie, true_rates.numpy(), r.frames)
+        centers = field_centers(rank_one(true_sta)[0])
+        out |= {"true_sta": true_sta, "true_rates": true_rates.numpy(), "centers": centers,
+                "similarity": irf_similarity(centred_crops(out["sta"], centers, radius), centred_crops(true_sta, centers, radius)),
+                "r_rates": pearson(predicted.numpy().astype(np.float64), true_rates.numpy().astype(np.float64), axis=0)}
     return out
