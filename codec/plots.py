@@ -102,6 +102,16 @@ def image(axis, picture, title: str) -> None:
     axis.axis("off")
 
 
+def signed_field(axis, values) -> None:
+    """A receptive field or its spatial factor (H, W) on a symmetric red–blue scale (red +, blue −), without ticks."""
+    values = np.asarray(values)
+    limit = float(np.nanmax(np.abs(values))) or 1.0
+    axis.imshow(values, cmap=SIGNED_CMAP, vmin=-limit, vmax=limit)
+    axis.set_xticks([])
+    axis.set_yticks([])
+    axis.grid(False)
+
+
 def heatmap(axis, values, title: str, signed: bool, colorbar_label: str, **kwargs):
     """A map or matrix; signed values on a symmetric red–blue scale, unsigned on viridis."""
     values = np.asarray(values)

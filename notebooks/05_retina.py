@@ -280,11 +280,7 @@ if shown_pairs:
     for row, (what, factors) in enumerate(rows):
         for column, (cell, p) in enumerate(shown_pairs):
             axis = axes[row, column]
-            image = factors[p].numpy()
-            bound = np.abs(image).max()
-            axis.imshow(image, cmap="RdBu_r", vmin=-bound, vmax=bound)
-            axis.set_xticks([])
-            axis.set_yticks([])
+            plots.signed_field(axis, factors[p].numpy())
             modes_on = ",".join(str(m) for m in sorted(measured["combinations"][p]))
             if row == 0:
                 axis.set_title(f"{r.cell_names[cell]}\nt = {measured['times'][p]}, modes {{{modes_on}}}", fontsize=6)
@@ -336,11 +332,7 @@ if shown_layer is not None:
     for row, (what, factors) in enumerate(rows):
         for column, p in enumerate(columns):
             axis = axes[row, column]
-            image = factors[p].numpy()
-            bound = np.abs(image).max()
-            axis.imshow(image, cmap="RdBu_r", vmin=-bound, vmax=bound)
-            axis.set_xticks([])
-            axis.set_yticks([])
+            plots.signed_field(axis, factors[p].numpy())
             if row == 0:
                 axis.set_title(f"mode {pairs['modes'][p]} alone\n{r.cell_names[pairs['cells'][p]]}", fontsize=6)
             if column == 0:
@@ -398,12 +390,8 @@ lags = (np.arange(r.frames) - r.frames + 1) * r.bin_ms
 for column, cell in enumerate(shown_cells):
     for row, (what, sta) in enumerate(stas):
         crop = retina.centred_crops(sta[[cell]], centers[[cell]], noise["radius"])
-        image = retina.rank_one(crop)[0][0].numpy()
-        bound = np.abs(image).max()
         axis = axes[row, column]
-        axis.imshow(image, cmap="RdBu_r", vmin=-bound, vmax=bound)
-        axis.set_xticks([])
-        axis.set_yticks([])
+        plots.signed_field(axis, retina.rank_one(crop)[0][0].numpy())
         if row == 0:
             axis.set_title(r.cell_names[cell], fontsize=7)
         if column == 0:

@@ -60,3 +60,11 @@ def data_dir() -> Path:
     if not value or not Path(value).is_dir():
         pytest.skip("real ImageNet assets not available: set CODEC_DATA_DIR (CI sets ../shared/assets)")
     return Path(value)
+
+
+@pytest.fixture(scope="session")
+def small_retina():
+    """A small simulated retina (8 frames of 24×24 px, 2 cells per type) for the retina tests."""
+    from codec import retina
+
+    return retina.SimulatedRetina(retina.CircuitConfig(frames=8, size=24, bin_ms=20.0, cells_per_type=2, seed=0))

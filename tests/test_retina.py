@@ -8,13 +8,6 @@ import torch
 from codec import retina
 from codec.models.retina import TDR_KEYS, RetinaCNN, load_tdr_checkpoint
 
-SMALL = retina.CircuitConfig(frames=8, size=24, bin_ms=20.0, cells_per_type=2, seed=0)
-
-
-@pytest.fixture(scope="module")
-def small_retina():
-    return retina.SimulatedRetina(SMALL)
-
 
 @pytest.fixture(scope="module")
 def small_movie():
@@ -83,7 +76,7 @@ def test_true_irfs_have_the_planted_polarity_and_place(small_retina, small_movie
             continue
         row, col = np.round(small_retina.positions[cell]).astype(int)
         peak = np.unravel_index(int(np.abs(spatial[cell].numpy()).argmax()), spatial[cell].shape)
-        reach = 2 * SMALL.pool_sigma
+        reach = 2 * small_retina.config.pool_sigma
         assert abs(peak[0] - row) <= reach and abs(peak[1] - col) <= reach, (name, peak, (row, col))
         centre = float(spatial[cell][peak])
         assert (centre > 0) == name.startswith("ON"), name

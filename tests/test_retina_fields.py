@@ -12,13 +12,6 @@ from codec import retina
 from codec.models import ModelEntry
 from codec.retina import workflow
 
-SMALL = retina.CircuitConfig(frames=8, size=24, bin_ms=20.0, cells_per_type=2, seed=0)
-
-
-@pytest.fixture(scope="module")
-def small_retina():
-    return retina.SimulatedRetina(SMALL)
-
 
 @pytest.fixture(scope="module")
 def small_movie():
@@ -219,7 +212,7 @@ def circuit_as_model(small_retina, small_movie):
     """A setup whose 'CNN' is the circuit itself: every CNN measurement must then equal the truth's."""
     recording = retina.simulate_recording(small_retina, small_movie[:100], small_movie, seed=0)
     entry = ModelEntry(name="circuit", model=small_retina, layers=[], transform=lambda movie: movie, class_names=[],
-                       input_size=SMALL.size)
+                       input_size=small_retina.config.size)
     predicted = small_retina.respond(small_movie)
     return workflow.RetinaSetup(SimpleNamespace(name="tiny"), recording, small_retina, entry, None, predicted, {}, "test")
 
@@ -252,3 +245,19 @@ def test_white_noise_stas_of_the_circuit_itself_equal_its_cells(circuit_as_model
     torch.testing.assert_close(found["sta"], found["true_sta"])
     np.testing.assert_allclose(found["similarity"], 1.0, atol=1e-6)
     np.testing.assert_allclose(found["r_rates"], 1.0, atol=1e-6)
+
+
+def test_signed_field_puts_zero_at_the_middle_of_the_colour_scale():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from codec import plots
+
+    fig, axis = plt.subplots()
+    plots.signed_field(axis, np.array([[0.2, -0.5], [0.1, 0.0]]))
+    shown = axis.get_images()[0]
+    assert shown.get_clim() == (-0.5, 0.5) and shown.get_cmap().name == plots.SIGNED_CMAP
+    assert list(axis.get_xticks()) == [] and list(axis.get_yticks()) == []
+    plt.close(fig)
