@@ -72,8 +72,8 @@ def white_noise(n_frames: int, size: int = 50, checker: int = 1, hold: int = 1, 
         Bins each random frame is shown for.
     distribution : {"binary", "gaussian"}
         Each checker's value: ±1 with equal odds (the field's usual checkerboard), or standard
-        normal (for which Stein's lemma makes the response-weighted average of the windows,
-        the STA, equal to the mean gradient: :func:`codec.retina.spike_triggered_average`).
+        normal (for which, with 1-pixel checkers, Stein's lemma makes the STA times the mean
+        response equal to the mean gradient: :func:`codec.retina.spike_triggered_average`).
     seed : int
 
     Returns
