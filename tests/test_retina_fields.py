@@ -261,3 +261,11 @@ def test_signed_field_puts_zero_at_the_middle_of_the_colour_scale():
     assert shown.get_clim() == (-0.5, 0.5) and shown.get_cmap().name == plots.SIGNED_CMAP
     assert list(axis.get_xticks()) == [] and list(axis.get_yticks()) == []
     plt.close(fig)
+
+
+def test_permutation_chance_drops_nans_and_counts_the_observed_shuffle():
+    from codec.retina.analysis import permutation_chance
+
+    found = permutation_chance(2.0, [0.0, 1.0, np.nan, 3.0])
+    assert found["p"] == pytest.approx((1 + 1) / (1 + 3))
+    assert found["chance_95"] == pytest.approx(np.quantile([0.0, 1.0, 3.0], 0.95))

@@ -28,7 +28,7 @@ from .stimuli import check_movie, gather_windows
 
 __all__ = ["response_statistics", "surprisal_target", "instantaneous_receptive_fields", "rank_one", "cell_mode_matrix",
            "cluster_cells", "partition_agreement", "active_combinations", "irf_times", "combination_effect",
-           "irf_similarity"]
+           "irf_similarity", "unit_rows", "permutation_chance"]
 
 
 def response_statistics(responses, ridge: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -152,11 +152,29 @@ def irf_similarity(a: Tensor, b: Tensor) -> np.ndarray:
     """Pearson r between matching IRFs of two sets, ``(P,)`` (flattened frames × pixels)."""
     if a.shape != b.shape:
         raise ValueError(f"a, b: IRF sets must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
-    x = a.reshape(a.shape[0], -1).double()
-    y = b.reshape(b.shape[0], -1).double()
-    x = x - x.mean(1, keepdim=True)
-    y = y - y.mean(1, keepdim=True)
-    return ((x * y).sum(1) / (x.norm(dim=1) * y.norm(dim=1)).clamp_min(1e-300)).numpy()
+    return (unit_rows(a) * unit_rows(b)).sum(1).numpy()
+
+
+def unit_rows(x: Tensor) -> Tensor:
+    """Each row of ``x`` (P, ...) flattened, centred and scaled to unit norm, float64 ``(P, n)``:
+    the dot product of two such rows is their Pearson r."""
+    flat = x.reshape(x.shape[0], -1).double()
+    flat = flat - flat.mean(1, keepdim=True)
+    return flat / flat.norm(dim=1, keepdim=True).clamp_min(1e-300)
+
+
+def permutation_chance(observed: float, null) -> dict:
+    """A statistic's chance level from its values under shuffling (NaNs dropped).
+
+    Returns
+    -------
+    dict
+        ``chance_95``: the 95th percentile of ``null``; ``p``: the share of shuffles at least as
+        high as ``observed``, the observed one counted.
+    """
+    null = np.asarray(null, dtype=np.float64)
+    null = null[np.isfinite(null)]
+    return {"chance_95": float(np.quantile(null, 0.95)), "p": float((1 + (null >= observed - 1e-12).sum()) / (1 + len(null)))}
 
 
 def cell_mode_matrix(rates, codes) -> tuple[np.ndarray, np.ndarray]:
@@ -237,7 +255,7 @@ def partition_agreement(labels_a, labels_b, n_permutations: int = 1000, seed: in
     ari = float(adjusted_rand_score(a, b))
     rng = np.random.default_rng(seed)
     null = np.array([adjusted_rand_score(a, rng.permutation(b)) for _ in range(n_permutations)])
-    return {"ari": ari, "chance_95": float(np.quantile(null, 0.95)), "p": float((1 + (null >= ari - 1e-12).sum()) / (1 + n_permutations))}
+    return {"ari": ari, **permutation_chance(ari, null)}
 
 
 def active_combinations(codes) -> list[frozenset]:
@@ -311,9 +329,7 @@ def combination_effect(irfs: Tensor, cells, combinations, n_permutations: int = 
     labels = np.array([ids.setdefault(c, len(ids)) for c in combinations], dtype=np.int64)
     if len(cells) != irfs.shape[0] or len(labels) != irfs.shape[0]:
         raise ValueError("irfs, cells, combinations: must have one entry per IRF")
-    flat = irfs.reshape(irfs.shape[0], -1).double()
-    flat = flat - flat.mean(1, keepdim=True)
-    flat = flat / flat.norm(dim=1, keepdim=True).clamp_min(1e-300)
+    flat = unit_rows(irfs)
     groups = []
     for cell in np.unique(cells):
         rows = np.flatnonzero(cells == cell)
@@ -345,7 +361,5 @@ def combination_effect(irfs: Tensor, cells, combinations, n_permutations: int = 
     for _ in range(n_permutations):
         w, b, n = statistic(rng)
         null.append(w - b if n else np.nan)
-    null = np.asarray(null)
-    null = null[np.isfinite(null)]
-    return {"within": within, "between": between, "difference": difference, "chance_95": float(np.quantile(null, 0.95)),
-            "p": float((1 + (null >= difference - 1e-12).sum()) / (1 + len(null))), "n_cells": n_cells, "n_irfs": int(irfs.shape[0])}
+    return {"within": within, "between": between, "difference": difference, **permutation_chance(difference, null),
+            "n_cells": n_cells, "n_irfs": int(irfs.shape[0])}

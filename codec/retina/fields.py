@@ -28,7 +28,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .analysis import rank_one
+from .analysis import permutation_chance, rank_one, unit_rows
+from .circuit import _gaussian
 from .stimuli import check_movie, windows
 
 __all__ = ["spike_triggered_average", "field_centers", "centred_crops", "lone_mode_pairs", "lone_mode_similarity",
@@ -78,14 +79,6 @@ def spike_triggered_average(movie, responses, frames: int, batch_size: int = 256
     return (accumulated / total[:, None] - plain / n).reshape(-1, frames, size, size).float()
 
 
-def _gaussian_kernel(sigma: float) -> Tensor:
-    half = max(1, int(np.ceil(3 * sigma)))
-    x = torch.arange(-half, half + 1, dtype=torch.float32)
-    g = torch.exp(-x**2 / (2 * sigma**2))
-    g = g / g.sum()
-    return (g[:, None] * g[None, :])[None, None]
-
-
 def field_centers(spatial: Tensor, sigma: float = 1.0) -> np.ndarray:
     """Where each field lies: the peak of its absolute spatial factor, smoothed.
 
@@ -108,7 +101,7 @@ def field_centers(spatial: Tensor, sigma: float = 1.0) -> np.ndarray:
         raise ValueError(f"sigma: must be >= 0, got {sigma!r}")
     maps = spatial.abs().float()[:, None]
     if sigma > 0:
-        kernel = _gaussian_kernel(sigma)
+        kernel = _gaussian(2 * max(1, int(np.ceil(3 * sigma))) + 1, sigma).float()[None, None]
         maps = torch.nn.functional.conv2d(maps, kernel, padding=kernel.shape[-1] // 2)
     flat = maps.flatten(1).argmax(1)
     width = spatial.shape[-1]
@@ -195,12 +188,6 @@ def lone_mode_pairs(rates, combinations, frames: int, min_rate: float = 1.0, per
             "modes": np.asarray(modes, dtype=np.int64), "lone_share": len(lone) / max(len(combinations), 1)}
 
 
-def _unit_rows(x: Tensor) -> Tensor:
-    flat = x.reshape(x.shape[0], -1).double()
-    flat = flat - flat.mean(1, keepdim=True)
-    return flat / flat.norm(dim=1, keepdim=True).clamp_min(1e-300)
-
-
 def lone_mode_similarity(irfs: Tensor, cells, modes, n_permutations: int = 1000, seed: int = 0) -> dict:
     """Are IRFs of different cells more alike when the same mode alone is active? (Fig. 8D, left.)
 
@@ -223,7 +210,7 @@ def lone_mode_similarity(irfs: Tensor, cells, modes, n_permutations: int = 1000,
     cells, modes = np.asarray(cells), np.asarray(modes)
     if len(cells) != irfs.shape[0] or len(modes) != irfs.shape[0]:
         raise ValueError("irfs, cells, modes: must have one entry per IRF")
-    unit = _unit_rows(irfs)
+    unit = unit_rows(irfs)
     r = (unit @ unit.T).numpy()
     first, second = np.triu_indices(len(cells), 1)
     other_cell = cells[first] != cells[second]
@@ -239,13 +226,11 @@ def lone_mode_similarity(irfs: Tensor, cells, modes, n_permutations: int = 1000,
     if not np.isfinite(within):
         raise ValueError("modes: no two cells share a lone mode, or all share one; choose more times (lone_mode_pairs)")
     rng = np.random.default_rng(seed)
-    null = np.array([np.subtract(*statistic(rng.permutation(modes))) for _ in range(n_permutations)])
-    null = null[np.isfinite(null)]
+    null = [np.subtract(*statistic(rng.permutation(modes))) for _ in range(n_permutations)]
     difference = within - between
     n_modes = sum(len(set(cells[modes == m])) >= 2 for m in np.unique(modes))
-    return {"within": within, "between": between, "difference": difference, "chance_95": float(np.quantile(null, 0.95)),
-            "p": float((1 + (null >= difference - 1e-12).sum()) / (1 + len(null))), "n_modes": int(n_modes),
-            "n_irfs": int(irfs.shape[0])}
+    return {"within": within, "between": between, "difference": difference, **permutation_chance(difference, null),
+            "n_modes": int(n_modes), "n_irfs": int(irfs.shape[0])}
 
 
 def signed_temporal(irfs: Tensor, center_radius: int = 1) -> Tensor:
@@ -287,7 +272,7 @@ def pathway_match(irfs: Tensor, pathway_filters: Tensor) -> np.ndarray:
     if pathway_filters.ndim != 2 or pathway_filters.shape[1] != irfs.shape[1]:
         raise ValueError(f"pathway_filters: expected (n_pathways, {irfs.shape[1]}) (the IRFs' frames), "
                          f"got {tuple(pathway_filters.shape)}")
-    return (_unit_rows(signed_temporal(irfs)) @ _unit_rows(pathway_filters).T).numpy()
+    return (unit_rows(signed_temporal(irfs)) @ unit_rows(pathway_filters).T).numpy()
 
 
 def mode_purity(modes, labels, n_permutations: int = 1000, seed: int = 0) -> dict:
@@ -322,7 +307,6 @@ def mode_purity(modes, labels, n_permutations: int = 1000, seed: int = 0) -> dic
 
     observed = purity(mode_index)
     rng = np.random.default_rng(seed)
-    null = np.array([purity(rng.permutation(mode_index)) for _ in range(n_permutations)])
+    null = [purity(rng.permutation(mode_index)) for _ in range(n_permutations)]
     table = counts(mode_index)
-    return {"purity": observed, "chance_95": float(np.quantile(null, 0.95)),
-            "p": float((1 + (null >= observed - 1e-12).sum()) / (1 + n_permutations)), "shares": table / table.sum(1, keepdims=True)}
+    return {"purity": observed, **permutation_chance(observed, null), "shares": table / table.sum(1, keepdims=True)}

@@ -385,8 +385,9 @@ def measure_white_noise(setup: RetinaSetup, n_frames: int = 5000, checker: int =
     r = setup.recording
     radius = radius or max(r.size // 5, 2)
     movie = white_noise(n_frames, size=r.size, checker=checker, seed=seed + 10)
-    predicted = predict(setup.entry.model, setup.entry.transform(movie), r.frames)
-    out = {"movie": movie, "sta": spike_triggered_average(setup.entry.transform(movie), predicted.numpy(), r.frames),
+    model_input = setup.entry.transform(movie)
+    predicted = predict(setup.entry.model, model_input, r.frames)
+    out = {"movie": movie, "sta": spike_triggered_average(model_input, predicted.numpy(), r.frames),
            "rates": predicted.numpy(), "radius": radius}
     if setup.circuit is not None:
         true_rates = setup.circuit.respond(movie)
