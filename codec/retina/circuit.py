@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-__all__ = ["CircuitConfig", "SimulatedRetina", "PATHWAYS", "CELL_TYPES", "poisson_spikes", "temporal_filter"]
+__all__ = ["CircuitConfig", "SimulatedRetina", "PATHWAYS", "CELL_TYPES", "poisson_spikes", "temporal_filter", "gaussian_map"]
 
 #: name -> (sign, kinetics) of the bipolar pathways
 #: (the sustained pathway at half amplitude: its monophasic filter passes a still image's mean)
@@ -127,7 +127,11 @@ def temporal_filter(kind: str, frames: int, bin_ms: float, tau: float, rebound: 
     return (values / values.norm()).float()
 
 
-def _gaussian(size: int, sigma: float, center=None) -> Tensor:
+def gaussian_map(size: int, sigma: float, center=None) -> Tensor:
+    """A 2-D Gaussian of width ``sigma`` on a ``size`` × ``size`` grid, summing to 1, float64.
+
+    ``center``: its (row, column); default the grid's middle.
+    """
     coords = torch.arange(size, dtype=torch.float64)
     cy, cx = center if center is not None else ((size - 1) / 2, (size - 1) / 2)
     g = torch.exp(-((coords.view(-1, 1) - cy) ** 2 + (coords.view(1, -1) - cx) ** 2) / (2 * sigma**2))
@@ -162,14 +166,14 @@ class SimulatedRetina(nn.Module):
         self.register_buffer("temporal", torch.stack(filters))  # (P, frames)
         half = int(math.ceil(3 * config.surround_sigma))
         k = 2 * half + 1
-        dog = _gaussian(k, config.center_sigma) - config.surround_weight * _gaussian(k, config.surround_sigma)
+        dog = gaussian_map(k, config.center_sigma) - config.surround_weight * gaussian_map(k, config.surround_sigma)
         self.register_buffer("spatial", dog.float().expand(len(PATHWAYS), 1, k, k).clone())  # (P, 1, k, k)
         rng = np.random.default_rng(config.seed)
         n_types = len(CELL_TYPES)
         self.cell_types = np.repeat(np.arange(n_types), config.cells_per_type)
         low, high = config.size * 0.3, config.size * 0.7 - 1
         self.positions = rng.uniform(low, high, size=(len(self.cell_types), 2))
-        pools = torch.stack([_gaussian(config.size, config.pool_sigma, tuple(p)) for p in self.positions]).float()
+        pools = torch.stack([gaussian_map(config.size, config.pool_sigma, tuple(p)) for p in self.positions]).float()
         self.register_buffer("pools", pools)  # (n_cells, size, size)
         membership = torch.zeros(len(self.cell_types), len(PATHWAYS))
         inhibited = torch.zeros(len(self.cell_types))
@@ -181,7 +185,7 @@ class SimulatedRetina(nn.Module):
         self.register_buffer("membership", membership)  # (n_cells, P)
         self.register_buffer("inhibited", inhibited)  # (n_cells,)
         a_half = int(math.ceil(3 * config.amacrine_sigma))
-        self.register_buffer("amacrine_kernel", _gaussian(2 * a_half + 1, config.amacrine_sigma).float().view(1, 1, 2 * a_half + 1, -1))
+        self.register_buffer("amacrine_kernel", gaussian_map(2 * a_half + 1, config.amacrine_sigma).float().view(1, 1, 2 * a_half + 1, -1))
         self.register_buffer("transient", torch.tensor([kinetics == "transient" for _, kinetics in PATHWAYS.values()],
                                                        dtype=torch.float32))
 

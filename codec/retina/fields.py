@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from .analysis import permutation_chance, rank_one, unit_rows
-from .circuit import _gaussian
+from .circuit import gaussian_map
 from .stimuli import check_movie, windows
 
 __all__ = ["spike_triggered_average", "field_centers", "centred_crops", "lone_mode_pairs", "lone_mode_similarity",
@@ -101,7 +101,7 @@ def field_centers(spatial: Tensor, sigma: float = 1.0) -> np.ndarray:
         raise ValueError(f"sigma: must be >= 0, got {sigma!r}")
     maps = spatial.abs().float()[:, None]
     if sigma > 0:
-        kernel = _gaussian(2 * max(1, int(np.ceil(3 * sigma))) + 1, sigma).float()[None, None]
+        kernel = gaussian_map(2 * max(1, int(np.ceil(3 * sigma))) + 1, sigma).float()[None, None]
         maps = torch.nn.functional.conv2d(maps, kernel, padding=kernel.shape[-1] // 2)
     flat = maps.flatten(1).argmax(1)
     width = spatial.shape[-1]
