@@ -177,6 +177,42 @@ def pct_axis(axis, label: str = "channels perturbed (% of the layer, log scale)"
     axis.set_xlabel(label)
 
 
+def class_ratio_bars(axis, ratios, target: int, class_names, title: str) -> None:
+    """Fig. 6C: every class's accuracy ratio after one target class's modes were perturbed, as bars.
+
+    ``ratios``: (n_classes,) perturbed / unperturbed accuracy per class (NaN where a class had none
+    right, drawn at 0); ``target``: the index of the class whose modes were perturbed, drawn red and
+    marked. A dot sits on every bar, so that a class at 0 shows, and the y axis reaches the largest ratio.
+    """
+    ratios = np.nan_to_num(np.asarray(ratios, dtype=float))
+    if ratios.shape != (len(class_names),):
+        raise ValueError(f"ratios: need one value per class ({len(class_names)}), got shape {ratios.shape}")
+    if not 0 <= target < len(class_names):
+        raise ValueError(f"target: a class index in [0, {len(class_names)}), got {target}")
+    positions = np.arange(len(class_names))
+    colours = [colour("contributions") if i == target else colour("activations") for i in positions]
+    axis.bar(positions, ratios, color=colours)
+    axis.scatter(positions, ratios, s=9, color=colours, zorder=3)
+    axis.axhline(1, color=colour("baseline"), linewidth=0.8, linestyle=":")
+    top = max(1.25, 1.08 * float(ratios.max()))
+    axis.annotate("target", (target, ratios[target]), xytext=(target, 0.9 * top), ha="center", fontsize=8,
+                  color=colour("contributions"), arrowprops={"arrowstyle": "->", "color": colour("contributions")})
+    axis.set_ylim(0, top)
+    axis.set_xticks(positions, [str(name)[:14] for name in class_names], rotation=70, ha="right", rotation_mode="anchor",
+                    fontsize=6.5)
+    axis.set_ylabel("accuracy ratio (perturbed / original)")
+    axis.set_title(title)
+
+
+def integer_ticks(axis, which: str = "x") -> None:
+    """Ticks at whole numbers only on the ``which`` axis (``"x"`` or ``"y"``), for counts such as components."""
+    from matplotlib.ticker import MaxNLocator
+
+    if which not in ("x", "y"):
+        raise ValueError(f"which: 'x' or 'y', got {which!r}")
+    (axis.xaxis if which == "x" else axis.yaxis).set_major_locator(MaxNLocator(integer=True))
+
+
 def consistency_panel(axis, table) -> None:
     """Claim 11: each source's map consistency across classes per group, bars, with the random sets' 95th percentile.
 
@@ -194,6 +230,7 @@ def consistency_panel(axis, table) -> None:
                  label="random sets: 95th percentile")
     axis.axhline(0, color=colour("baseline"), linewidth=0.6)
     axis.set_xticks(positions, [str(g)[:20] for g in groups], rotation=30, ha="right", rotation_mode="anchor", fontsize=7)
+    axis.set_xlabel("group (its modes and channels; sample: a class, tiny: a texture)")
     axis.set_ylabel("consistency across classes (mean r)")
     axis.set_title("Maps alike across classes?", fontsize=9)
 

@@ -209,6 +209,7 @@ for values, name in ((store.contributions(layer).sum(1), "contributions"), (stor
     axes[0].plot(np.arange(1, len(curve) + 1), curve, "o-", markersize=3, color=plots.colour(name), label=name)
 axes[0].axhline(0.95, color=plots.colour("baseline"), linestyle=":", label="95%")
 axes[0].set_xlabel("principal components")
+plots.integer_ticks(axes[0])
 axes[0].set_ylabel("fraction of variance explained")
 axes[0].set_title(f"Class averages at {layer} ({len(classes_all)} classes, {len(labels)} images)")
 axes[0].legend()

@@ -166,16 +166,8 @@ n_late = {layer: control.n_selected(late_forward.channels[layer], config.class_p
 fig, axes = plots.panels(3, height=3.6, width=plots.FULL_WIDTH + 1.5)
 positions = np.arange(len(classes))
 for axis, mode in zip(axes[:2], control.MODES):
-    ratios = class_ratios[mode][shown_class]
-    axis.bar(positions, np.nan_to_num(ratios), color=[plots.colour("contributions") if i == shown_class else plots.colour("activations")
-                                                      for i in positions])
-    axis.axhline(1, color=plots.colour("baseline"), linewidth=0.8, linestyle=":")
-    axis.annotate("target", (shown_class, np.nan_to_num(ratios[shown_class])), xytext=(shown_class, 1.12), ha="center", fontsize=8,
-                  color=plots.colour("contributions"), arrowprops={"arrowstyle": "->", "color": plots.colour("contributions")})
-    axis.set_ylim(0, 1.25)
-    axis.set_xticks(positions, [name[:14] for name in class_names], rotation=70, ha="right", rotation_mode="anchor", fontsize=6.5)
-    axis.set_ylabel("accuracy ratio (perturbed / original)")
-    axis.set_title(f"{mode.capitalize()} '{class_names[shown_class][:18]}' modes")
+    plots.class_ratio_bars(axis, class_ratios[mode][shown_class], shown_class, class_names,
+                           f"{mode.capitalize()} '{class_names[shown_class][:18]}' modes")
 shown = plots.heatmap(axes[2], class_ratios["ablate"], "Ablation, every class (rows: target)", signed=False,
                       colorbar_label="accuracy ratio (clipped at 1.5)", vmin=0, vmax=1.5)
 axes[2].set_xticks(positions[::2], positions[::2])

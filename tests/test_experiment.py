@@ -214,3 +214,29 @@ def test_plots_keep_one_colour_per_meaning_and_fit_layer_names():
     assert axes[0].get_lines()[0].get_color() == plots.colour("contributions")
     with pytest.raises(ValueError, match="values: need one value per layer"):
         plots.across_depth(axes[1], layers, np.arange(3.0), "activations")
+
+
+def test_class_ratio_bars_show_zeros_and_ratios_above_the_default_range():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from codec import plots
+
+    names = ["tench", "Shih-Tzu", "beagle"]
+    fig, axes = plots.panels(3)
+    plots.class_ratio_bars(axes[0], np.zeros(3), 0, names, "all at zero")
+    dots = axes[0].collections[0].get_offsets()
+    np.testing.assert_array_equal(np.asarray(dots), [[0, 0], [1, 0], [2, 0]])  # a dot marks every class, zeros too
+    plots.class_ratio_bars(axes[1], np.array([0.2, 1.6, np.nan]), 1, names, "one above 1.25")
+    assert axes[1].get_ylim()[1] >= 1.6  # never clipped
+    assert [bar.get_height() for bar in axes[1].patches] == [0.2, 1.6, 0.0]  # NaN (no correct image) drawn at 0
+    with pytest.raises(ValueError, match="ratios: need one value per class"):
+        plots.class_ratio_bars(axes[2], np.ones(2), 0, names, "")
+    with pytest.raises(ValueError, match="target: a class index"):
+        plots.class_ratio_bars(axes[2], np.ones(3), 3, names, "")
+    plots.integer_ticks(axes[2])
+    axes[2].plot([1, 2, 3, 4, 5], [0, 1, 0, 1, 0])
+    fig.canvas.draw()
+    assert all(float(t).is_integer() for t in axes[2].get_xticks())
+    with pytest.raises(ValueError, match="which: 'x' or 'y'"):
+        plots.integer_ticks(axes[2], "z")
