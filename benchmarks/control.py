@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 import numpy as np
@@ -53,6 +54,43 @@ def sweep_seconds(model, inputs, labels, classes, layers, rankings, args, cache_
         sync()
         seconds[layer] = time.perf_counter() - start
     return seconds, np.concatenate(tables)
+
+
+def images_of_predicted_classes(model, n_classes: int, per_class: int, device, max_batches: int = 60, seed: int = 0):
+    """``per_class`` synthetic images of each of ``n_classes`` classes the model predicts, and those predictions.
+
+    A pretrained ImageNet network puts Gaussian noise into one class (EfficientNet-Lite0: all of
+    them), and a sweep needs two classes at least. Random colour grids of 2 to 64 cells a side,
+    smoothly upsampled to 224 px, fall into many classes (14 in 96 such images for EfficientNet-Lite0).
+    Batches of them are drawn until enough classes have ``per_class`` images each.
+
+    Returns ``inputs`` (n_classes * per_class, 3, 224, 224) on ``device`` and ``labels`` (same length).
+    """
+    generator = torch.Generator().manual_seed(seed)
+    cells = (2, 4, 8, 16, 32, 64)
+    found: dict[int, list] = {}
+    for _ in range(max_batches):
+        grids = [torch.rand(1, 3, cells[i % len(cells)], cells[i % len(cells)], generator=generator) for i in range(64)]
+        batch = torch.cat([torch.nn.functional.interpolate(grid, size=224, mode="bilinear", align_corners=False)
+                           for grid in grids]) * 2 - 1
+        with torch.no_grad():
+            predicted = model(batch.to(device)).argmax(1).cpu().tolist()
+        for image, label in zip(batch, predicted):
+            found.setdefault(label, [])
+            if len(found[label]) < per_class:
+                found[label].append(image)
+        full = [label for label, images in found.items() if len(images) == per_class]
+        if len(full) >= n_classes:
+            break
+    if len(full) < 2:
+        raise SystemExit(f"--classes: the model put {max_batches * 64} synthetic images into fewer than two classes with "
+                         f"{per_class} images each; lower --per-class")
+    chosen = full[:n_classes]
+    if len(chosen) < n_classes:
+        print(f"--classes: only {len(chosen)} classes got {per_class} of {max_batches * 64} synthetic images; "
+              f"the sweep runs on those", file=sys.stderr)
+    inputs = torch.stack([image for label in chosen for image in found[label]]).to(device)
+    return inputs, np.repeat(chosen, per_class)
 
 
 def main(argv=None):
@@ -81,12 +119,12 @@ def main(argv=None):
     if args.model.startswith("shapes"):
         dataset = preset_dataset(get_preset("tiny"), per_class=args.per_class)
         inputs, _ = model_inputs(dataset, range(min(n_images, len(dataset))), entry.transform)
+        inputs = inputs.to(device)
+        with torch.no_grad():
+            labels = model(inputs).argmax(1).cpu().numpy()
     else:
-        inputs = torch.randn(n_images, 3, 224, 224, generator=torch.Generator().manual_seed(0))
-    inputs = inputs.to(device)
-    with torch.no_grad():
-        predicted = model(inputs).argmax(1).cpu().numpy()
-    labels = predicted  # the network's own predictions: every class it predicts has accuracy 1 unperturbed
+        inputs, labels = images_of_predicted_classes(model, args.classes, args.per_class, device)
+    # labels: the network's own predictions, so every class it predicts has accuracy 1 unperturbed
     classes = np.unique(labels)
     layers = control.evenly_spaced(entry.layers, args.layers)
     rng = np.random.default_rng(0)

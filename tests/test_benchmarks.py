@@ -1,6 +1,7 @@
 """The benchmark scripts run and report what they promise (timings are never asserted)."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,32 @@ def test_retina_benchmark_times_both_first_layers_at_every_step():
     for step in ("train", "ig", "irf"):
         assert report[f"{step}_conv2d_ms"] > 0 and report[f"{step}_fft_ms"] > 0
         assert report[f"{step}_conv2d_over_fft"] == pytest.approx(report[f"{step}_conv2d_ms"] / report[f"{step}_fft_ms"], rel=0.05)
+
+
+@pytest.mark.slow
+def test_gpu_runbook_runs_every_pending_gpu_benchmark_here_with_quick_sizes(tmp_path):
+    # benchmarks/gpu.sh is what a session lent a GPU runs in one call; on a CPU with quick sizes
+    # it runs the same commands (the real flags, then the quick ones), so a broken flag or
+    # benchmark shows here, not on the device
+    environment = {**os.environ, "CODEC_GPU_DEVICE": "cpu", "CODEC_GPU_QUICK": "1", "PYTHON": sys.executable}
+    finished = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu.sh"), "run", str(tmp_path)], env=environment,
+                              capture_output=True, text=True, timeout=900)
+    log = (tmp_path / "gpu.log").read_text()
+    assert finished.returncode == 0, log[-3000:]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["gpu.jsonl", "gpu.log"]  # two files come back from a device
+    reports = {report["benchmark"]: report for report in map(json.loads, (tmp_path / "gpu.jsonl").read_text().splitlines())}
+    assert list(reports) == ["contributions-resnet50", "contributions-vit_b_16", "control-efficientnet_lite0",
+                             "maps-efficientnet_lite0", "retina"]
+    assert reports["contributions-resnet50"]["claim16_engine_over_normgrad"] > 0
+    assert reports["contributions-resnet50"]["claim16_loop_over_loop_normgrad"] > 0
+    assert reports["contributions-vit_b_16"]["layers"] == 36 and reports["contributions-vit_b_16"]["engine_s_per_image"] > 0
+    assert reports["control-efficientnet_lite0"]["model"] == "efficientnet_lite0"
+    assert reports["control-efficientnet_lite0"]["largest_curve_difference"] == 0.0
+    assert reports["maps-efficientnet_lite0"]["loop_over_vjp"] > 0
+    assert reports["retina"]["irf_conv2d_over_fft"] > 0
+    assert all(report["device"] == "cpu" for report in reports.values() if "device" in report)  # CODEC_GPU_DEVICE was used
+
+
+def test_gpu_runbook_refuses_an_unknown_command():
+    finished = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu.sh"), "measure"], capture_output=True, text=True)
+    assert finished.returncode == 2 and "usage: bash benchmarks/gpu.sh wheels | run OUTPUT_FOLDER" in finished.stderr
