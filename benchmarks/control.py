@@ -4,9 +4,11 @@ The workload is the sweep of ``codec.control.depth_sweep``: at every analysis la
 model, ``--trials`` trials (a target and an off-target class, ``--per-class`` images each), each
 evaluating 4 sources of channels (three rankings and a random order) × the paper's 9 pcts =
 36 masks on the trial's images, for ablation and for preservation. The rankings are random
-permutations here: which channels a mask zeroes does not change its cost. The labels are the
-network's own predictions on the images, so every class can be drawn. Three ways to run the same
-masks on the same images, timed side by side in one run:
+permutations here: which channels a mask zeroes does not change its cost. The images are the
+planted shapes for the shapes models and, for ImageNet models (no data on a GPU machine),
+synthetic colour grids drawn until ``--classes`` predicted classes have ``--per-class`` images
+each. The labels are the network's own predictions on the images, so every class can be drawn.
+Three ways to run the same masks on the same images, timed side by side in one run:
 
 * ``cached``: :class:`codec.control.MaskedForward` as the book runs it: the network up to the
   layer once per image, then only the rest of it per mask, ``--rows`` rows (masks × images)
