@@ -54,13 +54,14 @@ class Experiment:
     data_root: object = None
 
     @classmethod
-    def from_preset(cls, preset: str = "tiny", runs_dir="runs", seed: int = 0, weights=None, data_root=None,
+    def from_preset(cls, preset="tiny", runs_dir="runs", seed: int = 0, weights=None, data_root=None,
                     vit: bool = False, **overrides) -> "Experiment":
         """The set-up of a preset with some fields overridden.
 
         Parameters
         ----------
-        preset : {"tiny", "sample", "paper"}
+        preset : {"tiny", "sample", "paper"} or mapping
+            A preset's name, or a mapping of its name and fields (:func:`codec.presets.get_preset`).
         runs_dir : path
         seed : int
             ``torch.manual_seed`` set before anything is built.
@@ -144,7 +145,7 @@ class Experiment:
         return np.array([position[str(path)] for path in theirs])
 
     def sae_settings(self, kind=None, **overrides):
-        """Settings of the SAEs of this scale: the preset's learning rate, epoch limit and patience.
+        """Settings of the SAEs of this scale: the preset's learning rate, epoch limit, patience and training seed.
 
         Parameters
         ----------
@@ -159,7 +160,7 @@ class Experiment:
         epochs = self.config.sae_epochs
         if issubclass(kind, STSAESettings) and self.config.released_sae_epochs is not None:
             epochs = self.config.released_sae_epochs
-        fields = {"lr": self.config.sae_lr, "epochs": epochs, "patience": self.config.sae_patience}
+        fields = {"lr": self.config.sae_lr, "epochs": epochs, "patience": self.config.sae_patience, "seed": self.config.training_seed}
         fields |= {name: value for name, value in overrides.items() if value is not None}
         return kind(**fields)
 

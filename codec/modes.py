@@ -32,11 +32,28 @@ from .sae import encode, evaluate, feature_matrix, fit_sae
 CLASS_THRESHOLD = 0.2
 #: The hyperparameter changes of the robustness sweep (Fig. S3-S5), each a set of SAE settings overrides.
 SWEEP = {
-    "seed 1": dict(seed=1), "seed 2": dict(seed=2),
+    "seed 1": dict(seed=1), "seed 2": dict(seed=2),  # other seeds than the default 0 (sweep_changes shifts them for another)
     "threshold 0.8": dict(threshold=0.8), "threshold 0.95": dict(threshold=0.95),
     "expansion 1": dict(expansion=1), "expansion 6": dict(expansion=6),
     "L1 dictionary 0": dict(l1_dictionary=0.0), "L1 dictionary 1e-2": dict(l1_dictionary=1e-2),  # the paper: up to 1e-2 "affected little"
 }
+
+
+def sweep_changes(seed: int = 0) -> dict:
+    """:data:`SWEEP` for a default SAE of another ``seed``: its two other seeds are ``seed + 1`` and ``seed + 2``.
+
+    Parameters
+    ----------
+    seed : int
+        The default settings' seed.
+
+    Returns
+    -------
+    dict of str -> dict
+        Name -> settings overrides, in :data:`SWEEP`'s order.
+    """
+    return {(f"seed {seed + change['seed']}" if "seed" in change else name): ({"seed": seed + change["seed"]} if "seed" in change else change)
+            for name, change in SWEEP.items()}
 
 
 def indicators(labels, classes=None) -> tuple[np.ndarray, np.ndarray]:
@@ -302,7 +319,8 @@ def robustness_sweep(store, layer: str, settings, indicator, changes: dict | Non
     indicator : array, shape (N, K)
         Class indicators of the store's items (:func:`indicators`).
     changes : dict of str -> dict, optional
-        Name -> settings overrides; default :data:`SWEEP`.
+        Name -> settings overrides; default :data:`SWEEP`, whose two other seeds follow the
+        default's (``settings.seed`` + 1 and + 2).
     kind : {"contributions", "activations"}
     seed : int
         Seed of the class shuffle of the chance level.
@@ -315,7 +333,7 @@ def robustness_sweep(store, layer: str, settings, indicator, changes: dict | Non
         ``rows``: one dict per change (``setting``, ``r2``, ``stability``: the mean cosine over
         classes); ``default_r2``: the default SAE's R²; ``chance``: the shuffled-class level.
     """
-    changes = SWEEP if changes is None else changes
+    changes = sweep_changes(settings.seed) if changes is None else changes
     reference_sae, _ = fit_sae(store, layer, kind, settings, **fit_kwargs)
     features = feature_matrix(store, layer, kind, settings.inputs)
     reference_codes, _ = encode(reference_sae, features)

@@ -26,6 +26,7 @@ the ``vit_*`` fields in place of the CNN's.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -140,6 +141,11 @@ class Preset:
         IG steps of the retina's contributions (the paper's: 20).
     retina_sae_epochs, retina_sae_lr : int, float
         The retina SAEs' epoch limit and rate (the released code: 800 epochs at 1e-5).
+    training_seed : int
+        Seed of the networks the sections train: every SAE's initialisation, shuffling and dropout
+        (:meth:`codec.experiment.Experiment.sae_settings`), and an offset of the retina CNN's seed
+        (the retina's own seed + ``training_seed``). The book uses 0; other values measure how
+        much a result owes to one draw (``scripts/portability.py seeds``).
     """
 
     name: str
@@ -188,6 +194,7 @@ class Preset:
     retina_steps: int = 20
     retina_sae_epochs: int = 800
     retina_sae_lr: float = 1e-5
+    training_seed: int = 0
 
     def vit(self) -> "Preset":
         """This scale with its vision transformer in place of its CNN: ``model``, ``split``,
@@ -244,18 +251,40 @@ PRESETS = {
 }
 
 
-def get_preset(name: str = "tiny", **overrides) -> Preset:
+def get_preset(name="tiny", **overrides) -> Preset:
     """A preset by name, with some fields overridden.
+
+    Parameters
+    ----------
+    name : str or mapping
+        A preset's name, or a mapping of its ``"name"`` and fields to override, e.g.
+        ``{"name": "tiny", "training_seed": 3}``: the form a notebook's ``preset`` parameter
+        takes to change a field it has no parameter of (``papermill -y 'preset: {name: tiny,
+        training_seed: 3}'``).
+    **overrides
+        Fields to override (after those of a mapping).
 
     Raises
     ------
     ValueError
         For an unknown preset or field name.
+    TypeError
+        For a ``name`` that is neither a string nor a mapping with a ``"name"``.
     """
+    if isinstance(name, Mapping):
+        if "name" not in name:
+            raise TypeError(f"preset: a mapping must name its preset, e.g. {{'name': 'tiny', 'training_seed': 3}}; got {dict(name)!r}")
+        fields_given = {key: value for key, value in name.items() if key != "name"}
+        return get_preset(name["name"], **{**fields_given, **overrides})
+    if not isinstance(name, str):
+        raise TypeError(f"preset: must be a preset's name ({', '.join(sorted(PRESETS))}) or a mapping with a 'name', got {name!r}")
     if name not in PRESETS:
         raise ValueError(f"preset: unknown preset {name!r}; known presets: {sorted(PRESETS)}")
     fields = {f.name for f in dataclasses.fields(Preset)} - {"name"}
     unknown = sorted(set(overrides) - fields)
     if unknown:
         raise ValueError(f"preset: unknown fields {unknown}; a preset has {sorted(fields)}")
+    if "training_seed" in overrides and (isinstance(overrides["training_seed"], bool) or not isinstance(overrides["training_seed"], int)
+                                         or overrides["training_seed"] < 0):
+        raise ValueError(f"training_seed: must be a non-negative integer, got {overrides['training_seed']!r}")
     return dataclasses.replace(PRESETS[name], **overrides)

@@ -100,15 +100,47 @@ def load_claims(results_dir) -> dict[tuple[int, str], dict]:
     return found
 
 
+#: The verdicts and values of the tiny scale across training seeds (``scripts/portability.py seeds``),
+#: beside the tiny claim records: ``seeds`` and, per claim id, ``verdicts`` (seed -> verdict).
+SEED_VARIABILITY = "seed-variability.json"
+
+
+def seed_note(variability: dict | None, claim_id: int) -> str:
+    """How a tiny verdict fares across training seeds, in words ("" for a claim no training reaches).
+
+    Parameters
+    ----------
+    variability : dict or None
+        The content of ``results/tiny/seed-variability.json``.
+    claim_id : int
+    """
+    entry = (variability or {}).get("claims", {}).get(str(claim_id))
+    if entry is None:
+        return ""
+    verdicts = list(entry["verdicts"].values())
+    if len(set(verdicts)) == 1:
+        return f"The same verdict for all {len(verdicts)} training seeds."
+    counts = ", ".join(f"{verdict} for {verdicts.count(verdict)}" for verdict in sorted(set(verdicts)))
+    return f"*On its rule's boundary at this scale*: {counts} of {len(verdicts)} training seeds."
+
+
 def render_scorecard(results_dir) -> str:
-    """The scorecard as a Markdown table: one row per claim, one column per scale."""
+    """The scorecard as a Markdown table: one row per claim, one column per scale.
+
+    A tiny cell ends with how its verdict fares across training seeds (:func:`seed_note`), where
+    ``results/tiny/seed-variability.json`` exists.
+    """
     found = load_claims(results_dir)
+    seeds_file = Path(results_dir) / "tiny" / SEED_VARIABILITY
+    variability = json.loads(seeds_file.read_text()) if seeds_file.exists() else None
 
     def cell(claim_id, scale):
         record = found.get((claim_id, scale))
         if record is None:
             return "not yet measured"
-        return f"**{record['verdict']}**: {record['value']}".replace("|", "\\|").replace("\n", " ")
+        note = seed_note(variability, claim_id) if scale == "tiny" else ""
+        text = f"**{record['verdict']}**: {record['value']}" + (f" {note}" if note else "")
+        return text.replace("|", "\\|").replace("\n", " ")
 
     lines = [
         "| # | claim | paper | " + " | ".join(SCALES) + " |",

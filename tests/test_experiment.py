@@ -68,6 +68,17 @@ def test_sae_settings_are_the_presets_and_the_released_sae_has_its_own_epoch_lim
     released = experiment.sae_settings(PAPER_CONFIGURATIONS["as released"], expansion=None, seed=2)
     assert type(released) is STSAESettings and released.epochs == tiny.released_sae_epochs and released.seed == 2
     assert (released.hidden, released.threshold, released.nonnegative) == (2048, 0.8, False)
+    assert written.seed == 0
+
+
+def test_the_training_seed_reaches_every_sae_and_the_retina_cnn(tmp_path):
+    from codec.retina import workflow
+
+    seeded = Experiment.from_preset({"name": "tiny", "training_seed": 4}, tmp_path, per_class=1)
+    assert seeded.config.name == "tiny" and seeded.sae_settings().seed == 4
+    assert seeded.sae_settings(PAPER_CONFIGURATIONS["as released"]).seed == 4
+    assert Experiment.from_preset("tiny", tmp_path, per_class=1, vit=True, training_seed=4).sae_settings().seed == 4
+    assert workflow.retina_sae_settings(seeded.config).seed == 4
 
 
 def test_time_method_returns_seconds_per_image(experiment):
@@ -142,6 +153,14 @@ def test_robustness_sweep_matches_its_definition(experiment, fits):
     assert sweep["rows"][0]["stability"] == pytest.approx(np.nanmean(modes.stability(ref_dictionary, other_dictionary)), abs=1e-6)
     assert sweep["default_r2"] == pytest.approx(reference.metrics["r2"])
     assert -1 <= sweep["chance"] < 1
+
+
+def test_the_default_robustness_sweep_draws_other_seeds_than_the_default_sae():
+    """SWEEP's "seed 1" and "seed 2" are the default's seed + 1 and + 2, so that no row compares an SAE with itself."""
+    assert modes.sweep_changes(0) == modes.SWEEP
+    shifted = modes.sweep_changes(5)
+    assert list(shifted)[:2] == ["seed 6", "seed 7"] and shifted["seed 6"] == {"seed": 6} and shifted["seed 7"] == {"seed": 7}
+    assert list(shifted)[2:] == list(modes.SWEEP)[2:] and shifted["expansion 1"] == {"expansion": 1}
 
 
 def test_compare_decompositions_finds_a_planted_class_column():

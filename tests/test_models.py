@@ -188,6 +188,24 @@ def test_presets():
         assert preset.dataset in codec.data.DATASETS
 
 
+def test_a_preset_given_as_a_mapping_overrides_its_fields():
+    """The form a notebook's `preset` parameter takes for a field it has no parameter of."""
+    from codec.presets import get_preset
+
+    assert get_preset({"name": "tiny", "training_seed": 3}) == get_preset("tiny", training_seed=3)
+    assert get_preset({"name": "tiny", "steps": 4}, steps=5).steps == 5  # keyword overrides come last
+    assert get_preset("tiny").training_seed == 0
+    with pytest.raises(TypeError, match="preset: a mapping must name its preset"):
+        get_preset({"training_seed": 3})
+    with pytest.raises(TypeError, match="preset: must be a preset's name"):
+        get_preset(3)
+    with pytest.raises(ValueError, match="preset: unknown fields \\['seed'\\]"):
+        get_preset({"name": "tiny", "seed": 3})
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="training_seed: must be a non-negative integer"):
+            get_preset("tiny", training_seed=bad)
+
+
 def test_vit_pretrained_without_download_says_how_to_provide_weights(monkeypatch):
     import timm
 

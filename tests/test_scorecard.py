@@ -23,6 +23,20 @@ def test_recorded_claim_appears_in_its_row_and_column(tmp_path):
     assert cells[-2] == "not yet measured" and cells[-1].startswith("not yet measured")
 
 
+def test_a_tiny_cell_says_how_its_verdict_fares_across_training_seeds(tmp_path):
+    scorecard.record_claim(tmp_path, "tiny", 5, "R2 0.98", "holds", {"r2": [0.98]})
+    scorecard.record_claim(tmp_path, "tiny", 8, "2 of 6 layers", "does not hold", {"wins": [2]})
+    scorecard.record_claim(tmp_path, "tiny", 1, "sparser", "holds", {"hoyer": [0.5]})
+    scorecard.record_claim(tmp_path, "sample", 8, "5 of 8 layers", "holds", {"wins": [5]})
+    (tmp_path / "tiny" / scorecard.SEED_VARIABILITY).write_text(json.dumps({"seeds": [0, 1, 2], "claims": {
+        "5": {"verdicts": {"0": "holds", "1": "holds", "2": "holds"}},
+        "8": {"verdicts": {"0": "does not hold", "1": "holds", "2": "does not hold"}}}}))
+    rows = {line.split(" | ")[0]: line.split(" | ") for line in scorecard.render_scorecard(tmp_path).splitlines()}
+    assert rows["| 5"][-3].endswith("R2 0.98 The same verdict for all 3 training seeds.")
+    assert rows["| 8"][-3].endswith("*On its rule's boundary at this scale*: does not hold for 2, holds for 1 of 3 training seeds.")
+    assert "seeds" not in rows["| 8"][-2] and "seeds" not in rows["| 1"][-3]  # sample cells, and claims no training reaches
+
+
 @pytest.mark.parametrize("kwargs, pattern", [
     (dict(scale="huge"), "scale: must be one of"),
     (dict(claim_id=17), "claim_id: unknown claim 17"),

@@ -133,6 +133,11 @@ def retina_setup(config, runs_dir, recording=None, weights=None, data_root=None,
         A torch-deep-retina ``BNCNN`` checkpoint; default: a CNN fitted here to the recording.
     data_root : path, optional
         The images of the natural movies when ``config.retina_images == "real"``.
+    seed : int
+        The simulated retina, its movies and spikes; the fitted CNN's initialisation is
+        ``seed + config.training_seed``.
+    progress : bool
+        A progress bar of the CNN's fit.
     """
     entry = load_tdr_checkpoint(weights) if weights is not None else None
     if recording is None:
@@ -155,7 +160,8 @@ def retina_setup(config, runs_dir, recording=None, weights=None, data_root=None,
         entry.class_names = list(recording_obj.cell_names)
         source += f"; CNN: checkpoint {Path(weights).name}"
     else:
-        settings = CNNSettings(kernels=tuple(config.retina_kernels), epochs=config.retina_cnn_epochs, lr=config.retina_cnn_lr, seed=seed)
+        settings = CNNSettings(kernels=tuple(config.retina_kernels), epochs=config.retina_cnn_epochs, lr=config.retina_cnn_lr,
+                               seed=seed + config.training_seed)
         entry, history = fitted_cnn(recording_obj, settings, cache_dir=Path(runs_dir) / "retina", progress=progress)
         source += "; CNN fitted here"
     transformed = entry.transform(recording_obj.test_movie)
@@ -184,11 +190,11 @@ def retina_store(setup: RetinaSetup, runs_dir, steps: int | None = None, ridge: 
 
 
 def retina_sae_settings(config, **overrides):
-    """The released retina SAE's settings with the preset's epochs and rate (see module docstring)."""
+    """The released retina SAE's settings with the preset's epochs, rate and training seed (see module docstring)."""
     from ..sae import ThresholdSAESettings
 
     settings = dict(inputs="both", expansion=2 * MODES_PER_FEATURE, threshold=0.9, l1_dictionary=1e-4, batch_size=128,
-                    lr=config.retina_sae_lr, epochs=config.retina_sae_epochs)
+                    lr=config.retina_sae_lr, epochs=config.retina_sae_epochs, seed=config.training_seed)
     settings.update({name: value for name, value in overrides.items() if value is not None})
     return ThresholdSAESettings(**settings)
 
