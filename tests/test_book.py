@@ -211,6 +211,7 @@ def tiny_build(tmp_path_factory):
 TIMING_CLAIMS = {16}
 
 
+
 @pytest.mark.slow
 def test_tiny_claims_reproduce_within_their_natural_variability(tiny_build):
     """Every number a tiny execution records matches the committed one within what another CPU can
@@ -222,12 +223,15 @@ def test_tiny_claims_reproduce_within_their_natural_variability(tiny_build):
       the sparsity part of 13) moves by float32 rounding only: 1e-4, absolute up to 1 and
       relative above, derived from the size of the computation (``rounding_tolerance``);
     - a value downstream of a trained SAE or CNN may move as far as another training seed moves
-      it: 6 pooled standard deviations of its group (the same quantity across classes, layers
-      or settings) across the 9 training seeds of book/results/tiny/seed-variability.json,
-      measured once at tiny. That is a property of the computation, not of a machine, so no
-      CPU needs to have been measured for its tolerance to hold;
+      it: 6 pooled standard deviations of its group (the same quantity across classes, layers,
+      settings or superclasses) across the 9 training seeds of
+      book/results/tiny/seed-variability.json, or the widest spread of a value of the group
+      across those seeds if larger (accuracies of a few images move in steps), measured once at
+      tiny. That is a property of the computation, not of a machine, so no CPU needs to have
+      been measured for its tolerance to hold;
     - a verdict may differ from the committed one only for a claim whose verdict differs between
-      those seeds (the scorecard says, in its tiny column, that it sits on its rule's boundary).
+      those seeds (the scorecard says, in its tiny column, that it sits on its rule's boundary), or
+      one whose section page declares it so (portability.DECLARED_BOUNDARY).
 
     On a failure: a value beyond 6 seed standard deviations, or a flipped verdict that every seed
     agrees on, is not what another CPU does; it is a change of the code or of its dependencies.
@@ -241,7 +245,8 @@ def test_tiny_claims_reproduce_within_their_natural_variability(tiny_build):
     variability = json.loads(portability.SEED_FILE.read_text())
     committed = load_claims(ROOT / "book" / "results")
     fresh = load_claims(tiny_build["out"] / "src" / "book" / "results")
-    problems, worst = portability.compare_claims(committed, fresh, variability, MEASURED_CLAIMS, skip=TIMING_CLAIMS)
+    problems, worst = portability.compare_claims(committed, fresh, variability, MEASURED_CLAIMS, skip=TIMING_CLAIMS,
+                                                 boundary=portability.DECLARED_BOUNDARY)
     print("largest deviation of each claim, as a share of its tolerance:",
           ", ".join(f"{claim}: {share:.2f}" for claim, share in sorted(worst.items())))
     assert not problems, "\n".join(problems)
@@ -261,7 +266,7 @@ def test_the_seed_variability_covers_the_claims_that_train():
     assert {int(claim) for claim in variability["claims"]} == trained
     for claim in trained:
         entry = variability["claims"][str(claim)]
-        groups = {portability.group_of(path) for path in portability.numeric_leaves(committed[claim, "tiny"])}
+        groups = set(portability.groups_of(committed[claim, "tiny"]).values())
         assert groups == set(entry["groups"]), f"claim {claim}: the committed values changed since the seeds were measured"
         assert committed[claim, "tiny"]["verdict"] in entry["verdicts"].values()
 
