@@ -56,6 +56,7 @@ import torch
 import torch.autograd.forward_ad as fwAD
 from torch import Tensor, nn
 
+from .checks import check_int
 from .hooks import LayerCapture, LayerSpec, eval_mode, frozen_parameters, resolve_layers
 from .reduce import check_layout, check_reduce, reduce_units
 from .targets import ClassTarget, Target, as_target
@@ -603,14 +604,9 @@ def _check_tensor(name: str, value: Tensor) -> None:
         raise ValueError(f"{name}: contains {bad} NaN or infinite values; clean the data first")
 
 
-def check_int(name: str, value, minimum: int) -> None:
-    """Raise a ValueError naming ``name`` unless ``value`` is an integer (not a bool) >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name}: must be an integer >= {minimum}, got {value!r}")
-
-
-def _check_settings(method, rule, steps, chunk_size, reduce, seed, noise_level, target, softmax) -> Target:
-    """Check the settings of :func:`contributions` that do not depend on the model; returns the target."""
+def check_settings(method, rule, steps, chunk_size, reduce, seed, noise_level, target, softmax) -> Target:
+    """Check the settings of :func:`contributions` that do not depend on the model (each error names its
+    parameter); returns the target object."""
     if method not in METHODS:
         raise ValueError(f"method: unknown method {method!r}; choose one of {METHODS}")
     if rule not in RULES:
@@ -758,7 +754,7 @@ def contributions(
         non-finite inputs, inputs without a batch dimension, or a callable target that does
         not return one value per input. Each message names the parameter.
     """
-    target_obj = _check_settings(method, rule, steps, chunk_size, reduce, seed, noise_level, target, softmax)
+    target_obj = check_settings(method, rule, steps, chunk_size, reduce, seed, noise_level, target, softmax)
     check_model_and_inputs(model, inputs, target_obj)
     specs = resolve_layers(model, layers)
     names = [s.name for s in specs]

@@ -119,8 +119,9 @@ def frozen_parameters(model: nn.Module) -> Iterator[nn.Module]:
             p.requires_grad_(flag)
 
 
-class CaptureError(RuntimeError):
-    """A layer cannot be captured as asked (reused module, non-tensor value, not run)."""
+class CaptureError(RuntimeError, ValueError):
+    """A layer cannot be captured as asked (reused module, non-tensor value, not run): the ``layers``
+    the user gave do not fit the model, so a ValueError too."""
 
 
 class LayerCapture:

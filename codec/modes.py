@@ -27,6 +27,7 @@ import warnings
 
 import numpy as np
 
+from .checks import check_array, check_int
 from .sae import encode, evaluate, feature_matrix, fit_sae
 
 CLASS_THRESHOLD = 0.2
@@ -52,6 +53,7 @@ def sweep_changes(seed: int = 0) -> dict:
     dict of str -> dict
         Name -> settings overrides, in :data:`SWEEP`'s order.
     """
+    check_int("seed", seed, 0)
     return {(f"seed {seed + change['seed']}" if "seed" in change else name): ({"seed": seed + change["seed"]} if "seed" in change else change)
             for name, change in SWEEP.items()}
 
@@ -70,10 +72,13 @@ def indicators(labels, classes=None) -> tuple[np.ndarray, np.ndarray]:
     indicator : numpy.ndarray of float64, shape (N, K)
     classes : numpy.ndarray of int, shape (K,)
     """
-    labels = np.asarray(labels)
-    if labels.ndim != 1:
-        raise ValueError(f"labels: must be a vector (N,), got shape {labels.shape}")
-    classes = np.unique(labels) if classes is None else np.asarray(classes)
+    labels = check_array("labels", labels, ndim=1)
+    if classes is None:
+        classes = np.unique(labels)
+    else:
+        classes = check_array("classes", classes, ndim=1)
+        if len(np.unique(classes)) != len(classes):
+            raise ValueError(f"classes: each class may appear once, got {classes.tolist()}")
     return (labels[:, None] == classes[None, :]).astype(np.float64), classes
 
 
@@ -127,9 +132,8 @@ def correlation(loadings, indicator) -> np.ndarray:
 
 def top_modes(corr, k: int = 1) -> np.ndarray:
     """The ``k`` modes most correlated with each class: int array (K, k), best first (NaN ignored)."""
-    corr = np.asarray(corr)
-    if not isinstance(k, (int, np.integer)) or not 1 <= k <= corr.shape[0]:
-        raise ValueError(f"k: must be in [1, n_modes={corr.shape[0]}], got {k!r}")
+    corr = check_array("corr", corr, ndim=2)
+    check_int("k", k, 1, corr.shape[0])
     filled = np.where(np.isnan(corr), -np.inf, corr)
     return np.argsort(-filled, axis=0, kind="stable")[:k].T
 
@@ -255,8 +259,8 @@ def pca_loadings(x, n_components: int) -> tuple[np.ndarray, np.ndarray]:
     """PCA baseline (scikit-learn): loadings (N, n) and components (n, F), n = min(n_components, N, F)."""
     from sklearn.decomposition import PCA
 
-    x = np.asarray(x, dtype=np.float64)
-    n_components = min(n_components, *x.shape)
+    x = check_array("x", x, ndim=2, finite=True, nonempty=True).astype(np.float64)
+    n_components = min(check_int("n_components", n_components, 1), *x.shape)
     pca = PCA(n_components=n_components, svd_solver="full")
     return pca.fit_transform(x), pca.components_
 
@@ -268,7 +272,10 @@ def nmf_loadings(x, n_components: int, seed: int = 0, max_iter: int = 500) -> tu
     """
     from sklearn.decomposition import NMF
 
-    x = np.asarray(x, dtype=np.float64)
+    x = check_array("x", x, ndim=2, finite=True, nonempty=True).astype(np.float64)
+    check_int("n_components", n_components, 1)
+    check_int("seed", seed, 0)
+    check_int("max_iter", max_iter, 1)
     if (x < 0).any():
         raise ValueError("x: NMF needs a non-negative matrix; use codec.sae.feature_matrix, which splits signs")
     n_components = min(n_components, *x.shape)  # nndsvda starts from an SVD of that rank

@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .checks import check_array, check_number
 
-def _as_numpy(x) -> np.ndarray:
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=np.float64)
+
+def _as_numpy(x, name: str) -> np.ndarray:
+    return check_array(name, x).astype(np.float64)
 
 
 def hoyer(x, axis: int = -1) -> np.ndarray:
@@ -35,10 +35,10 @@ def hoyer(x, axis: int = -1) -> np.ndarray:
     numpy.ndarray
         ``x``'s shape without ``axis``; NaN where a vector is all zeros (undefined).
     """
-    x = _as_numpy(x)
+    x = _as_numpy(x, "x")
     n = x.shape[axis]
     if n < 2:
-        raise ValueError(f"hoyer: needs at least 2 entries along axis {axis}, got {n}")
+        raise ValueError(f"x: hoyer needs at least 2 entries along axis {axis}, got {n}")
     l1 = np.abs(x).sum(axis=axis)
     l2 = np.sqrt((x**2).sum(axis=axis))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -78,7 +78,7 @@ def ei_correlation(ei, over: str = "channels"):
         Pearson correlation. Positive values mean channels (or inputs) with strong
         excitation also carry strong inhibition.
     """
-    ei = _as_numpy(ei)
+    ei = _as_numpy(ei, "ei")
     if ei.ndim != 3 or ei.shape[1] != 2:
         raise ValueError(f"ei_correlation: ei must have shape (B, 2, C), got {ei.shape}")
     positive, negative = ei[:, 0], -ei[:, 1]
@@ -108,7 +108,7 @@ def class_averages(matrix, labels) -> tuple[np.ndarray, np.ndarray]:
     averages : numpy.ndarray, shape (K, C)
         Row k is the mean of the rows of class ``classes[k]``.
     """
-    matrix = _as_numpy(matrix)
+    matrix = _as_numpy(matrix, "matrix")
     labels = np.asarray(labels.detach().cpu() if hasattr(labels, "detach") else labels)
     if matrix.ndim != 2 or labels.shape != (matrix.shape[0],):
         raise ValueError(
@@ -134,23 +134,22 @@ def explained_variance(matrix) -> np.ndarray:
         Non-increasing fractions summing to 1 (as scikit-learn's
         ``PCA().explained_variance_ratio_``).
     """
-    matrix = _as_numpy(matrix)
+    matrix = _as_numpy(matrix, "matrix")
     if matrix.ndim != 2 or min(matrix.shape) < 2:
-        raise ValueError(f"explained_variance: needs a (K, C) matrix with K, C >= 2, got {matrix.shape}")
+        raise ValueError(f"matrix: explained variance needs a (K, C) matrix with K, C >= 2, got shape {matrix.shape}")
     centred = matrix - matrix.mean(axis=0)
     singular = np.linalg.svd(centred, compute_uv=False)
     variance = singular**2
     total = variance.sum()
     if total == 0:
-        raise ValueError("explained_variance: all rows are equal; there is no variance to explain")
+        raise ValueError("matrix: all rows are equal; there is no variance to explain")
     return variance / total
 
 
 def components_for_variance(matrix, fraction: float = 0.95) -> int:
     """Smallest number of principal components that explain at least ``fraction`` of the
     variance of ``matrix`` (K, C)."""
-    if not 0 < fraction <= 1:
-        raise ValueError(f"components_for_variance: fraction must be in (0, 1], got {fraction}")
+    check_number("fraction", fraction, above=0, maximum=1)
     cumulative = np.cumsum(explained_variance(matrix))
     return int(np.searchsorted(cumulative, fraction - 1e-12) + 1)
 
@@ -172,8 +171,8 @@ def mask_share(maps, masks) -> np.ndarray:
     numpy.ndarray, shape (C,)
         ``sum |map| * coverage / sum |map|`` per channel (NaN for an all-zero channel).
     """
-    maps = np.abs(_as_numpy(maps))
-    masks = _as_numpy(masks)
+    maps = np.abs(_as_numpy(maps, "maps"))
+    masks = _as_numpy(masks, "masks")
     if maps.ndim != 4 or masks.ndim != 3 or masks.shape[0] != maps.shape[0]:
         raise ValueError(f"mask_share: maps must be (N, C, H, W) and masks (N, H0, W0), got {maps.shape} and {masks.shape}")
     n, _, h, w = maps.shape
@@ -203,11 +202,11 @@ def mean_hoyer(contributions_ei, activations) -> tuple[float, float]:
     (float, float)
         The two means (images whose vector is all zero are left out).
     """
-    contributions_ei = _as_numpy(contributions_ei)
+    contributions_ei = _as_numpy(contributions_ei, "contributions_ei")
     if contributions_ei.ndim != 3 or contributions_ei.shape[1] != 2:
         raise ValueError(f"contributions_ei: expected (N, 2, C), got shape {contributions_ei.shape}")
     return (float(np.nanmean(hoyer(contributions_ei.sum(axis=1), axis=1))),
-            float(np.nanmean(hoyer(_as_numpy(activations), axis=1))))
+            float(np.nanmean(hoyer(_as_numpy(activations, "activations"), axis=1))))
 
 
 def layer_summary(contributions_ei, activations, labels, fraction: float = 0.95) -> dict:
@@ -234,8 +233,8 @@ def layer_summary(contributions_ei, activations, labels, fraction: float = 0.95)
         ``pcs_contribution`` and ``pcs_activation``: principal components needed for
         ``fraction`` of the variance of the class-averaged vectors.
     """
-    contributions_ei = _as_numpy(contributions_ei)
-    activations = _as_numpy(activations)
+    contributions_ei = _as_numpy(contributions_ei, "contributions_ei")
+    activations = _as_numpy(activations, "activations")
     net = contributions_ei.sum(axis=1)
     hoyer_contribution, hoyer_activation = mean_hoyer(contributions_ei, activations)
     return {

@@ -26,7 +26,7 @@ def test_hoyer_along_an_axis_and_on_tensors():
 
 def test_hoyer_undefined_cases():
     assert np.isnan(stats.hoyer(np.zeros(4)))
-    with pytest.raises(ValueError, match="hoyer: needs at least 2 entries"):
+    with pytest.raises(ValueError, match="x: hoyer needs at least 2 entries"):
         stats.hoyer(np.ones((3, 1)), axis=1)
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from ..checks import check_int
 from .forward import MaskedForward
 from .interventions import MODES, channel_mask, check_mode, check_pct, n_selected
 from .rankings import rank_channels, source_rankings, top_channels
@@ -64,6 +65,7 @@ def control_sweep(forward: MaskedForward, layer: str, labels, classes, rankings:
         unperturbed network gets none of their images right.
     """
     check_mode(mode)
+    check_int("seed", seed, 0)
     if layer not in forward.channels:
         raise ValueError(f"layer: {layer!r} is not among the MaskedForward's layers {list(forward.channels)}")
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
@@ -129,6 +131,7 @@ def class_control(forward: MaskedForward, weights: Mapping[str, np.ndarray], lab
         accuracy (NaN where that is 0).
     """
     check_mode(mode)
+    check_int("seed", seed, 0)
     labels, classes = np.asarray(labels), checked_classes(labels, classes)
     masks = {}
     for layer, layer_weights in weights.items():
@@ -187,6 +190,7 @@ def group_control(forward: MaskedForward, weights: Mapping[str, np.ndarray], lab
         ``group_after``, ``others_before``, ``others_after`` (pooled top-k accuracies over the images).
     """
     check_mode(mode)
+    check_int("seed", seed, 0)
     labels = np.asarray(labels)
     inside = np.isin(labels, np.asarray(members))
     if not inside.any() or inside.all():
@@ -271,6 +275,8 @@ def depth_sweep(model: nn.Module, inputs: Tensor, labels, classes, fits: Mapping
 
     for mode in modes:
         check_mode(mode)
+    check_int("seed", seed, 0)
+    check_int("n_trials", n_trials, 1)
     path = None
     if cache is not None:
         key = _sweep_key(model, inputs, labels, classes, fits, indicator, layers, pcts, n_trials, modes, top_k, combine, seed)

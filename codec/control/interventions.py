@@ -14,17 +14,20 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..checks import check_int
 from ..hooks import channel_masks
 
 MODES = ("ablate", "preserve")
 
 
 def check_mode(mode: str) -> None:
+    """Raise a ValueError naming ``mode`` unless it is one of :data:`MODES`."""
     if mode not in MODES:
         raise ValueError(f"mode: must be one of {MODES}, got {mode!r}")
 
 
 def check_pct(pct) -> float:
+    """A percentage of a layer's channels, in (0, 100], as a float (else a ValueError naming ``pct``)."""
     if isinstance(pct, bool) or not isinstance(pct, (int, float, np.integer, np.floating)) or not 0 < pct <= 100:
         raise ValueError(f"pct: a percentage of the layer's channels in (0, 100], got {pct!r}")
     return float(pct)
@@ -35,7 +38,7 @@ def n_selected(n_channels: int, pct: float) -> int:
 
     Small layers select none at small percentages (1% of 16 channels is 0).
     """
-    return int(n_channels * check_pct(pct) / 100)
+    return int(check_int("n_channels", n_channels, 1) * check_pct(pct) / 100)
 
 
 def _check_channels(channels, n_channels: int, name: str = "channels") -> np.ndarray:
@@ -67,6 +70,7 @@ def channel_mask(n_channels: int, channels, mode: str = "ablate") -> Tensor:
     Tensor of float32, shape (C,)
     """
     check_mode(mode)
+    check_int("n_channels", n_channels, 1)
     channels = _check_channels(channels, n_channels)
     selected = torch.zeros(n_channels, dtype=torch.bool)
     selected[torch.as_tensor(channels, dtype=torch.long)] = True

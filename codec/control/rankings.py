@@ -8,6 +8,7 @@ from typing import Mapping
 
 import numpy as np
 
+from ..checks import check_array, check_int
 from .interventions import n_selected
 
 #: How a channel's weight is formed from a mode's dictionary row when the SAE read both signs
@@ -66,8 +67,8 @@ def rank_channels(weights, seed: int = 0) -> np.ndarray:
     -------
     numpy.ndarray of int64, shape (K, C)
     """
-    weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
-    rng = np.random.default_rng(seed)
+    weights = np.atleast_2d(check_array("weights", weights, ndim=(1, 2)).astype(np.float64))
+    rng = np.random.default_rng(check_int("seed", seed, 0))
     filled = np.where(np.isnan(weights), -np.inf, weights)
     return np.stack([np.lexsort((rng.permutation(row.size), -row)) for row in filled])
 
@@ -95,7 +96,10 @@ def mode_rankings(dictionary, corr, n_channels: int, top: int = 1, combine: str 
     """
     from ..modes import top_modes
 
-    dictionary, corr = np.asarray(dictionary), np.asarray(corr)
+    dictionary, corr = check_array("dictionary", dictionary, ndim=2), check_array("corr", corr, ndim=2)
+    check_int("n_channels", n_channels, 1)
+    check_int("top", top, 1, corr.shape[0])
+    check_int("seed", seed, 0)
     if dictionary.shape[0] != corr.shape[0]:
         raise ValueError(f"dictionary, corr: {dictionary.shape[0]} modes in the dictionary, {corr.shape[0]} in corr")
     best = top_modes(corr, top)  # (K, top)
@@ -105,7 +109,7 @@ def mode_rankings(dictionary, corr, n_channels: int, top: int = 1, combine: str 
 
 def channel_rankings(channel_corr, seed: int = 0) -> np.ndarray:
     """Each class's channel order by the channels' own class correlation, (C, K) → (K, C), best first."""
-    return rank_channels(np.asarray(channel_corr, dtype=np.float64).T, seed)
+    return rank_channels(check_array("channel_corr", channel_corr, ndim=2).astype(np.float64).T, seed)
 
 
 def top_channels(ranking, pct: float) -> np.ndarray:

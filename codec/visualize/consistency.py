@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..attribution import check_int
+from ..checks import check_int
 from .display import checked_maps
 from .maps import PAPER_CHANNELS_PER_MODE, channel_selection, input_maps, mode_selection, random_selections
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from torch import Tensor
 
-from ..attribution import check_int
+from ..checks import check_int, check_number
 
 #: The authors' display settings (released code of Fig. 7): median filter size and contrast.
 PAPER_FILTER_SIZE = 4
@@ -44,8 +44,7 @@ def display_mask(maps, filter_size: int = PAPER_FILTER_SIZE, contrast: float = P
 
     maps = np.abs(checked_maps(maps))
     check_int("filter_size", filter_size, 1)
-    if not (np.isfinite(contrast) and contrast > 0):
-        raise ValueError(f"contrast: must be a finite number > 0, got {contrast!r}")
+    contrast = check_number("contrast", contrast, above=0)
     size = [1] * (maps.ndim - 2) + [filter_size, filter_size]
     filtered = median_filter(maps, size=size, mode="nearest") if filter_size > 1 else maps
     mean = filtered.mean(axis=-3)

@@ -43,7 +43,8 @@ import torch
 import torch.autograd.forward_ad as fwAD
 from torch import Tensor, nn
 
-from ..attribution import INTEGRATION_RULES, RULES, baseline_for, check_int, check_model_and_inputs
+from ..attribution import INTEGRATION_RULES, RULES, baseline_for, check_model_and_inputs
+from ..checks import check_int
 from ..hooks import LayerCapture, eval_mode, frozen_parameters, resolve_layers
 from ..reduce import channel_axis, check_layout
 from ..targets import as_target
@@ -188,11 +189,12 @@ def mode_selection(dictionary, modes: Sequence[int], n_channels: int, top: int =
 def random_selections(n_channels: int, size: int, count: int, seed: int = 0) -> Tensor:
     """``count`` random channel sets of ``size`` channels each (weight 1): the chance level of a mode's
     selection, (count, C)."""
+    check_int("n_channels", n_channels, 1)
     check_int("size", size, 1)
     check_int("count", count, 1)
     if size > n_channels:
         raise ValueError(f"size: {size} channels asked for a layer of {n_channels}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_int("seed", seed, 0))
     return channel_selection([rng.choice(n_channels, size, replace=False).tolist() for _ in range(count)], n_channels)
 
 
