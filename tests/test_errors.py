@@ -24,18 +24,18 @@ import inspect
 import pkgutil
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_convnet
 from torch import nn
 
 import codec
 from codec import control, data, heads, modes, presets, reduce, stats, store, targets, tokens
 from codec.data import shapes
 from codec.models import load_checkpoint, load_model, load_state, register_model, vit_layers
-from codec.sae import ThresholdSAE, TopKSAE, encode, evaluate, train_sae
+from codec.sae import SAESettings, ThresholdSAE, TopKSAE, encode, evaluate, train_sae
 
 CODEC_DIR = Path(codec.__file__).parent
 
@@ -65,6 +65,7 @@ KINDS = {
     "positive": [0, -1.0, NAN, float("inf"), "1", True],
     "fraction": [0, 1.5, -0.1, NAN, "0.5"],     # in (0, 1)
     "device": ["gpu", 3, "cuda:99"],
+    "correlation": [1.5, -2, NAN, "0.2", True],  # a correlation threshold, in [-1, 1]
 }
 PARAMETER_KINDS = {
     "steps": "count", "epochs": "count", "batch_size": "count", "n_trials": "count", "per_class": "count",
@@ -78,6 +79,8 @@ PARAMETER_KINDS = {
     "threshold": "fraction", "fraction": "fraction",
     "device": "device",
 }
+#: Where a parameter's name means another kind in one function: (function, parameter) -> kind.
+KIND_OF = {(f"codec.modes.association.{name}", "threshold"): "correlation" for name in ("class_modes", "coverage", "summary")}
 
 
 class Context:
@@ -85,15 +88,25 @@ class Context:
 
     @functools.cached_property
     def model(self) -> nn.Module:
-        return tiny_convnet()
+        """1x1 convolutions that copy 4 channels through ReLU to a readout: image i is class i % 4."""
+        model = nn.Sequential(nn.Conv2d(4, 4, 1), nn.ReLU(), nn.Conv2d(4, 4, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                              nn.Linear(4, 4)).double().eval()
+        with torch.no_grad():
+            for layer in (model[0], model[2]):
+                layer.weight.copy_(torch.eye(4).view(4, 4, 1, 1))
+                layer.bias.zero_()
+            model[5].weight.copy_(torch.eye(4))
+            model[5].bias.zero_()
+        return model
 
     @functools.cached_property
     def inputs(self) -> torch.Tensor:
-        return torch.randn(6, 2, 5, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+        noise = 0.1 * torch.rand(8, 4, 5, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+        return noise + torch.eye(4, dtype=torch.float64)[torch.arange(8) % 4][:, :, None, None]
 
     @functools.cached_property
     def labels(self) -> np.ndarray:
-        return self.model(self.inputs).argmax(1).numpy()
+        return np.arange(8) % 4
 
     @functools.cached_property
     def forward(self):
@@ -142,6 +155,32 @@ class Context:
         return root
 
     @functools.cached_property
+    def classes(self) -> np.ndarray:
+        return np.unique(self.labels)
+
+    @functools.cached_property
+    def fits(self) -> dict:
+        """SAE fits of the model's layer "2" (4 channels) in the form codec.sae.fit_layers gives, on the 8 images."""
+        rng = np.random.default_rng(2)
+        fit = SimpleNamespace(dictionary=rng.uniform(size=(6, 4)), codes=rng.uniform(size=(8, 6)), features=rng.uniform(size=(8, 4)))
+        return {("2", "contributions"): fit, ("2", "activations"): fit}
+
+    @functools.cached_property
+    def indicator(self) -> np.ndarray:
+        return modes.indicators(self.labels)[0]
+
+    @functools.cached_property
+    def sweep(self):
+        rankings = control.source_rankings(self.fits, "2", self.indicator, 4)
+        return control.control_sweep(self.forward, "2", self.labels, self.classes, rankings, pcts=[25, 50], n_trials=2)
+
+    @functools.cached_property
+    def store(self):
+        """A real store of the tiny ResNet: 16 planted images, IG with 1 step."""
+        return store.compute_contributions(self.entry, shapes("test", 16), self.tmp / "tiny-store", steps=1, batch_size=16,
+                                           progress=False)
+
+    @functools.cached_property
     def corr(self) -> np.ndarray:
         return np.random.default_rng(1).uniform(-0.5, 1, size=(6, 3))
 
@@ -163,22 +202,39 @@ VALID = {
     "codec.control.rankings.mode_rankings": lambda c: ((np.ones((6, 4)), c.corr, 4), {"top": 1, "seed": 0}),
     "codec.control.rankings.channel_rankings": lambda c: ((np.ones((4, 3)),), {"seed": 0}),
     "codec.control.rankings.top_channels": lambda c: ((np.arange(10), 20), {}),
-    "codec.control.scoring.class_accuracy": lambda c: ((torch.randn(6, 5), c.labels, np.unique(c.labels)), {"top_k": 1}),
-    "codec.control.scoring.top_k_hits": lambda c: ((torch.randn(6, 5), c.labels, 1), {}),
+    "codec.control.scoring.class_accuracy": lambda c: ((torch.randn(8, 5), c.labels, np.unique(c.labels)), {"top_k": 1}),
+    "codec.control.scoring.top_k_hits": lambda c: ((torch.randn(8, 5), c.labels, 1), {}),
     "codec.control.experiments.class_control": lambda c: (
         (c.forward, {"2": np.ones((len(np.unique(c.labels)), 4))}, c.labels, np.unique(c.labels), 50), {"top_k": 1, "seed": 0}),
     "codec.control.experiments.images_per_class": lambda c: ((np.array([0, 0, 1, 1]), [0, 1], 2), {}),
     "codec.control.forward.MaskedForward": lambda c: ((c.model, c.inputs, ["2"]), {"rows_per_pass": 8}),
+    "codec.control.experiments.control_sweep": lambda c: (
+        (c.forward, "2", c.labels, c.classes, control.source_rankings(c.fits, "2", c.indicator, 4)), {"pcts": [25, 50], "n_trials": 2, "seed": 0}),
+    "codec.control.experiments.class_control_across": lambda c: (
+        (c.forward, {"2": np.ones((len(c.classes), 4))}, c.labels, c.classes, [25, 50]), {"top_k": 1, "seed": 0}),
+    "codec.control.experiments.group_control": lambda c: (
+        (c.forward, {"2": np.ones(4)}, c.labels, c.classes[:1], [25, 50]), {"top_k": 1, "seed": 0}),
+    "codec.control.experiments.depth_sweep": lambda c: (
+        (c.model, c.inputs, c.labels, c.classes, c.fits, c.indicator, ["2"]), {"pcts": [25, 50], "n_trials": 2, "seed": 0,
+                                                                               "rows_per_pass": 8}),
+    "codec.control.rankings.source_rankings": lambda c: ((c.fits, "2", c.indicator, 4), {"top": 1, "seed": 0}),
+    "codec.control.rankings.class_weights": lambda c: ((c.fits["2", "contributions"], c.indicator, 4), {"top": 1}),
+    "codec.control.rankings.group_weights": lambda c: ((c.fits["2", "contributions"], c.indicator[:, :1], 4), {}),
     # heads and tokens
     "codec.heads.head_groups": lambda c: ((8, 2), {}),
     "codec.heads.random_head_groups": lambda c: ((8, 2, 3), {"seed": 0}),
     "codec.heads.head_specialisation": lambda c: ((np.abs(np.random.default_rng(0).normal(size=(5, 8))), 2), {"n_groupings": 3, "seed": 0}),
     "codec.tokens.block_subset": lambda c: (({"tokens": ["b0", "b1", "b2"]}, 2), {}),
     # modes
-    "codec.modes.top_modes": lambda c: ((c.corr,), {"k": 1}),
-    "codec.modes.nmf_loadings": lambda c: ((c.matrix, 2), {"seed": 0, "max_iter": 50}),
-    "codec.modes.pca_loadings": lambda c: ((c.matrix, 2), {}),
-    "codec.modes.sweep_changes": lambda c: ((), {"seed": 0}),
+    "codec.modes.association.top_modes": lambda c: ((c.corr,), {"k": 1}),
+    "codec.modes.baselines.nmf_loadings": lambda c: ((c.matrix, 2), {"seed": 0, "max_iter": 50}),
+    "codec.modes.baselines.pca_loadings": lambda c: ((c.matrix, 2), {}),
+    "codec.modes.sweeps.sweep_changes": lambda c: ((), {"seed": 0}),
+    "codec.modes.baselines.compare_decompositions": lambda c: ((c.matrix, c.matrix, modes.indicators(np.arange(12) % 3)[0], 2),
+                                                               {"nmf_max_iter": 20}),
+    "codec.modes.association.class_modes": lambda c: ((c.corr,), {"threshold": 0.2}),
+    "codec.modes.association.coverage": lambda c: ((c.corr,), {"threshold": 0.2}),
+    "codec.modes.association.summary": lambda c: ((c.corr,), {"threshold": 0.2}),
     # stats
     "codec.stats.components_for_variance": lambda c: ((c.matrix,), {"fraction": 0.95}),
     # SAEs
@@ -262,10 +318,78 @@ EXTRA = {
                                             _bad(lambda c: control.MaskedForward(c.model, c.inputs, ["2"], layout="nhwc"), "layout"),
                                             _bad(lambda c: c.forward({"2": torch.ones(2, 5)}), "masks"),
                                             _bad(lambda c: c.forward({"9": torch.ones(2, 3)}), "masks")],
+    "codec.control.experiments.control_sweep": [
+        _bad(lambda c: control.control_sweep(c.model, "2", c.labels, c.classes, {}), "forward"),
+        _bad(lambda c: control.control_sweep(c.forward, "9", c.labels, c.classes, {}), "layer"),
+        _bad(lambda c: control.control_sweep(c.forward, "2", c.labels[:2], c.classes, {}), "labels"),
+        _bad(lambda c: control.control_sweep(c.forward, "2", c.labels, c.classes, {}), "rankings"),
+        _bad(lambda c: control.control_sweep(c.forward, "2", c.labels, c.classes, {"x": np.zeros((1, 4), int)}), "rankings['x']"),
+        _bad(lambda c: control.control_sweep(c.forward, "2", c.labels, c.classes, {}, pcts=[]), "pcts"),
+        _bad(lambda c: control.control_sweep(c.forward, "2", c.labels, c.classes, {}, mode="zero"), "mode")],
+    "codec.control.experiments.class_control_across": [
+        _bad(lambda c: control.class_control_across(c.forward, {"2": np.ones((len(c.classes), 4))}, c.labels, c.classes, "10"), "pcts")],
+    "codec.control.experiments.group_control": [
+        _bad(lambda c: control.group_control(c.forward, {"2": np.ones(4)}, c.labels, c.classes, [25]), "members"),
+        _bad(lambda c: control.group_control(c.forward, {"2": np.ones(3)}, c.labels, c.classes[:1], [25]), "weights['2']"),
+        _bad(lambda c: control.group_control(c.forward, [], c.labels, c.classes[:1], [25]), "weights")],
+    "codec.control.experiments.depth_sweep": [
+        _bad(lambda c: control.depth_sweep(c.model, c.inputs, c.labels, c.classes, {}, c.indicator, ["2"]), "fits"),
+        _bad(lambda c: control.depth_sweep(c.model, c.inputs, c.labels, c.classes, c.fits, c.indicator, []), "layers"),
+        _bad(lambda c: control.depth_sweep(c.model, c.inputs, c.labels, c.classes, c.fits, c.indicator, ["2"], modes="ablate"), "modes"),
+        _bad(lambda c: control.depth_sweep("resnet", c.inputs, c.labels, c.classes, c.fits, c.indicator, ["2"]), "model")],
+    "codec.control.experiments.superclass_groups": [_bad(lambda c: control.superclass_groups(None, [0, 1], "dog.n.01"), "synsets"),
+                                                    _bad(lambda c: control.superclass_groups(None, ["a"]), "classes")],
+    "codec.control.rankings.source_rankings": [_bad(lambda c: control.source_rankings({}, "2", c.indicator, 4), "fits"),
+                                               _bad(lambda c: control.source_rankings(c.fits, "2", c.indicator[:3], 4), "indicator"),
+                                               _bad(lambda c: control.source_rankings(c.fits, "2", c.indicator, 5), "fits")],
+    "codec.control.rankings.class_weights": [_bad(lambda c: control.class_weights(np.ones((2, 2)), c.indicator, 4), "fit")],
+    "codec.control.rankings.group_weights": [_bad(lambda c: control.group_weights(c.fits["2", "contributions"], np.ones((2, 1)), 4),
+                                                  "group_indicator")],
+    "codec.control.rankings.check_fit": [_bad(lambda c: control.rankings.check_fit("fit", np.ones(3)), "fit")],
+    "codec.control.rankings.check_fits": [_bad(lambda c: control.rankings.check_fits([], "2"), "fits"),
+                                          _bad(lambda c: control.rankings.check_fits(c.fits, "3"), "fits")],
+    "codec.control.rankings.top_channels": [_bad(lambda c: control.top_channels([0.5, 1.5], 50), "ranking")],
+    "codec.control.scoring.accuracy_ratio": [_bad(lambda c: control.scoring.accuracy_ratio(np.ones(3), np.ones(2)), "original"),
+                                             _bad(lambda c: control.scoring.accuracy_ratio("a", np.ones(2)), "perturbed")],
+    "codec.control.scoring.curves": [_bad(lambda c: control.curves({"source": []}), "sweep"),
+                                     _bad(lambda c: control.curves(c.sweep.drop(columns="ratio_off")), "sweep")],
+    "codec.control.scoring.scores": [_bad(lambda c: control.scores(c.sweep.iloc[:0]), "sweep")],
+    "codec.control.scoring.score_table": [_bad(lambda c: control.score_table(c.sweep), "sweep")],
     "codec.heads.group_sums": [_bad(lambda c: heads.group_sums(np.ones((2, 8)), np.zeros((1, 7), dtype=int)), "groups")],
     "codec.tokens.patch_grid": [_bad(lambda c: tokens.patch_grid(np.ones(11), prefix_tokens=1), "values")],
-    "codec.modes.correlation": [_bad(lambda c: modes.correlation(np.ones((4, 2)), np.ones((5, 3))), "loadings, indicator")],
-    "codec.modes.indicators": [_bad(lambda c: modes.indicators([0, 1], classes=[0, 0]), "classes"),
+    "codec.modes.association.check_corr": [_bad(lambda c: modes.check_corr(np.ones(3)), "corr")],
+    "codec.modes.association.check_indicator_rows": [_bad(lambda c: modes.check_indicator_rows(np.ones((2, 2)), 3), "indicator")],
+    "codec.modes.association.superclass_indicator": [_bad(lambda c: modes.superclass_indicator([0, 1], []), "members"),
+                                                     _bad(lambda c: modes.superclass_indicator([[0, 1]], [0]), "labels")],
+    "codec.modes.association.superclass_indicators": [_bad(lambda c: modes.superclass_indicators([0, 1], {}), "groups"),
+                                                      _bad(lambda c: modes.superclass_indicators([0, 1], [[0]]), "groups")],
+    "codec.modes.association.class_modes": [_bad(lambda c: modes.class_modes(np.ones(3)), "corr"),
+                                            _bad(lambda c: modes.class_modes(c.corr, threshold=2), "threshold")],
+    "codec.modes.association.aggregate_loadings": [_bad(lambda c: modes.aggregate_loadings(np.ones((4, 5)), c.corr), "loadings")],
+    "codec.modes.association.coverage_across": [_bad(lambda c: modes.coverage_across(c.corr), "correlations")],
+    "codec.modes.association.selectivity": [_bad(lambda c: modes.selectivity(c.matrix, np.ones((12, 2))), "fit")],
+    "codec.modes.association.class_dictionary": [_bad(lambda c: modes.class_dictionary(np.ones((5, 4)), c.corr), "dictionary")],
+    "codec.modes.association.stability": [_bad(lambda c: modes.stability(np.ones((3, 4)), np.ones((3, 5))), "other"),
+                                          _bad(lambda c: modes.stability(np.ones((1, 4)), np.ones((1, 4))), "reference"),
+                                          _bad(lambda c: modes.stability(np.ones((3, 4)), np.ones((3, 4)), centered="yes"), "centered")],
+    "codec.modes.baselines.compare_decompositions": [
+        _bad(lambda c: modes.compare_decompositions(c.matrix[:5], c.matrix, np.ones((12, 2)), 2), "codes"),
+        _bad(lambda c: modes.compare_decompositions(c.matrix, c.matrix, np.ones((5, 2)), 2), "indicator")],
+    "codec.modes.baselines.nmf_loadings": [_bad(lambda c: modes.nmf_loadings(-c.matrix, 2), "x")],
+    "codec.modes.baselines.pca_loadings": [_bad(lambda c: modes.pca_loadings(np.full((3, 3), np.nan), 2), "x")],
+    "codec.modes.sweeps.robustness_sweep": [
+        _bad(lambda c: modes.robustness_sweep(c.matrix, "layer3.1", SAESettings(), np.ones((16, 2))), "store"),
+        _bad(lambda c: modes.robustness_sweep(c.store, "layer9", SAESettings(), np.ones((16, 2))), "layer"),
+        _bad(lambda c: modes.robustness_sweep(c.store, "layer3.1", {"epochs": 2}, np.ones((16, 2))), "settings"),
+        _bad(lambda c: modes.robustness_sweep(c.store, "layer3.1", SAESettings(), np.ones((15, 2))), "indicator"),
+        _bad(lambda c: modes.robustness_sweep(c.store, "layer3.1", SAESettings(), np.ones((16, 2)), kind="both"), "kind"),
+        _bad(lambda c: modes.robustness_sweep(c.store, "layer3.1", SAESettings(), np.ones((16, 2)), changes={"x": 3}), "changes")],
+    "codec.modes.sweeps.compare_configurations": [
+        _bad(lambda c: modes.compare_configurations(c.store, {}, np.ones((16, 2))), "configurations"),
+        _bad(lambda c: modes.compare_configurations(c.store, {"a": SAESettings()}, np.ones((3, 2))), "indicator"),
+        _bad(lambda c: modes.compare_configurations(None, {"a": SAESettings()}, np.ones((3, 2))), "store")],
+    "codec.modes.association.correlation": [_bad(lambda c: modes.correlation(np.ones((4, 2)), np.ones((5, 3))), "loadings, indicator")],
+    "codec.modes.association.indicators": [_bad(lambda c: modes.indicators([0, 1], classes=[0, 0]), "classes"),
                                _bad(lambda c: modes.indicators([[0, 1]]), "labels")],
     "codec.stats.hoyer": [_bad(lambda c: stats.hoyer("x"), "x")],
     "codec.stats.r2_score": [_bad(lambda c: stats.r2_score(np.ones((2, 3)), np.ones((3, 2))), "reconstruction"),
@@ -359,7 +483,7 @@ EXEMPT = {
     "codec.targets.MaxOutput": "takes no arguments",
     "codec.targets.Target": "takes no arguments (the base class)",
     "codec.sae.models.SAEBase": "takes no arguments (the base class)",
-    "codec.modes.sweep_changes": "its one argument, seed, is checked by the kind cases",
+    "codec.modes.sweeps.sweep_changes": "its one argument, seed, is checked by the kind cases",
     "codec.cli.main": "the command line: tested flag by flag in tests/test_cli_errors.py",
     "codec.cli.run_contributions": "the command line: tested flag by flag in tests/test_cli_errors.py",
     "codec.cli.run_info": "the command line: tested in tests/test_cli_errors.py",
@@ -381,11 +505,6 @@ PENDING: set[str] = {
     "codec.checks.check_int", "codec.checks.check_number", "codec.checks.check_optional_int", "codec.checks.check_path",
     "codec.checks.load_checkpoint_file",
     "codec.classes.ClassTable", "codec.classes.superclass_members",
-    "codec.control.experiments.class_control_across", "codec.control.experiments.control_sweep",
-    "codec.control.experiments.depth_sweep", "codec.control.experiments.group_control", "codec.control.experiments.superclass_groups",
-    "codec.control.rankings.class_weights", "codec.control.rankings.group_weights", "codec.control.rankings.source_rankings",
-    "codec.control.scoring.accuracy_ratio", "codec.control.scoring.curves", "codec.control.scoring.score_table",
-    "codec.control.scoring.scores",
     "codec.experiment.Experiment",
     "codec.hooks.LayerCapture", "codec.hooks.LayerSpec", "codec.hooks.channel_masks", "codec.hooks.eval_mode",
     "codec.hooks.frozen_parameters", "codec.hooks.resolve_layers",
@@ -399,10 +518,6 @@ PENDING: set[str] = {
     "codec.models.shapes.accuracy", "codec.models.shapes.analysis_layers", "codec.models.shapes.build_shapes_model",
     "codec.models.shapes.config_hash", "codec.models.shapes.load_shapes_model", "codec.models.shapes.normalize",
     "codec.models.shapes.shapes_resnet", "codec.models.shapes.shapes_vit", "codec.models.shapes.train_shapes_model",
-    "codec.modes.aggregate_loadings", "codec.modes.class_dictionary", "codec.modes.class_modes", "codec.modes.compare_configurations",
-    "codec.modes.compare_decompositions", "codec.modes.coverage", "codec.modes.coverage_across", "codec.modes.robustness_sweep",
-    "codec.modes.selectivity", "codec.modes.stability", "codec.modes.summary", "codec.modes.superclass_indicator",
-    "codec.modes.superclass_indicators",
     "codec.plots.across_depth", "codec.plots.class_ratio_bars", "codec.plots.colour", "codec.plots.consistency_panel",
     "codec.plots.depth_axis", "codec.plots.heatmap", "codec.plots.image", "codec.plots.integer_ticks", "codec.plots.legend_below",
     "codec.plots.mass_share_panel", "codec.plots.panels", "codec.plots.pct_axis", "codec.plots.ratio_curves",
@@ -467,6 +582,7 @@ def _kind_cases():
         for param, kind in PARAMETER_KINDS.items():
             if param not in parameters:
                 continue
+            kind = KIND_OF.get((name, param), kind)
             for value in KINDS[kind]:
                 cases.append(pytest.param(name, recipe, param, value, id=f"{name.removeprefix('codec.')}:{param}={value!r}"))
     return cases

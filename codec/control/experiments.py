@@ -15,14 +15,38 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from ..checks import check_int
+from ..checks import ArgumentTypeError, check_array, check_int
 from .forward import MaskedForward
 from .interventions import MODES, channel_mask, check_mode, check_pct, n_selected
-from .rankings import rank_channels, source_rankings, top_channels
+from .rankings import check_fits, rank_channels, source_rankings, top_channels
 from .scoring import accuracy_ratio, checked_classes, class_accuracy, target_and_others, top_k_hits
 
 #: The percentages of a layer's channels of the paper's Fig. 6D (and the released code).
 PAPER_PCTS = (1, 2, 5, 10, 18, 25, 50, 80, 99)
+
+
+def _check_forward(forward) -> None:
+    """A :class:`MaskedForward`, else a clear error."""
+    if not isinstance(forward, MaskedForward):
+        raise ArgumentTypeError(f"forward: must be a codec.control.MaskedForward on the images, got {type(forward).__name__}")
+
+
+def _check_labels(labels, forward: MaskedForward) -> np.ndarray:
+    """The labels (N,) of a MaskedForward's N inputs."""
+    labels = check_array("labels", labels, ndim=1, integer=True)
+    if len(labels) != len(forward.inputs):
+        raise ValueError(f"labels: {len(labels)} labels for the MaskedForward's {len(forward.inputs)} inputs")
+    return labels
+
+
+def _check_pcts(pcts) -> list[float]:
+    """A non-empty sequence of percentages in (0, 100]."""
+    if isinstance(pcts, (str, bytes)) or not hasattr(pcts, "__iter__"):
+        raise ArgumentTypeError(f"pcts: must be a sequence of percentages in (0, 100], got {pcts!r}")
+    pcts = [check_pct(p) for p in pcts]
+    if not pcts:
+        raise ValueError("pcts: give at least one percentage")
+    return pcts
 
 
 def control_sweep(forward: MaskedForward, layer: str, labels, classes, rankings: Mapping[str, np.ndarray],
@@ -64,14 +88,17 @@ def control_sweep(forward: MaskedForward, layer: str, labels, classes, rankings:
         ratio_target, ratio_off``. ``attrs["excluded_classes"]``: classes never drawn because the
         unperturbed network gets none of their images right.
     """
+    _check_forward(forward)
     check_mode(mode)
     check_int("seed", seed, 0)
     if layer not in forward.channels:
         raise ValueError(f"layer: {layer!r} is not among the MaskedForward's layers {list(forward.channels)}")
-    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
-        raise ValueError(f"n_trials: must be a positive integer, got {n_trials!r}")
-    pcts = [check_pct(p) for p in pcts]
-    labels, classes = np.asarray(labels), checked_classes(labels, classes)
+    check_int("n_trials", n_trials, 1)
+    check_int("top_k", top_k, 1)
+    pcts = _check_pcts(pcts)
+    labels, classes = _check_labels(labels, forward), checked_classes(labels, classes)
+    if not isinstance(rankings, Mapping) or not rankings:
+        raise ArgumentTypeError(f"rankings: must be a mapping of source name to (K, C) channel orders, got {type(rankings).__name__}")
     n_channels = forward.channels[layer]
     for name, ranking in rankings.items():
         ranking = np.asarray(ranking)
@@ -130,9 +157,12 @@ def class_control(forward: MaskedForward, weights: Mapping[str, np.ndarray], lab
         ``[t, c]``: accuracy of class c with class t's channels perturbed, over its unperturbed
         accuracy (NaN where that is 0).
     """
+    _check_forward(forward)
     check_mode(mode)
     check_int("seed", seed, 0)
-    labels, classes = np.asarray(labels), checked_classes(labels, classes)
+    labels, classes = _check_labels(labels, forward), checked_classes(labels, classes)
+    if not isinstance(weights, Mapping) or not weights:
+        raise ArgumentTypeError(f"weights: must be a mapping of layer name to (K, C) channel weights, got {type(weights).__name__}")
     masks = {}
     for layer, layer_weights in weights.items():
         if layer not in forward.channels:
@@ -158,7 +188,7 @@ def class_control_across(forward: MaskedForward, weights: Mapping[str, np.ndarra
         ``ratio_others`` (the mean over the other classes).
     """
     rows = []
-    for pct in pcts:
+    for pct in _check_pcts(pcts):
         target, others = target_and_others(class_control(forward, weights, labels, classes, pct, mode, top_k, seed))
         rows += [{"pct": float(pct), "target": int(c), "ratio_target": t, "ratio_others": o} for c, t, o in zip(classes, target, others)]
     return pd.DataFrame(rows)
@@ -189,13 +219,16 @@ def group_control(forward: MaskedForward, weights: Mapping[str, np.ndarray], lab
         One row per pct: ``pct``, ``n_channels`` (per layer, a dict), ``group_before``,
         ``group_after``, ``others_before``, ``others_after`` (pooled top-k accuracies over the images).
     """
+    _check_forward(forward)
     check_mode(mode)
     check_int("seed", seed, 0)
-    labels = np.asarray(labels)
-    inside = np.isin(labels, np.asarray(members))
+    labels = _check_labels(labels, forward)
+    if not isinstance(weights, Mapping) or not weights:
+        raise ArgumentTypeError(f"weights: must be a mapping of layer name to (C,) channel weights, got {type(weights).__name__}")
+    inside = np.isin(labels, check_array("members", members, ndim=1, integer=True))
     if not inside.any() or inside.all():
         raise ValueError("members: the inputs need images of the superclass and images of other classes")
-    pcts = [check_pct(p) for p in pcts]
+    pcts = _check_pcts(pcts)
     masks = {}
     for layer, layer_weights in weights.items():
         if layer not in forward.channels:
@@ -273,10 +306,24 @@ def depth_sweep(model: nn.Module, inputs: Tensor, labels, classes, fits: Mapping
     """
     from tqdm.auto import tqdm
 
+    if isinstance(modes, str):
+        raise ArgumentTypeError(f"modes: must be a sequence of modes such as ('ablate',), got the string {modes!r}")
     for mode in modes:
         check_mode(mode)
     check_int("seed", seed, 0)
     check_int("n_trials", n_trials, 1)
+    check_int("rows_per_pass", rows_per_pass, 1)
+    check_int("top_k", top_k, 1)
+    _check_pcts(pcts)
+    if not isinstance(model, nn.Module):
+        raise ArgumentTypeError(f"model: must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(inputs, Tensor) or inputs.ndim < 2:
+        raise ArgumentTypeError(f"inputs: must be a batch tensor (N, ...), got {type(inputs).__name__}")
+    layers = [layers] if isinstance(layers, str) else list(layers)
+    if not layers:
+        raise ValueError("layers: give at least one layer")
+    for layer in layers:
+        check_fits(fits, layer)
     path = None
     if cache is not None:
         key = _sweep_key(model, inputs, labels, classes, fits, indicator, layers, pcts, n_trials, modes, top_k, combine, seed)
@@ -337,7 +384,9 @@ def superclass_groups(dataset, classes, synsets: Sequence[str] = ("dog.n.01",)) 
     """
     from ..classes import superclass_members
 
-    classes = np.asarray(classes)
+    classes = check_array("classes", classes, ndim=1, integer=True)
+    if isinstance(synsets, str):
+        raise ArgumentTypeError(f"synsets: must be a sequence of WordNet synsets such as ('dog.n.01',), got the string {synsets!r}")
     own = getattr(dataset, "superclasses", lambda: {})()
     groups = own or {synset.split(".")[0]: superclass_members(synset).tolist() for synset in synsets}
     kept = {}

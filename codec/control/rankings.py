@@ -8,7 +8,7 @@ from typing import Mapping
 
 import numpy as np
 
-from ..checks import check_array, check_int
+from ..checks import ArgumentTypeError, check_array, check_int
 from .interventions import n_selected
 
 #: How a channel's weight is formed from a mode's dictionary row when the SAE read both signs
@@ -114,8 +114,35 @@ def channel_rankings(channel_corr, seed: int = 0) -> np.ndarray:
 
 def top_channels(ranking, pct: float) -> np.ndarray:
     """The first ``int(C · pct / 100)`` channels of a ranking (C,)."""
-    ranking = np.asarray(ranking)
+    ranking = check_array("ranking", ranking, ndim=1, integer=True)
     return ranking[: n_selected(ranking.size, pct)]
+
+
+def check_fit(name: str, fit):
+    """An SAE fit with a ``dictionary`` (M, F) and ``codes`` (N, M) (a :class:`codec.sae.LayerFit`), else a clear error."""
+    dictionary, codes = getattr(fit, "dictionary", None), getattr(fit, "codes", None)
+    if dictionary is None or codes is None:
+        raise ArgumentTypeError(f"{name}: must be an SAE fit with .dictionary and .codes (codec.sae.fit_layers), got "
+                                f"{type(fit).__name__}")
+    return fit
+
+
+def check_fits(fits, layer: str, kinds=("contributions", "activations")) -> None:
+    """``fits[layer, kind]`` exists for every kind (the mapping :func:`codec.sae.fit_layers` returns)."""
+    if not isinstance(fits, Mapping):
+        raise ArgumentTypeError(f"fits: must be a mapping of (layer, kind) to SAE fits (codec.sae.fit_layers), got {type(fits).__name__}")
+    missing = [kind for kind in kinds if (layer, kind) not in fits]
+    if missing:
+        raise ValueError(f"fits: no SAE of {missing} at layer {layer!r}; the fits have {sorted(set(k[0] for k in fits))[:6]}")
+    for kind in kinds:
+        check_fit(f"fits[{layer!r}, {kind!r}]", fits[layer, kind])
+
+
+def _check_indicator(name: str, indicator, rows: int) -> np.ndarray:
+    indicator = check_array(name, indicator, ndim=2)
+    if indicator.shape[0] != rows:
+        raise ValueError(f"{name}: has {indicator.shape[0]} rows, the SAE's codes {rows}; give the indicators of the SAE's images")
+    return indicator
 
 
 def source_rankings(fits: Mapping, layer: str, indicator, n_channels: int, top: int = 1, combine: str = "sum",
@@ -143,13 +170,16 @@ def source_rankings(fits: Mapping, layer: str, indicator, n_channels: int, top: 
     """
     from ..modes import correlation
 
+    check_fits(fits, layer)
+    indicator = _check_indicator("indicator", indicator, len(fits[layer, "contributions"].codes))
+    check_int("n_channels", n_channels, 1)
+    features = fits[layer, "contributions"].features
+    if features.shape[1] not in (n_channels, 2 * n_channels):
+        raise ValueError(f"fits: the SAE of {layer!r} reads {features.shape[1]} features; the layer has {n_channels} channels")
     rankings = {}
     for source, kind in (("contribution modes", "contributions"), ("activation modes", "activations")):
         fit = fits[layer, kind]
         rankings[source] = mode_rankings(fit.dictionary, correlation(fit.codes, indicator), n_channels, top, combine, seed)
-    features = fits[layer, "contributions"].features
-    if features.shape[1] not in (n_channels, 2 * n_channels):
-        raise ValueError(f"fits: the SAE of {layer!r} reads {features.shape[1]} features; the layer has {n_channels} channels")
     rankings["single channels"] = channel_rankings(correlation(features[:, :n_channels], indicator), seed)  # positive parts
     return rankings
 
@@ -158,6 +188,10 @@ def class_weights(fit, indicator, n_channels: int, top: int = 2, combine: str = 
     """Each class's channel weights from its ``top`` most correlated modes (summed dictionary rows): (K, C)."""
     from ..modes import correlation, top_modes
 
+    check_fit("fit", fit)
+    indicator = _check_indicator("indicator", indicator, len(fit.codes))
+    check_int("n_channels", n_channels, 1)
+    check_int("top", top, 1, len(fit.dictionary))
     best = top_modes(correlation(fit.codes, indicator), top)
     return channel_weights(fit.dictionary[best].sum(1), n_channels, combine)
 
@@ -167,4 +201,7 @@ def group_weights(fit, group_indicator, n_channels: int, combine: str = "sum") -
     above 0.2, else its top mode (:func:`codec.modes.class_dictionary`, the authors' rule): (G, C)."""
     from ..modes import class_dictionary, correlation
 
+    check_fit("fit", fit)
+    group_indicator = _check_indicator("group_indicator", group_indicator, len(fit.codes))
+    check_int("n_channels", n_channels, 1)
     return channel_weights(class_dictionary(fit.dictionary, correlation(fit.codes, group_indicator)), n_channels, combine)

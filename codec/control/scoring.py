@@ -11,6 +11,8 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from ..checks import ArgumentTypeError, check_array
+
 
 def class_accuracy(outputs: Tensor, labels, classes, top_k: int = 1) -> np.ndarray:
     """Per-class top-k accuracy.
@@ -47,6 +49,12 @@ def checked_classes(labels, classes) -> np.ndarray:
 
 
 def accuracy_ratio(perturbed: np.ndarray, original: np.ndarray) -> np.ndarray:
+    """``perturbed / original`` where ``original > 0``, NaN elsewhere (arrays of broadcastable shapes)."""
+    perturbed, original = check_array("perturbed", perturbed), check_array("original", original)
+    try:
+        np.broadcast_shapes(perturbed.shape, original.shape)
+    except ValueError:
+        raise ValueError(f"original: shape {original.shape} does not broadcast with perturbed's {perturbed.shape}") from None
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(original > 0, perturbed / np.where(original > 0, original, 1), np.nan)
 
@@ -83,6 +91,16 @@ def performance_score(pcts, target, off_target) -> float:
     return (auc(pcts, target) - off) / off
 
 
+def _check_sweep(sweep, columns=("source", "pct", "ratio_target", "ratio_off", "n_channels")) -> pd.DataFrame:
+    if not isinstance(sweep, pd.DataFrame):
+        raise ArgumentTypeError(f"sweep: must be a pandas DataFrame of a control sweep, got {type(sweep).__name__}")
+    missing = [column for column in columns if column not in sweep.columns]
+    if missing or sweep.empty:
+        raise ValueError("sweep: needs the rows of codec.control.control_sweep or depth_sweep; "
+                         + (f"it lacks the columns {missing}" if missing else "it is empty"))
+    return sweep
+
+
 def curves(sweep: pd.DataFrame) -> pd.DataFrame:
     """Mean accuracy ratios over trials per source and pct (Fig. 6D), NaN ratios left out.
 
@@ -91,7 +109,7 @@ def curves(sweep: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         Index (source, pct); columns ``ratio_target``, ``ratio_off``, ``n_channels``, ``trials``.
     """
-    grouped = sweep.groupby(["source", "pct"], sort=False)
+    grouped = _check_sweep(sweep).groupby(["source", "pct"], sort=False)
     table = grouped[["ratio_target", "ratio_off"]].mean()
     table["n_channels"] = grouped["n_channels"].first()
     table["trials"] = grouped["ratio_target"].count()
@@ -111,6 +129,7 @@ def scores(sweep: pd.DataFrame) -> dict:
 def score_table(sweep: pd.DataFrame) -> pd.DataFrame:
     """Performance scores (Fig. 6E) of a :func:`depth_sweep`: index (mode, layer) in sweep order, one column per source."""
     rows = {}
+    _check_sweep(sweep, ("mode", "layer", "source", "pct", "ratio_target", "ratio_off", "n_channels"))
     for (mode, layer), part in sweep.groupby(["mode", "layer"], sort=False):
         rows[mode, layer] = scores(part)
     table = pd.DataFrame.from_dict(rows, orient="index")
