@@ -271,7 +271,12 @@ SAE_TYPES = {"threshold": ThresholdSAE, "stsae": STSAE, "topk": TopKSAE}
 
 def build_sae(config: dict) -> nn.Module:
     """An SAE from its ``config`` dict (as saved by :func:`fit_sae`)."""
+    if not isinstance(config, dict):
+        raise ArgumentTypeError(f"config: must be an SAE's config dict (sae.config), got {type(config).__name__}")
     options = {k: v for k, v in config.items() if k != "type"}
     if config.get("type") not in SAE_TYPES:
         raise ValueError(f"config: unknown SAE type {config.get('type')!r}; expected one of {sorted(SAE_TYPES)}")
-    return SAE_TYPES[config["type"]](**options)
+    try:
+        return SAE_TYPES[config["type"]](**options)
+    except TypeError as error:  # a field the SAE does not take
+        raise ValueError(f"config: does not describe a {config['type']!r} SAE ({error})") from None
