@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .checks import check_array, check_number
+from .checks import ArgumentTypeError, check_array, check_int, check_number
 
 
 def _as_numpy(x, name: str) -> np.ndarray:
@@ -48,6 +48,10 @@ def hoyer(x, axis: int = -1) -> np.ndarray:
 
 def pearson(a: np.ndarray, b: np.ndarray, axis: int) -> np.ndarray:
     """Pearson r of matching slices of two arrays of one shape along ``axis`` (NaN where one is constant)."""
+    a, b = _as_numpy(a, "a"), _as_numpy(b, "b")
+    if a.shape != b.shape:
+        raise ValueError(f"b: shape {b.shape} must equal a's {a.shape}")
+    check_int("axis", axis, -a.ndim, a.ndim - 1)
     a = a - a.mean(axis=axis, keepdims=True)
     b = b - b.mean(axis=axis, keepdims=True)
     denominator = np.sqrt((a**2).sum(axis=axis) * (b**2).sum(axis=axis))
@@ -80,7 +84,7 @@ def ei_correlation(ei, over: str = "channels"):
     """
     ei = _as_numpy(ei, "ei")
     if ei.ndim != 3 or ei.shape[1] != 2:
-        raise ValueError(f"ei_correlation: ei must have shape (B, 2, C), got {ei.shape}")
+        raise ValueError(f"ei: must have shape (B, 2, C) (a reduce='ei' result), got {ei.shape}")
     positive, negative = ei[:, 0], -ei[:, 1]
     if over == "channels":
         return float(pearson(positive.mean(axis=0), negative.mean(axis=0), axis=0))
@@ -88,7 +92,7 @@ def ei_correlation(ei, over: str = "channels"):
         return pearson(positive, negative, axis=0)
     if over == "images":
         return pearson(positive, negative, axis=1)
-    raise ValueError(f"ei_correlation: over must be 'images', 'channels' or 'inputs', got {over!r}")
+    raise ValueError(f"over: must be 'images', 'channels' or 'inputs', got {over!r}")
 
 
 def class_averages(matrix, labels) -> tuple[np.ndarray, np.ndarray]:
@@ -109,11 +113,11 @@ def class_averages(matrix, labels) -> tuple[np.ndarray, np.ndarray]:
         Row k is the mean of the rows of class ``classes[k]``.
     """
     matrix = _as_numpy(matrix, "matrix")
-    labels = np.asarray(labels.detach().cpu() if hasattr(labels, "detach") else labels)
-    if matrix.ndim != 2 or labels.shape != (matrix.shape[0],):
-        raise ValueError(
-            f"class_averages: matrix must be (N, C) and labels (N,), got {matrix.shape} and {labels.shape}"
-        )
+    labels = check_array("labels", labels)
+    if matrix.ndim != 2:
+        raise ValueError(f"matrix: must be (N, C), got shape {matrix.shape}")
+    if labels.shape != (matrix.shape[0],):
+        raise ValueError(f"labels: must be (N,) with the matrix's N = {matrix.shape[0]}, got shape {labels.shape}")
     classes, inverse = np.unique(labels, return_inverse=True)
     sums = np.zeros((len(classes), matrix.shape[1]))
     np.add.at(sums, inverse, matrix)
@@ -173,12 +177,14 @@ def mask_share(maps, masks) -> np.ndarray:
     """
     maps = np.abs(_as_numpy(maps, "maps"))
     masks = _as_numpy(masks, "masks")
-    if maps.ndim != 4 or masks.ndim != 3 or masks.shape[0] != maps.shape[0]:
-        raise ValueError(f"mask_share: maps must be (N, C, H, W) and masks (N, H0, W0), got {maps.shape} and {masks.shape}")
+    if maps.ndim != 4:
+        raise ValueError(f"maps: must be (N, C, H, W), got shape {maps.shape}")
+    if masks.ndim != 3 or masks.shape[0] != maps.shape[0]:
+        raise ValueError(f"masks: must be (N, H0, W0) with the maps' N = {maps.shape[0]}, got shape {masks.shape}")
     n, _, h, w = maps.shape
     h0, w0 = masks.shape[1:]
     if h0 % h or w0 % w:
-        raise ValueError(f"mask_share: mask size {h0}x{w0} is not a multiple of the map size {h}x{w}")
+        raise ValueError(f"masks: mask size {h0}x{w0} is not a multiple of the map size {h}x{w}")
     coverage = masks.reshape(n, h, h0 // h, w, w0 // w).mean(axis=(2, 4))
     inside = (maps * coverage[:, None]).sum(axis=(0, 2, 3))
     total = maps.sum(axis=(0, 2, 3))
@@ -205,8 +211,12 @@ def mean_hoyer(contributions_ei, activations) -> tuple[float, float]:
     contributions_ei = _as_numpy(contributions_ei, "contributions_ei")
     if contributions_ei.ndim != 3 or contributions_ei.shape[1] != 2:
         raise ValueError(f"contributions_ei: expected (N, 2, C), got shape {contributions_ei.shape}")
+    activations = _as_numpy(activations, "activations")
+    if activations.shape != (contributions_ei.shape[0], contributions_ei.shape[2]):
+        raise ValueError(f"activations: must be (N, C) = {(contributions_ei.shape[0], contributions_ei.shape[2])} like the "
+                         f"contributions, got shape {activations.shape}")
     return (float(np.nanmean(hoyer(contributions_ei.sum(axis=1), axis=1))),
-            float(np.nanmean(hoyer(_as_numpy(activations, "activations"), axis=1))))
+            float(np.nanmean(hoyer(activations, axis=1))))
 
 
 def layer_summary(contributions_ei, activations, labels, fraction: float = 0.95) -> dict:
@@ -251,13 +261,18 @@ def layer_summary(contributions_ei, activations, labels, fraction: float = 0.95)
 # (of codes (N, M), dictionaries (M, F) and reconstructions (N, F): see codec.sae)
 
 
+def _check_matrix(name: str, value) -> None:
+    if as_tensor(value, name).ndim != 2:
+        raise ValueError(f"{name}: must be a matrix (rows, columns), got shape {tuple(as_tensor(value, name).shape)}")
+
+
 def as_tensor(value, name) -> torch.Tensor:
     """A numpy array or tensor as a (detached) tensor; ``name`` is the parameter, for the error."""
     if isinstance(value, np.ndarray):
         return torch.from_numpy(value)
     if isinstance(value, torch.Tensor):
         return value.detach()
-    raise TypeError(f"{name}: expected a numpy array or torch tensor, got {type(value).__name__}")
+    raise ArgumentTypeError(f"{name}: expected a numpy array or torch tensor, got {type(value).__name__}")
 
 
 def r2_score(x, reconstruction, kind: str = "global") -> float:
@@ -284,14 +299,17 @@ def r2_score(x, reconstruction, kind: str = "global") -> float:
 
 def alive_modes(codes) -> np.ndarray:
     """Which modes are non-zero for at least one row: bool array (M,) from codes (N, M)."""
+    _check_matrix("codes", codes)
     return (as_tensor(codes, "codes") != 0).any(0).cpu().numpy()
 
 
 def l0(codes) -> float:
     """Mean number of non-zero codes per row of ``codes`` (N, M)."""
+    _check_matrix("codes", codes)
     return float((as_tensor(codes, "codes") != 0).sum(1).double().mean())
 
 
 def mode_sparsity(dictionary) -> np.ndarray:
     """Hoyer sparsity of each mode's loadings over features: (M,) from a dictionary (M, F)."""
+    _check_matrix("dictionary", dictionary)
     return hoyer(as_tensor(dictionary, "dictionary").detach().cpu().numpy(), axis=1)
