@@ -56,7 +56,7 @@ import torch
 import torch.autograd.forward_ad as fwAD
 from torch import Tensor, nn
 
-from .checks import check_int
+from .checks import check_int, check_number
 from .hooks import LayerCapture, LayerSpec, eval_mode, frozen_parameters, resolve_layers
 from .reduce import check_layout, check_reduce, reduce_units
 from .targets import ClassTarget, Target, as_target
@@ -75,6 +75,12 @@ class IntegrationRule:
 
     lower: float
     upper: float
+
+    def __post_init__(self):
+        lower = check_number("lower", self.lower, minimum=0, maximum=1)
+        upper = check_number("upper", self.upper, minimum=0, maximum=1)
+        if abs(lower + upper - 1) > 1e-12:
+            raise ValueError(f"upper: the two ends' weights must sum to 1, got lower={lower} and upper={upper}")
 
     def needs_gradient(self, steps: int) -> list[bool]:
         """Per point of the input path, ordered from the input (alpha 1) to the baseline (alpha 0)."""

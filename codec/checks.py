@@ -214,6 +214,13 @@ def load_checkpoint_file(name: str, value, map_location="cpu"):
                          f"({type(error).__name__}: {reason[:200]}); give a file saved by torch.save of a state dict") from None
 
 
+def check_module(name: str, value) -> torch.nn.Module:
+    """A ``torch.nn.Module`` (a network, or a part of one)."""
+    if not isinstance(value, torch.nn.Module):
+        raise ArgumentTypeError(f"{name}: must be a torch.nn.Module, got {type(value).__name__}")
+    return value
+
+
 def check_finite_tensor(name: str, value: torch.Tensor, what: str = "values") -> torch.Tensor:
     """A tensor without NaN or inf (say what the values are, e.g. "the model's outputs")."""
     if not torch.isfinite(value).all():
@@ -223,4 +230,4 @@ def check_finite_tensor(name: str, value: torch.Tensor, what: str = "values") ->
 
 
 __all__ = ["ArgumentTypeError", "check_int", "check_optional_int", "check_number", "check_choice", "check_bool", "check_array", "check_indices",
-           "check_device", "check_path", "check_file", "check_folder", "load_checkpoint_file", "check_finite_tensor"]
+           "check_device", "check_path", "check_file", "check_folder", "load_checkpoint_file", "check_module", "check_finite_tensor"]
