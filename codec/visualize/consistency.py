@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..checks import check_int
+from ..checks import ArgumentTypeError, check_array, check_bool, check_indices, check_int, check_number
 from .display import checked_maps
 from .maps import PAPER_CHANNELS_PER_MODE, channel_selection, input_maps, mode_selection, random_selections
 
@@ -34,6 +34,8 @@ def mass_shares(maps, regions: dict) -> dict:
     dict with ``"mass"`` and ``"area"``: each a dict of region → (N,) shares.
     """
     maps = np.abs(checked_maps(maps)).sum(axis=-3)  # (N, H, W)
+    if not isinstance(regions, dict) or not regions:
+        raise ArgumentTypeError(f"regions: must be a non-empty dict of region name to boolean masks (N, H, W), got {regions!r:.60}")
     total = maps.reshape(len(maps), -1).sum(1)
     mass, area = {}, {}
     covered = np.zeros(maps.shape, dtype=int)
@@ -65,6 +67,7 @@ def image_features(images, sigma: float = 1.0) -> np.ndarray:
     """
     from scipy.ndimage import gaussian_filter
 
+    sigma = check_number("sigma", sigma, above=0)
     images = checked_maps(images, "images").astype(np.float64)
     if images.ndim != 4:
         raise ValueError(f"images: shape {images.shape}; give (N, colours, H, W)")
@@ -119,7 +122,7 @@ def cross_class_consistency(descriptors, labels) -> np.ndarray:
     -------
     numpy.ndarray, shape (S,)
     """
-    descriptors, labels = np.asarray(descriptors, dtype=np.float64), np.asarray(labels)
+    descriptors, labels = check_array("descriptors", descriptors).astype(np.float64), check_array("labels", labels)
     if descriptors.ndim != 3 or labels.shape != descriptors.shape[:1]:
         raise ValueError(f"descriptors, labels: give (N, S, F) and (N,); got {descriptors.shape} and {labels.shape}")
     if np.unique(labels).size < 2:
@@ -154,7 +157,10 @@ def mode_loadings_rows(codes, mode: int, labels, exclude, n: int) -> np.ndarray:
     -------
     numpy.ndarray of int64, shape (<= n,)
     """
-    codes, labels = np.asarray(codes), np.asarray(labels)
+    codes, labels = check_array("codes", codes, ndim=2), check_array("labels", labels, ndim=1)
+    if len(labels) != len(codes):
+        raise ValueError(f"labels: {len(labels)} labels for {len(codes)} rows of codes")
+    check_int("mode", mode, 0)
     if not 0 <= mode < codes.shape[1]:
         raise ValueError(f"mode: {mode} is out of range; the SAE has {codes.shape[1]} modes (0 to {codes.shape[1] - 1})")
     check_int("n", n, 1)
@@ -200,8 +206,14 @@ def group_selections(fits, layer: str, group_indicator, n_channels: int, top: in
     -------
     dict of source to (Tensor (G, C), numpy.ndarray (G,) of the chosen modes, or of the best channel)
     """
+    from ..control.rankings import check_fits
     from ..modes import correlation, top_modes
 
+    check_fits(fits, layer)
+    group_indicator = check_array("group_indicator", group_indicator, ndim=2)
+    if len(group_indicator) != len(fits[layer, "contributions"].codes):
+        raise ValueError(f"group_indicator: {len(group_indicator)} rows for the SAE's {len(fits[layer, 'contributions'].codes)} images")
+    check_int("n_channels", n_channels, 1)
     selections = {}
     for source, kind in (("contribution modes", "contributions"), ("activation modes", "activations")):
         fit = fits[layer, kind]
@@ -219,8 +231,11 @@ def group_selections(fits, layer: str, group_indicator, n_channels: int, top: in
 def map_target(labels, rows, true_class_softmax: bool = True, store_settings: dict | None = None) -> dict:
     """The ``target`` and ``softmax`` arguments of :func:`input_maps` for some store rows: the softmax of
     each image's true class (the authors' Fig. 7), or the store's own target (``store.settings``)."""
+    check_bool("true_class_softmax", true_class_softmax)
+    labels = check_array("labels", labels, ndim=1, integer=True)
+    rows = check_indices("rows", rows, len(labels), "store rows")
     if true_class_softmax:
-        return {"target": ("class", torch.as_tensor(np.asarray(labels)[np.asarray(rows)])), "softmax": True}
+        return {"target": ("class", torch.as_tensor(labels[rows])), "softmax": True}
     if store_settings is None:
         raise ValueError("store_settings: give the store's settings (store.settings) to use its target")
     return {"target": store_settings["target"], "softmax": store_settings["softmax"]}
@@ -268,8 +283,19 @@ def map_scores(model: nn.Module, inputs: Tensor, labels, layer: str, groups: dic
     """
     import pandas as pd
 
-    labels = np.asarray(labels)
+    if not isinstance(inputs, Tensor) or inputs.ndim != 4:
+        raise ArgumentTypeError(f"inputs: must be a batch of images (N, 3, H, W), got {type(inputs).__name__}")
+    labels = check_array("labels", labels, ndim=1)
+    if len(labels) != len(inputs):
+        raise ValueError(f"labels: {len(labels)} labels for {len(inputs)} inputs")
     check_int("n_random", n_random, 1)
+    check_int("seed", seed, 0)
+    if not isinstance(groups, dict) or not groups:
+        raise ArgumentTypeError(f"groups: must be a non-empty dict of group name to (rows, {{source: weights (C,)}}), got {groups!r:.60}")
+    for name, group in groups.items():
+        if not (isinstance(group, tuple) and len(group) == 2 and isinstance(group[1], dict) and group[1]):
+            raise ArgumentTypeError(f"groups[{name!r}]: must be (rows, {{source: channel weights (C,)}}), got {type(group).__name__}")
+        check_indices(f"groups[{name!r}]", group[0], len(inputs), "inputs")
     features = image_features(inputs)
     rng = np.random.default_rng(seed)
     rows_out = []
@@ -317,6 +343,10 @@ def claim_details(table, layer: str, what: str) -> dict:
     -------
     dict with ``layer``, ``what``, ``masks`` (whether mass shares were measured) and ``groups``.
     """
+    import pandas as pd
+
+    if not isinstance(table, pd.DataFrame) or not {"group", "source", "chance_95", "images"} <= set(table.columns):
+        raise ArgumentTypeError(f"table: must be the DataFrame of codec.visualize.map_scores, got {type(table).__name__}")
     numbers = [column for column in table.columns if column == "consistency" or column.startswith(("mass_", "area_"))]
     groups = {}
     for name, rows in table.groupby("group", sort=False):

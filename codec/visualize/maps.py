@@ -44,7 +44,7 @@ import torch.autograd.forward_ad as fwAD
 from torch import Tensor, nn
 
 from ..attribution import INTEGRATION_RULES, RULES, baseline_for, check_model_and_inputs
-from ..checks import check_int
+from ..checks import ArgumentTypeError, check_int
 from ..hooks import LayerCapture, eval_mode, frozen_parameters, resolve_layers
 from ..reduce import channel_axis, check_layout
 from ..targets import as_target
@@ -174,6 +174,10 @@ def mode_selection(dictionary, modes: Sequence[int], n_channels: int, top: int =
     if modes.min() < -dictionary.shape[0] or modes.max() >= dictionary.shape[0]:
         raise ValueError(f"modes: mode {int(modes.max() if modes.max() >= dictionary.shape[0] else modes.min())} is out of range; "
                          f"the SAE has {dictionary.shape[0]} modes (0 to {dictionary.shape[0] - 1})")
+    check_int("n_channels", n_channels, 1)
+    if dictionary.shape[1] not in (n_channels, 2 * n_channels):
+        raise ValueError(f"dictionary: its modes have {dictionary.shape[1]} features; a layer of {n_channels} channels gives "
+                         f"{n_channels} (one per channel) or {2 * n_channels} (both signs)")
     check_int("top", top, 1)
     if top > n_channels:
         raise ValueError(f"top: {top} channels asked for a layer of {n_channels}")
@@ -404,8 +408,11 @@ def completeness_table(result: InputMaps, names: Sequence[str], image: int = 0):
     channels' hidden contributions (positive units, the rest, and the whole), as a pandas DataFrame."""
     import pandas as pd
 
-    if len(names) != result.unit_totals.shape[1]:
+    if not isinstance(result, InputMaps):
+        raise ArgumentTypeError(f"result: must be the InputMaps of codec.visualize.input_maps, got {type(result).__name__}")
+    if isinstance(names, str) or len(names) != result.unit_totals.shape[1]:
         raise ValueError(f"names: {len(names)} names for {result.unit_totals.shape[1]} maps")
+    check_int("image", image, 0, result.unit_totals.shape[0] - 1)
     sums, totals = result.pixel_sums()[image].cpu().numpy(), result.unit_totals[image].cpu().numpy()
     return pd.DataFrame({"map": list(names), "pixel sum": sums.sum(1), "channels' contributions": totals.sum(1),
                          "positive units (pixel sum)": sums[:, 0], "rest (pixel sum)": sums[:, 1],
@@ -414,6 +421,6 @@ def completeness_table(result: InputMaps, names: Sequence[str], image: int = 0):
 
 def layer_at_authors_depth(layers: Sequence[str]) -> str:
     """The layer at the relative depth of the authors' Fig. 7 (their layer 7 of ResNet-50's 16, counting from 0)."""
-    if not len(layers):
-        raise ValueError("layers: give at least one layer")
+    if isinstance(layers, str) or not len(layers):
+        raise ValueError(f"layers: give a non-empty sequence of layer names, got {layers!r}")
     return layers[round(7 * (len(layers) - 1) / 15)]
