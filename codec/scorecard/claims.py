@@ -8,6 +8,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..checks import check_path
+
 SCALES = ("tiny", "sample", "paper")
 VERDICTS = ("holds", "does not hold", "not testable at this scale")
 
@@ -82,6 +84,7 @@ def record_claim(results_dir, scale: str, claim_id: int, value: str, verdict: st
 
 def load_claims(results_dir) -> dict[tuple[int, str], dict]:
     """All recorded claims, keyed by (claim id, scale)."""
+    check_path("results_dir", results_dir)
     found = {}
     for scale in SCALES:
         for path in sorted((Path(results_dir) / scale).glob("claim-*.json")):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..checks import ArgumentTypeError, check_choice, check_int
 from .claims import CLAIMS, CLAIMS_BY_ID, SCALES, load_claims
 from .rules import VERDICT_RULES
 
@@ -25,6 +26,9 @@ def seed_note(variability: dict | None, claim_id: int) -> str:
         The content of ``results/tiny/seed-variability.json``.
     claim_id : int
     """
+    if variability is not None and not isinstance(variability, dict):
+        raise ArgumentTypeError(f"variability: must be the content of seed-variability.json (a dict) or None, got {type(variability).__name__}")
+    check_int("claim_id", claim_id, 1, len(CLAIMS))
     entry = (variability or {}).get("claims", {}).get(str(claim_id))
     if entry is None:
         return ""
@@ -78,6 +82,9 @@ def findings(results_dir, scale: str, claim_ids, with_rules: bool = False):
     """
     import pandas as pd
 
+    check_choice("scale", scale, SCALES)
+    if isinstance(claim_ids, (int, str)) or not hasattr(claim_ids, "__iter__"):
+        raise ArgumentTypeError(f"claim_ids: must be a sequence of claim numbers, got {claim_ids!r}")
     found = load_claims(results_dir)
     rows = []
     for claim_id in claim_ids:

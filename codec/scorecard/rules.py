@@ -11,6 +11,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..checks import ArgumentTypeError
 from .claims import CLAIMS, CLAIMS_BY_ID, record_claim
 
 
@@ -42,8 +43,12 @@ def verdict_rule(claim_id: int, text: str):
     """Decorator: register ``judge(details, **context) -> (holds, value)`` as claim ``claim_id``'s rule."""
     if claim_id not in CLAIMS_BY_ID:
         raise ValueError(f"claim_id: unknown claim {claim_id!r}; claims are 1-{len(CLAIMS)}")
+    if not isinstance(text, str) or not text.strip():
+        raise ArgumentTypeError(f"text: give the rule in words (a non-empty str), got {text!r}")
 
     def register(judge: Callable) -> Callable:
+        if not callable(judge):
+            raise ArgumentTypeError(f"judge: verdict_rule({claim_id}, ...) decorates a function, got {type(judge).__name__}")
         if claim_id in VERDICT_RULES:
             raise ValueError(f"claim_id: claim {claim_id} already has a verdict rule")
         VERDICT_RULES[claim_id] = Rule(claim_id, text, judge)
@@ -87,8 +92,14 @@ def assess(results_dir, scale: str, claim_id: int, details: dict, **context) -> 
     """
     if claim_id not in VERDICT_RULES:
         raise ValueError(f"claim_id: claim {claim_id!r} has no verdict rule; rules exist for {sorted(VERDICT_RULES)}")
+    if not isinstance(details, dict):
+        raise ArgumentTypeError(f"details: must be a dict of the measured numbers, got {type(details).__name__}")
     details = _jsonable(dict(details))
-    holds, value = VERDICT_RULES[claim_id].judge(details, **context)
+    try:
+        holds, value = VERDICT_RULES[claim_id].judge(details, **context)
+    except (KeyError, IndexError) as error:
+        raise ValueError(f"details: claim {claim_id}'s rule reads a value the details lack ({type(error).__name__}: {error}); "
+                         "give the numbers its section records") from None
     verdict = "holds" if holds else "does not hold"
     path = record_claim(results_dir, scale, claim_id, value, verdict, details)
     return json.loads(path.read_text())
@@ -113,6 +124,8 @@ def intermediate_layers(layers, count: int | None = None) -> list:
     """
     from ..control import evenly_spaced
 
+    if isinstance(layers, str) or not hasattr(layers, "__len__") or not len(layers):
+        raise ValueError(f"layers: give a non-empty sequence of layer names, got {layers!r}")
     return evenly_spaced(list(layers)[_intermediate(len(layers))], count)
 
 
@@ -341,6 +354,8 @@ def vit_parts(details) -> dict:
     ``ablate_activation_modes`` (one per swept block); ``heads`` holds ``median_heads`` and
     ``median_random`` (one per attention layer) and ``share_above``.
     """
+    if not isinstance(details, dict) or not isinstance(details.get("kinds"), dict) or "heads" not in details:
+        raise ValueError("details: claim 13's details hold 'kinds' (tokens, mlp, attention) and 'heads'")
     kinds = details["kinds"]
     sparser = {kind: (int((np.asarray(kinds[kind]["hoyer_contribution"]) > np.asarray(kinds[kind]["hoyer_activation"])).sum()),
                       len(kinds[kind]["hoyer_contribution"])) for kind, _ in _VIT_KINDS}
