@@ -9,6 +9,7 @@ each under a name with :func:`register_model`; :func:`load_model` looks names up
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from typing import Callable
@@ -178,8 +179,16 @@ def register_model(name: str):
             raise ArgumentTypeError(f"factory: register_model({name!r}) decorates a function, got {type(factory).__name__}")
         if name in MODELS:
             raise ValueError(f"name: a model named {name!r} is already registered ({MODELS[name].__module__})")
-        MODELS[name] = factory
-        return factory
+
+        @functools.wraps(factory)
+        def checked(pretrained: bool = True, weights=None, **kwargs) -> ModelEntry:
+            check_bool("pretrained", pretrained)
+            if weights is not None:
+                check_path("weights", weights)
+            return factory(pretrained=pretrained, weights=weights, **kwargs)
+
+        MODELS[name] = checked
+        return checked
 
     return decorate
 
