@@ -5,9 +5,10 @@ methods, ``codec.targets`` for scalar targets and ``codec.stats`` for sparsity s
 ``codec.models`` and ``codec.data`` give the networks and datasets of the three scales
 (``codec.presets``); ``codec.store`` keeps contributions of a dataset on disk,
 ``codec.sae`` and ``codec.modes`` decompose them, ``codec.control`` perturbs modes and
-``codec.visualize`` maps them into input space, ``codec.heads`` groups a ViT's attention
-pseudo-channels into heads; ``codec.scorecard`` decides and records the
-paper's claims. ``codec.experiment`` is the set-up a section of the book starts from, and
+``codec.visualize`` maps them into input space, ``codec.tokens`` and ``codec.heads`` give a ViT's
+pseudo-channels and group its attention dimensions into heads, ``codec.retina`` is the retina
+section's simulation and analysis; ``codec.scorecard`` decides and records the paper's claims,
+and ``codec.checks`` holds the argument checkers every module uses. ``codec.experiment`` is the set-up a section of the book starts from, and
 ``codec.plots`` its figure style (imported on first use: it needs matplotlib and seaborn, the
 ``book`` extra).
 """
@@ -16,6 +17,7 @@ __version__ = "0.1.0"  # first: submodules read it while the package is being im
 
 from . import (  # noqa: E402
     attribution,
+    checks,
     classes,
     control,
     data,
@@ -26,11 +28,13 @@ from . import (  # noqa: E402
     modes,
     presets,
     reduce,
+    retina,
     sae,
     scorecard,
     stats,
     store,
     targets,
+    tokens,
     visualize,
 )
 from .attribution import METHODS, RULES, Contributions, contributions  # noqa: E402
@@ -43,6 +47,7 @@ __all__ = [
     "RULES",
     "surprisal",
     "attribution",
+    "checks",
     "classes",
     "control",
     "data",
@@ -57,8 +62,10 @@ __all__ = [
     "plots",
     "presets",
     "reduce",
+    "retina",
     "stats",
     "targets",
+    "tokens",
     "visualize",
     "__version__",
 ]

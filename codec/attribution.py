@@ -56,6 +56,7 @@ import torch
 import torch.autograd.forward_ad as fwAD
 from torch import Tensor, nn
 
+from .checks import check_int, check_number
 from .hooks import LayerCapture, LayerSpec, eval_mode, frozen_parameters, resolve_layers
 from .reduce import check_layout, check_reduce, reduce_units
 from .targets import ClassTarget, Target, as_target
@@ -74,6 +75,12 @@ class IntegrationRule:
 
     lower: float
     upper: float
+
+    def __post_init__(self):
+        lower = check_number("lower", self.lower, minimum=0, maximum=1)
+        upper = check_number("upper", self.upper, minimum=0, maximum=1)
+        if abs(lower + upper - 1) > 1e-12:
+            raise ValueError(f"upper: the two ends' weights must sum to 1, got lower={lower} and upper={upper}")
 
     def needs_gradient(self, steps: int) -> list[bool]:
         """Per point of the input path, ordered from the input (alpha 1) to the baseline (alpha 0)."""
@@ -603,14 +610,9 @@ def _check_tensor(name: str, value: Tensor) -> None:
         raise ValueError(f"{name}: contains {bad} NaN or infinite values; clean the data first")
 
 
-def check_int(name: str, value, minimum: int) -> None:
-    """Raise a ValueError naming ``name`` unless ``value`` is an integer (not a bool) >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name}: must be an integer >= {minimum}, got {value!r}")
-
-
-def _check_settings(method, rule, steps, chunk_size, reduce, seed, noise_level, target, softmax) -> Target:
-    """Check the settings of :func:`contributions` that do not depend on the model; returns the target."""
+def check_settings(method, rule, steps, chunk_size, reduce, seed, noise_level, target, softmax) -> Target:
+    """Check the settings of :func:`contributions` that do not depend on the model (each error names its
+    parameter); returns the target object."""
     if method not in METHODS:
         raise ValueError(f"method: unknown method {method!r}; choose one of {METHODS}")
     if rule not in RULES:
@@ -758,7 +760,7 @@ def contributions(
         non-finite inputs, inputs without a batch dimension, or a callable target that does
         not return one value per input. Each message names the parameter.
     """
-    target_obj = _check_settings(method, rule, steps, chunk_size, reduce, seed, noise_level, target, softmax)
+    target_obj = check_settings(method, rule, steps, chunk_size, reduce, seed, noise_level, target, softmax)
     check_model_and_inputs(model, inputs, target_obj)
     specs = resolve_layers(model, layers)
     names = [s.name for s in specs]

@@ -43,7 +43,7 @@ class ClassTable:
         """Class index of a wnid; ValueError if it is not an ImageNet-1k class."""
         index = _wnid_index().get(wnid)
         if index is None:
-            raise ValueError(f"wnid {wnid!r} is not an ImageNet-1k class")
+            raise ValueError(f"wnid: {wnid!r} is not an ImageNet-1k class")
         return index
 
 
@@ -95,6 +95,8 @@ def superclass_members(superclass: str) -> np.ndarray:
     ValueError
         If no ImageNet class lies under that synset (the message suggests close names).
     """
+    if not isinstance(superclass, str):
+        raise TypeError(f"superclass: must be a synset name such as 'dog.n.01' or a wnid, got {superclass!r}")
     table = imagenet_classes()
     members = [
         i

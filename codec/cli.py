@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from .attribution import METHODS, RULES
 from .presets import PRESETS, get_preset
@@ -81,6 +82,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Each library parameter an error may name -> the flag that sets it, so that the user reads what they typed.
+FLAGS = {"out": "--out", "weights": "--weights", "root": "--data-dir", "per_class": "--per-class", "steps": "--steps",
+         "batch_size": "--batch-size", "chunk_size": "--chunk-size", "layers": "--layers", "device": "--device",
+         "noise_level": "--noise-level", "method": "--method", "rule": "--rule", "target": "--target", "softmax": "--softmax",
+         "layout": "--layout", "model": "--model", "dataset": "--data", "split": "--split", "store": "STORE"}
+
+
+class FlagError(ValueError):
+    """A flag's value is wrong: printed as ``error: --flag: ...``."""
+
+
+def _check_flags(args) -> None:
+    """Every flag of ``contributions`` checked before anything is loaded or written."""
+    from . import checks
+    from .data import DATASETS
+    from .models import MODELS
+
+    for flag, value, minimum in (("--per-class", args.per_class, 1), ("--steps", args.steps, 1), ("--batch-size", args.batch_size, 1),
+                                 ("--chunk-size", args.chunk_size, 1), ("--seed", args.seed, 0), ("--noise-seed", args.noise_seed, 0)):
+        checks.check_optional_int(flag, value, minimum)
+    checks.check_number("--noise-level", args.noise_level, minimum=0)
+    if args.model is not None:
+        checks.check_choice("--model", args.model, sorted(MODELS))
+    if args.data is not None:
+        checks.check_choice("--data", args.data, sorted(DATASETS))
+    if args.device is not None:
+        checks.check_device("--device", args.device)
+    if args.weights is not None:
+        checks.check_file("--weights", args.weights)
+    if args.data_dir is not None:
+        checks.check_folder("--data-dir", args.data_dir)
+    if args.layers is not None and not all(args.layers.split(",")):
+        raise FlagError(f"--layers: give comma-separated layer names without empty ones, got {args.layers!r}")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise FlagError(f"--out: {args.out!r} is a file; give a folder for the store")
+
+
 def _dataset(args, preset):
     from . import data
 
@@ -94,6 +133,7 @@ def run_contributions(args) -> int:
     from .models import load_model
     from .store import compute_contributions
 
+    _check_flags(args)
     preset = get_preset(args.preset)
     device = args.device or str(preset.resolved_device())
     if int(os.environ.get("WORLD_SIZE", 1)) > 1 and torch.distributed.is_available():
@@ -132,14 +172,26 @@ def run_info(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
-    from .store import StoreError
+def flag_message(error: Exception) -> str:
+    """An error's message with the library parameter it starts with replaced by its flag (:data:`FLAGS`)."""
+    message = str(error)
+    name, colon, rest = message.partition(":")
+    return f"{FLAGS[name]}:{rest}" if colon and name in FLAGS else message
 
+
+def main(argv=None) -> int:
+    """Run the command line; the user's errors print ``error: --flag: ...`` and return 2 (no traceback).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+    """
     args = build_parser().parse_args(argv)
     try:
         return run_contributions(args) if args.command == "contributions" else run_info(args)
-    except (StoreError, ValueError, FileNotFoundError, TypeError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (ValueError, TypeError, FileNotFoundError) as error:  # StoreError is a ValueError; internal errors keep their traceback
+        print(f"error: {flag_message(error)}", file=sys.stderr)
         return 2
 
 

@@ -39,6 +39,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from .checks import ArgumentTypeError, check_choice, check_indices, check_int, check_optional_int
 from .classes import imagenet_classes
 
 SHAPES = ("disk", "square", "triangle", "cross")
@@ -165,6 +166,9 @@ class ShapeSample:
 
 def render_shape(seed: int, split: str, index: int) -> ShapeSample:
     """Render one planted image, a pure function of ``(seed, split, index)``."""
+    check_int("seed", seed, 0)
+    check_choice("split", split, tuple(_SPLIT_CODES))
+    check_int("index", index, 0)
     rng = np.random.default_rng([seed, _SPLIT_CODES[split], index])
     label = index % len(SHAPES_CLASS_NAMES)
     shape, texture = divmod(label, len(TEXTURES))
@@ -292,7 +296,7 @@ def data_dir(root: str | os.PathLike | None = None) -> Path:
     value = root if root is not None else os.environ.get("CODEC_DATA_DIR")
     if not value:
         raise FileNotFoundError(
-            "no data directory: pass root=... or set CODEC_DATA_DIR to the folder that holds "
+            "root: no data directory: pass root=... or set CODEC_DATA_DIR to the folder that holds "
             "imagenette/, imagewoof/ and imagenet-sample-1k/ (on the project's machines: "
             "../shared/assets)"
         )
@@ -318,8 +322,11 @@ class ImageFolderDataset(Dataset):
     """
 
     def __init__(self, files: Sequence[Path], labels: Sequence[int], transform: Callable | None = None, name: str = "images"):
-        if len(files) == 0:
-            raise ValueError(f"{name}: no images selected")
+        if isinstance(files, (str, Path)) or len(files) == 0:
+            raise ValueError(f"files: {name}: no images selected" if not isinstance(files, (str, Path)) else
+                             f"files: give a sequence of image paths, got the single path {str(files)!r}")
+        if isinstance(labels, (str, bytes)) or len(labels) != len(files):
+            raise ValueError(f"labels: one label per file: {len(files)} files, got {labels!r:.60}")
         self.files = list(files)
         self.labels = list(labels)
         self.transform = transform
@@ -383,25 +390,25 @@ def _cap_per_class(files: list[Path], labels: list[int], per_class: int | None, 
 def _wnid_folders(root: Path, name: str, expected: str) -> tuple[list[Path], list[int]]:
     """Files of a ``<root>/<wnid>/<image>`` tree, labelled by wnid."""
     if not root.is_dir():
-        raise FileNotFoundError(f"{name}: expected {expected} at {str(root)!r}, which does not exist")
+        raise FileNotFoundError(f"root: {name}: expected {expected} at {str(root)!r}, which does not exist")
     table = imagenet_classes()
     files, labels = [], []
     folders = sorted(p for p in root.iterdir() if p.is_dir())
     if not folders:
-        raise FileNotFoundError(f"{name}: expected {expected}: one folder per wnid in {str(root)!r}, found none")
+        raise FileNotFoundError(f"root: {name}: expected {expected}: one folder per wnid in {str(root)!r}, found none")
     for folder in folders:
         try:
             label = table.index_of_wnid(folder.name)
         except ValueError:
             raise ValueError(
-                f"{name}: folder {str(folder)!r} is not named by an ImageNet-1k wnid (like "
+                f"root: {name}: folder {str(folder)!r} is not named by an ImageNet-1k wnid (like "
                 f"n01440764); expected {expected}"
             ) from None
         images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         files.extend(images)
         labels.extend([label] * len(images))
     if not files:
-        raise ValueError(f"{name}: no image files under {str(root)!r}")
+        raise ValueError(f"root: {name}: no image files under {str(root)!r}")
     return files, labels
 
 
@@ -423,6 +430,8 @@ def imagenette(root=None, per_class: int | None = None, transform=None, seed: in
         Download Imagenette (160 px) with torchvision into ``root`` if it is not there
         (needs internet).
     """
+    check_optional_int("per_class", per_class, 1)
+    check_int("seed", seed, 0)
     if download:
         import torchvision
 
@@ -438,6 +447,8 @@ def imagenette(root=None, per_class: int | None = None, transform=None, seed: in
 
 def imagewoof(root=None, per_class: int | None = None, transform=None, seed: int = 0) -> ImageFolderDataset:
     """Imagewoof validation images (10 dog breeds) from ``$CODEC_DATA_DIR/imagewoof``."""
+    check_optional_int("per_class", per_class, 1)
+    check_int("seed", seed, 0)
     base = data_dir(root) / "imagewoof"
     files, labels = _wnid_folders(base / "imagewoof2-160" / "val", "imagewoof", "imagewoof2-160/val/<wnid>/<image>")
     files, labels = _cap_per_class(files, labels, per_class, seed)
@@ -494,12 +505,14 @@ def imagenette_imagewoof(root=None, per_class: int | None = None, transform=None
     ``"heldout"`` keeps one half of a fixed per-class partition first (:func:`fit_heldout_split`;
     the cap then chooses within that half).
     """
+    check_optional_int("per_class", per_class, 1)
+    check_int("seed", seed, 0)
     if split not in FOLDER_SPLITS:
         raise ValueError(f"split: expected one of {FOLDER_SPLITS} for real images, got {split!r}")
     nette, woof = imagenette(root, None, None, seed), imagewoof(root, None, None, seed)
     overlap = sorted(set(nette.labels) & set(woof.labels))
     if overlap:
-        raise ValueError(f"imagenette_imagewoof: the two folders share classes {overlap}; expected disjoint class sets")
+        raise ValueError(f"root: the imagenette and imagewoof folders share classes {overlap}; expected disjoint class sets")
     halves = [fit_heldout_split(part.files, part.labels, split) for part in (nette, woof)]
     capped = [_cap_per_class(files, labels, per_class, seed) for files, labels in halves]
     return ImageFolderDataset(capped[0][0] + capped[1][0], capped[0][1] + capped[1][1], transform, "imagenette_imagewoof")
@@ -510,7 +523,7 @@ def imagenet_sample(root=None, transform=None) -> ImageFolderDataset:
     folder = data_dir(root) / "imagenet-sample-1k" / "images"
     if not folder.is_dir():
         raise FileNotFoundError(
-            f"imagenet_sample: expected imagenet-sample-1k/images/<wnid>_<name>.jpg at {str(folder)!r}"
+            f"root: imagenet_sample: expected imagenet-sample-1k/images/<wnid>_<name>.jpg at {str(folder)!r}"
         )
     table = imagenet_classes()
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -520,7 +533,7 @@ def imagenet_sample(root=None, transform=None) -> ImageFolderDataset:
             labels.append(table.index_of_wnid(path.name.split("_")[0]))
         except ValueError:
             raise ValueError(
-                f"imagenet_sample: file {str(path)!r} does not start with an ImageNet-1k wnid"
+                f"root: imagenet_sample: file {str(path)!r} does not start with an ImageNet-1k wnid"
             ) from None
     return ImageFolderDataset(files, labels, transform, "imagenet_sample")
 
@@ -551,8 +564,11 @@ def imagenet(root, per_class: int | None = None, transform=None, seed: int = 0) 
     * flat ``<root>/ILSVRC2012_val_*.JPEG`` with Kaggle's ``LOC_val_solution.csv`` in
       ``root`` or its parent.
     """
+    check_optional_int("per_class", per_class, 1)
+    check_int("seed", seed, 0)
     if root is None:
-        raise ValueError("imagenet: root is required (the folder of <wnid>/ subfolders)")
+        raise ValueError("root: ImageNet has no default folder; give its validation folder (<wnid>/ subfolders, or the "
+                         "flat ILSVRC2012_val_*.JPEG with LOC_val_solution.csv)")
     root = Path(root)
     solution = next((p for p in (root / "LOC_val_solution.csv", root.parent / "LOC_val_solution.csv") if p.is_file()), None)
     has_folders = root.is_dir() and any(p.is_dir() for p in root.iterdir())
@@ -585,6 +601,11 @@ def model_inputs(dataset, items: Sequence[int], transform: Callable) -> tuple[to
     labels : Tensor of int64, shape (n,)
     """
     own = getattr(dataset, "transform", None) is not None
+    if not own and not callable(transform):
+        raise ArgumentTypeError(f"transform: must be callable (the model's input transform), got {type(transform).__name__}")
+    items = check_indices("items", list(items), len(dataset), "dataset items")
+    if items.size == 0:
+        raise ValueError("items: give at least one item index")
     images, labels = [], []
     for i in items:
         item = dataset[i]
@@ -617,7 +638,12 @@ def register_dataset(name: str):
     apply to it. A name can be registered once.
     """
 
+    if not isinstance(name, str) or not name:
+        raise ArgumentTypeError(f"name: must be a non-empty str, got {name!r}")
+
     def decorate(loader: Callable) -> Callable:
+        if not callable(loader):
+            raise ArgumentTypeError(f"loader: register_dataset({name!r}) decorates a function, got {type(loader).__name__}")
         if name in DATASETS:
             raise ValueError(f"name: a dataset named {name!r} is already registered")
         DATASETS[name] = loader
@@ -664,8 +690,10 @@ def _load_imagenet(per_class=None, seed=0, root=None, split="val"):
 
 def get_dataset(name: str, per_class: int | None = None, seed: int = 0, root=None, split: str = "test"):
     """A registered dataset by name (``DATASETS``); unknown names list the known ones."""
-    if name not in DATASETS:
+    if not isinstance(name, str) or name not in DATASETS:
         raise ValueError(f"dataset: unknown dataset {name!r}; known datasets: {sorted(DATASETS)}")
+    check_optional_int("per_class", per_class, 1)
+    check_int("seed", seed, 0)
     return DATASETS[name](per_class=per_class, seed=seed, root=root, split=split)
 
 
@@ -690,5 +718,7 @@ def preset_dataset(preset, name: str | None = None, per_class: int | None = None
     root : path, optional
         Folder of real images (default ``$CODEC_DATA_DIR``); required for ``imagenet``.
     """
+    if not hasattr(preset, "dataset") or not hasattr(preset, "per_class"):
+        raise ArgumentTypeError(f"preset: must be a codec.presets.Preset (get_preset(...)), got {type(preset).__name__}")
     return get_dataset(name or preset.dataset, per_class=preset.per_class if per_class is None else per_class,
                        seed=seed, root=root, split=preset.split if split is None else split)

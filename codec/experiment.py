@@ -24,10 +24,11 @@ import torch
 
 from . import stats
 from .attribution import contributions
+from .checks import ArgumentTypeError, check_bool, check_int, check_path
 from .data import model_inputs, preset_dataset
 from .models import ModelEntry, load_model
 from .presets import Preset, get_preset
-from .sae import SAESettings, STSAESettings
+from .sae import SAESettings, STSAESettings, TrainingSettings
 from .store import ContributionStore, compute_contributions, run_name
 
 
@@ -78,6 +79,9 @@ class Experiment:
             Preset fields (``per_class=25``, ``steps=20``, ...); a value of None keeps the
             preset's, so that notebook parameters left at None pass through.
         """
+        check_int("seed", seed, 0)
+        check_path("runs_dir", runs_dir)
+        check_bool("vit", vit)
         torch.manual_seed(seed)
         overrides = {name: value for name, value in overrides.items() if value is not None}
         config = get_preset(preset, **overrides)
@@ -157,6 +161,8 @@ class Experiment:
             Settings fields; a value of None keeps the default.
         """
         kind = kind or SAESettings
+        if not isinstance(kind, type) or not issubclass(kind, TrainingSettings):
+            raise ArgumentTypeError(f"kind: must be a settings class of codec.sae (SAESettings, STSAESettings, ...), got {kind!r}")
         epochs = self.config.sae_epochs
         if issubclass(kind, STSAESettings) and self.config.released_sae_epochs is not None:
             epochs = self.config.released_sae_epochs
@@ -216,6 +222,9 @@ class Experiment:
             fraction of the images inside the mask; ``images``: how many images were used. None
             when the dataset's items carry no such mask (real images have none).
         """
+        check_int("n_items", n_items, 1)
+        if layer not in self.entry.layers:
+            raise ValueError(f"layer: {layer!r} is not one of the model's analysis layers {self.entry.layers}")
         first = self.dataset[0]
         if mask not in getattr(first, "extras", {}):
             return None

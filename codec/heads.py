@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checks import check_int
 from .stats import hoyer
 
 
@@ -22,6 +23,7 @@ def _as_numpy(values) -> np.ndarray:
 
 
 def _check_heads(width: int, heads: int) -> None:
+    check_int("width", width, 1)
     if isinstance(heads, bool) or not isinstance(heads, (int, np.integer)) or heads < 2:
         raise ValueError(f"heads: give the number of attention heads, an integer >= 2, got {heads!r}")
     if width % heads:
@@ -49,9 +51,8 @@ def random_head_groups(width: int, heads: int, n_groupings: int, seed: int = 0) 
         Each grouping a partition of ``range(width)``.
     """
     _check_heads(width, heads)
-    if isinstance(n_groupings, bool) or not isinstance(n_groupings, (int, np.integer)) or n_groupings < 1:
-        raise ValueError(f"n_groupings: give an integer >= 1, got {n_groupings!r}")
-    rng = np.random.default_rng(seed)
+    check_int("n_groupings", n_groupings, 1)
+    rng = np.random.default_rng(check_int("seed", seed, 0))
     return np.stack([rng.permutation(width).reshape(heads, width // heads) for _ in range(n_groupings)])
 
 
@@ -104,6 +105,8 @@ def head_specialisation(values, heads: int, n_groupings: int = 20, seed: int = 0
         that image's random groupings.
     """
     values = _as_numpy(values)
+    check_int("n_groupings", n_groupings, 1)
+    check_int("seed", seed, 0)
     sparsity = hoyer(group_sums(values, head_groups(values.shape[1], heads)), axis=-1)
     baseline = hoyer(group_sums(values, random_head_groups(values.shape[1], heads, n_groupings, seed)), axis=-1)
     with np.errstate(invalid="ignore"):

@@ -24,6 +24,8 @@ from typing import Iterator, Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
+from .checks import ArgumentTypeError, check_module
+
 INPUT_SUFFIX = ":input"
 
 
@@ -67,6 +69,7 @@ def resolve_layers(model: nn.Module, layers: str | Sequence[str]) -> list[LayerS
         If ``layers`` is empty, repeats a name, or names a module that does not exist (the
         message lists the closest existing names).
     """
+    check_module("model", model)
     if isinstance(layers, str):
         layers = [layers]
     layers = list(layers)
@@ -97,6 +100,7 @@ def resolve_layers(model: nn.Module, layers: str | Sequence[str]) -> list[LayerS
 @contextlib.contextmanager
 def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
     """Put every submodule in eval mode and restore each one's flag on exit."""
+    check_module("model", model)
     flags = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
@@ -109,6 +113,7 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
 @contextlib.contextmanager
 def frozen_parameters(model: nn.Module) -> Iterator[nn.Module]:
     """Turn off ``requires_grad`` of all parameters (no parameter gradients) and restore it."""
+    check_module("model", model)
     flags = [(p, p.requires_grad) for p in model.parameters()]
     for p, _ in flags:
         p.requires_grad_(False)
@@ -119,8 +124,9 @@ def frozen_parameters(model: nn.Module) -> Iterator[nn.Module]:
             p.requires_grad_(flag)
 
 
-class CaptureError(RuntimeError):
-    """A layer cannot be captured as asked (reused module, non-tensor value, not run)."""
+class CaptureError(RuntimeError, ValueError):
+    """A layer cannot be captured as asked (reused module, non-tensor value, not run): the ``layers``
+    the user gave do not fit the model, so a ValueError too."""
 
 
 class LayerCapture:
@@ -142,6 +148,8 @@ class LayerCapture:
     """
 
     def __init__(self, specs: Sequence[LayerSpec], input_shape: tuple | None = None):
+        if isinstance(specs, LayerSpec) or not all(isinstance(spec, LayerSpec) for spec in specs):
+            raise ArgumentTypeError("specs: must be a list of LayerSpec (codec.hooks.resolve_layers(model, layers))")
         self.specs = list(specs)
         self.input_shape = input_shape
         self._handles: list = []
@@ -343,6 +351,8 @@ def channel_masks(
     from .reduce import channel_axis, check_layout
 
     check_layout(layout)
+    if not isinstance(masks, Mapping) or not masks:
+        raise ArgumentTypeError(f"masks: must be a non-empty mapping of layer name to mask (C,) or (B, C), got {type(masks).__name__}")
     specs = resolve_layers(model, list(masks))
     handles = []
 
@@ -354,7 +364,9 @@ def channel_masks(
         mask = masks[name]
         if callable(mask):
             mask = mask(n_channels)
-        if mask.shape[-1] != n_channels or mask.ndim not in (1, 2):
+        if not isinstance(mask, Tensor):
+            raise ArgumentTypeError(f"masks: the mask of layer {name!r} must be a tensor (C,) or (batch, C), got {type(mask).__name__}")
+        if mask.ndim == 0 or mask.shape[-1] != n_channels or mask.ndim not in (1, 2):
             raise ValueError(f"masks: the mask of layer {name!r} has shape {tuple(mask.shape)}; the layer has "
                              f"{n_channels} channels (give (C,) or (batch, C) with C = {n_channels})")
         if mask.ndim == 2 and mask.shape[0] != tensor.shape[0]:

@@ -26,10 +26,13 @@ the ``vit_*`` fields in place of the CNN's.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
+
+from .checks import ArgumentTypeError, check_choice, check_int, check_number, check_optional_int
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,27 @@ class Preset:
     retina_sae_lr: float = 1e-5
     training_seed: int = 0
 
+    def __post_init__(self):
+        for name in ("name", "model", "dataset", "split", "vit_split"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ArgumentTypeError(f"{name}: must be a non-empty str, got {getattr(self, name)!r}")
+        for name in ("steps", "batch_size", "sae_epochs", "control_per_class", "control_trials", "control_rows", "superclass_top_k",
+                     "map_images", "map_random", "retina_frames", "retina_size", "retina_cells_per_type", "retina_train_frames",
+                     "retina_test_frames", "retina_cnn_epochs", "retina_steps", "retina_sae_epochs"):
+            check_int(name, getattr(self, name), 1)
+        for name in ("per_class", "chunk_size", "gpu_chunk_size", "variant_per_class", "released_sae_epochs", "released_sae_layers",
+                     "control_layers", "map_groups", "map_cotangents", "vit_per_class", "vit_control_per_class", "vit_control_trials",
+                     "vit_sae_epochs"):
+            check_optional_int(name, getattr(self, name), 1)
+        check_int("sae_patience", self.sae_patience, 0)
+        check_int("training_seed", self.training_seed, 0)
+        for name in ("sae_lr", "retina_bin_ms", "retina_cnn_lr", "retina_sae_lr"):
+            check_number(name, getattr(self, name), above=0)
+        check_number("class_pct", self.class_pct, above=0, maximum=100)
+        check_choice("retina_images", self.retina_images, ("real", "generated"))
+        if not isinstance(self.device, str) or not re.fullmatch(r"cpu|auto|mps|cuda(:\d+)?", self.device):
+            raise ValueError(f"device: must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {self.device!r}")
+
     def vit(self) -> "Preset":
         """This scale with its vision transformer in place of its CNN: ``model``, ``split``,
         ``per_class``, ``control_per_class``, ``control_trials`` and ``sae_epochs`` from the
@@ -284,7 +308,4 @@ def get_preset(name="tiny", **overrides) -> Preset:
     unknown = sorted(set(overrides) - fields)
     if unknown:
         raise ValueError(f"preset: unknown fields {unknown}; a preset has {sorted(fields)}")
-    if "training_seed" in overrides and (isinstance(overrides["training_seed"], bool) or not isinstance(overrides["training_seed"], int)
-                                         or overrides["training_seed"] < 0):
-        raise ValueError(f"training_seed: must be a non-negative integer, got {overrides['training_seed']!r}")
     return dataclasses.replace(PRESETS[name], **overrides)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .checks import ArgumentTypeError
+
 REDUCTIONS = (None, "sum", "ei")
 LAYOUTS = ("auto", "channels_first", "channels_last")
 
@@ -29,7 +31,7 @@ def unit_axes(ndim: int, layout: str = "auto") -> tuple[int, ...]:
     """Dimensions that hold positions (space, tokens, time) for a tensor of ``ndim`` dims."""
     check_layout(layout)
     if ndim < 2:
-        raise ValueError(f"a layer tensor needs a batch and a channel dimension, got {ndim} dims")
+        raise ValueError(f"ndim: a layer tensor needs a batch and a channel dimension, got {ndim} dims")
     if ndim == 2:
         return ()
     if layout == "channels_first":
@@ -73,6 +75,8 @@ def reduce_units(values: Tensor, reduce: str | None, layout: str = "auto") -> Te
     """
     check_reduce(reduce)
     check_layout(layout)
+    if not isinstance(values, Tensor):
+        raise ArgumentTypeError(f"values: must be a tensor of unit values (B, C, ...), got {type(values).__name__}")
     if reduce is None:
         return values
     axes = unit_axes(values.ndim, layout)

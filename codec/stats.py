@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .checks import ArgumentTypeError, check_array, check_int, check_number
 
-def _as_numpy(x) -> np.ndarray:
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=np.float64)
+
+def _as_numpy(x, name: str) -> np.ndarray:
+    return check_array(name, x).astype(np.float64)
 
 
 def hoyer(x, axis: int = -1) -> np.ndarray:
@@ -35,10 +35,10 @@ def hoyer(x, axis: int = -1) -> np.ndarray:
     numpy.ndarray
         ``x``'s shape without ``axis``; NaN where a vector is all zeros (undefined).
     """
-    x = _as_numpy(x)
+    x = _as_numpy(x, "x")
     n = x.shape[axis]
     if n < 2:
-        raise ValueError(f"hoyer: needs at least 2 entries along axis {axis}, got {n}")
+        raise ValueError(f"x: hoyer needs at least 2 entries along axis {axis}, got {n}")
     l1 = np.abs(x).sum(axis=axis)
     l2 = np.sqrt((x**2).sum(axis=axis))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -48,6 +48,10 @@ def hoyer(x, axis: int = -1) -> np.ndarray:
 
 def pearson(a: np.ndarray, b: np.ndarray, axis: int) -> np.ndarray:
     """Pearson r of matching slices of two arrays of one shape along ``axis`` (NaN where one is constant)."""
+    a, b = _as_numpy(a, "a"), _as_numpy(b, "b")
+    if a.shape != b.shape:
+        raise ValueError(f"b: shape {b.shape} must equal a's {a.shape}")
+    check_int("axis", axis, -a.ndim, a.ndim - 1)
     a = a - a.mean(axis=axis, keepdims=True)
     b = b - b.mean(axis=axis, keepdims=True)
     denominator = np.sqrt((a**2).sum(axis=axis) * (b**2).sum(axis=axis))
@@ -78,9 +82,9 @@ def ei_correlation(ei, over: str = "channels"):
         Pearson correlation. Positive values mean channels (or inputs) with strong
         excitation also carry strong inhibition.
     """
-    ei = _as_numpy(ei)
+    ei = _as_numpy(ei, "ei")
     if ei.ndim != 3 or ei.shape[1] != 2:
-        raise ValueError(f"ei_correlation: ei must have shape (B, 2, C), got {ei.shape}")
+        raise ValueError(f"ei: must have shape (B, 2, C) (a reduce='ei' result), got {ei.shape}")
     positive, negative = ei[:, 0], -ei[:, 1]
     if over == "channels":
         return float(pearson(positive.mean(axis=0), negative.mean(axis=0), axis=0))
@@ -88,7 +92,7 @@ def ei_correlation(ei, over: str = "channels"):
         return pearson(positive, negative, axis=0)
     if over == "images":
         return pearson(positive, negative, axis=1)
-    raise ValueError(f"ei_correlation: over must be 'images', 'channels' or 'inputs', got {over!r}")
+    raise ValueError(f"over: must be 'images', 'channels' or 'inputs', got {over!r}")
 
 
 def class_averages(matrix, labels) -> tuple[np.ndarray, np.ndarray]:
@@ -108,12 +112,12 @@ def class_averages(matrix, labels) -> tuple[np.ndarray, np.ndarray]:
     averages : numpy.ndarray, shape (K, C)
         Row k is the mean of the rows of class ``classes[k]``.
     """
-    matrix = _as_numpy(matrix)
-    labels = np.asarray(labels.detach().cpu() if hasattr(labels, "detach") else labels)
-    if matrix.ndim != 2 or labels.shape != (matrix.shape[0],):
-        raise ValueError(
-            f"class_averages: matrix must be (N, C) and labels (N,), got {matrix.shape} and {labels.shape}"
-        )
+    matrix = _as_numpy(matrix, "matrix")
+    labels = check_array("labels", labels)
+    if matrix.ndim != 2:
+        raise ValueError(f"matrix: must be (N, C), got shape {matrix.shape}")
+    if labels.shape != (matrix.shape[0],):
+        raise ValueError(f"labels: must be (N,) with the matrix's N = {matrix.shape[0]}, got shape {labels.shape}")
     classes, inverse = np.unique(labels, return_inverse=True)
     sums = np.zeros((len(classes), matrix.shape[1]))
     np.add.at(sums, inverse, matrix)
@@ -134,23 +138,22 @@ def explained_variance(matrix) -> np.ndarray:
         Non-increasing fractions summing to 1 (as scikit-learn's
         ``PCA().explained_variance_ratio_``).
     """
-    matrix = _as_numpy(matrix)
+    matrix = _as_numpy(matrix, "matrix")
     if matrix.ndim != 2 or min(matrix.shape) < 2:
-        raise ValueError(f"explained_variance: needs a (K, C) matrix with K, C >= 2, got {matrix.shape}")
+        raise ValueError(f"matrix: explained variance needs a (K, C) matrix with K, C >= 2, got shape {matrix.shape}")
     centred = matrix - matrix.mean(axis=0)
     singular = np.linalg.svd(centred, compute_uv=False)
     variance = singular**2
     total = variance.sum()
     if total == 0:
-        raise ValueError("explained_variance: all rows are equal; there is no variance to explain")
+        raise ValueError("matrix: all rows are equal; there is no variance to explain")
     return variance / total
 
 
 def components_for_variance(matrix, fraction: float = 0.95) -> int:
     """Smallest number of principal components that explain at least ``fraction`` of the
     variance of ``matrix`` (K, C)."""
-    if not 0 < fraction <= 1:
-        raise ValueError(f"components_for_variance: fraction must be in (0, 1], got {fraction}")
+    check_number("fraction", fraction, above=0, maximum=1)
     cumulative = np.cumsum(explained_variance(matrix))
     return int(np.searchsorted(cumulative, fraction - 1e-12) + 1)
 
@@ -172,14 +175,16 @@ def mask_share(maps, masks) -> np.ndarray:
     numpy.ndarray, shape (C,)
         ``sum |map| * coverage / sum |map|`` per channel (NaN for an all-zero channel).
     """
-    maps = np.abs(_as_numpy(maps))
-    masks = _as_numpy(masks)
-    if maps.ndim != 4 or masks.ndim != 3 or masks.shape[0] != maps.shape[0]:
-        raise ValueError(f"mask_share: maps must be (N, C, H, W) and masks (N, H0, W0), got {maps.shape} and {masks.shape}")
+    maps = np.abs(_as_numpy(maps, "maps"))
+    masks = _as_numpy(masks, "masks")
+    if maps.ndim != 4:
+        raise ValueError(f"maps: must be (N, C, H, W), got shape {maps.shape}")
+    if masks.ndim != 3 or masks.shape[0] != maps.shape[0]:
+        raise ValueError(f"masks: must be (N, H0, W0) with the maps' N = {maps.shape[0]}, got shape {masks.shape}")
     n, _, h, w = maps.shape
     h0, w0 = masks.shape[1:]
     if h0 % h or w0 % w:
-        raise ValueError(f"mask_share: mask size {h0}x{w0} is not a multiple of the map size {h}x{w}")
+        raise ValueError(f"masks: mask size {h0}x{w0} is not a multiple of the map size {h}x{w}")
     coverage = masks.reshape(n, h, h0 // h, w, w0 // w).mean(axis=(2, 4))
     inside = (maps * coverage[:, None]).sum(axis=(0, 2, 3))
     total = maps.sum(axis=(0, 2, 3))
@@ -203,11 +208,15 @@ def mean_hoyer(contributions_ei, activations) -> tuple[float, float]:
     (float, float)
         The two means (images whose vector is all zero are left out).
     """
-    contributions_ei = _as_numpy(contributions_ei)
+    contributions_ei = _as_numpy(contributions_ei, "contributions_ei")
     if contributions_ei.ndim != 3 or contributions_ei.shape[1] != 2:
         raise ValueError(f"contributions_ei: expected (N, 2, C), got shape {contributions_ei.shape}")
+    activations = _as_numpy(activations, "activations")
+    if activations.shape != (contributions_ei.shape[0], contributions_ei.shape[2]):
+        raise ValueError(f"activations: must be (N, C) = {(contributions_ei.shape[0], contributions_ei.shape[2])} like the "
+                         f"contributions, got shape {activations.shape}")
     return (float(np.nanmean(hoyer(contributions_ei.sum(axis=1), axis=1))),
-            float(np.nanmean(hoyer(_as_numpy(activations), axis=1))))
+            float(np.nanmean(hoyer(activations, axis=1))))
 
 
 def layer_summary(contributions_ei, activations, labels, fraction: float = 0.95) -> dict:
@@ -234,8 +243,8 @@ def layer_summary(contributions_ei, activations, labels, fraction: float = 0.95)
         ``pcs_contribution`` and ``pcs_activation``: principal components needed for
         ``fraction`` of the variance of the class-averaged vectors.
     """
-    contributions_ei = _as_numpy(contributions_ei)
-    activations = _as_numpy(activations)
+    contributions_ei = _as_numpy(contributions_ei, "contributions_ei")
+    activations = _as_numpy(activations, "activations")
     net = contributions_ei.sum(axis=1)
     hoyer_contribution, hoyer_activation = mean_hoyer(contributions_ei, activations)
     return {
@@ -252,13 +261,18 @@ def layer_summary(contributions_ei, activations, labels, fraction: float = 0.95)
 # (of codes (N, M), dictionaries (M, F) and reconstructions (N, F): see codec.sae)
 
 
+def _check_matrix(name: str, value) -> None:
+    if as_tensor(value, name).ndim != 2:
+        raise ValueError(f"{name}: must be a matrix (rows, columns), got shape {tuple(as_tensor(value, name).shape)}")
+
+
 def as_tensor(value, name) -> torch.Tensor:
     """A numpy array or tensor as a (detached) tensor; ``name`` is the parameter, for the error."""
     if isinstance(value, np.ndarray):
         return torch.from_numpy(value)
     if isinstance(value, torch.Tensor):
         return value.detach()
-    raise TypeError(f"{name}: expected a numpy array or torch tensor, got {type(value).__name__}")
+    raise ArgumentTypeError(f"{name}: expected a numpy array or torch tensor, got {type(value).__name__}")
 
 
 def r2_score(x, reconstruction, kind: str = "global") -> float:
@@ -285,14 +299,17 @@ def r2_score(x, reconstruction, kind: str = "global") -> float:
 
 def alive_modes(codes) -> np.ndarray:
     """Which modes are non-zero for at least one row: bool array (M,) from codes (N, M)."""
+    _check_matrix("codes", codes)
     return (as_tensor(codes, "codes") != 0).any(0).cpu().numpy()
 
 
 def l0(codes) -> float:
     """Mean number of non-zero codes per row of ``codes`` (N, M)."""
+    _check_matrix("codes", codes)
     return float((as_tensor(codes, "codes") != 0).sum(1).double().mean())
 
 
 def mode_sparsity(dictionary) -> np.ndarray:
     """Hoyer sparsity of each mode's loadings over features: (M,) from a dictionary (M, F)."""
+    _check_matrix("dictionary", dictionary)
     return hoyer(as_tensor(dictionary, "dictionary").detach().cpu().numpy(), axis=1)

@@ -35,13 +35,16 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from .checks import ArgumentTypeError, check_device, check_int, check_optional_int, check_path
+
 FORMAT_VERSION = 1
 SETTINGS_FILE = "settings.json"
 PER_ITEM_FIELDS = ("index", "label", "prediction", "target_at_input", "target_at_baseline")
 
 
-class StoreError(RuntimeError):
-    """A store cannot be used as asked (other settings, damage, newer format, bad path)."""
+class StoreError(RuntimeError, ValueError):
+    """A store cannot be used as asked (other settings, damage, newer format, bad path). A ValueError
+    too: the user's argument (the folder, the settings) is what does not fit."""
 
 
 def _sha256_file(path: Path) -> str:
@@ -62,7 +65,9 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def settings_hash(settings: dict) -> str:
-    """SHA-256 (first 16 hex digits) of the canonical JSON of ``settings``."""
+    """SHA-256 (first 16 hex digits) of the canonical JSON of ``settings`` (a dict of JSON values)."""
+    if not isinstance(settings, dict):
+        raise ArgumentTypeError(f"settings: must be a dict, got {type(settings).__name__}")
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -164,8 +169,13 @@ class ContributionStore:
             raise StoreError(f"store: no contribution store at {str(path)!r} (no {SETTINGS_FILE})")
         try:
             record = json.loads(settings_path.read_text())
-        except json.JSONDecodeError as error:
-            raise StoreError(f"store: {str(settings_path)!r} is damaged ({error})") from error
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise StoreError(f"store: {str(settings_path)!r} is damaged or not a store's ({error})") from error
+        keys = {"format_version", "settings", "n_items", "chunk_items", "layers", "channels"}
+        if not isinstance(record, dict) or not keys <= set(record):
+            raise StoreError(f"store: {str(path)!r} holds a {SETTINGS_FILE} that is not a contribution store's (it lacks "
+                             f"{sorted(keys - set(record)) if isinstance(record, dict) else 'every field'}); give the folder "
+                             "that `python -m codec contributions --out` or codec.store.compute_contributions wrote")
         version = record.get("format_version")
         if not isinstance(version, int) or version > FORMAT_VERSION:
             raise StoreError(
@@ -294,6 +304,8 @@ class ContributionStore:
 
 def weights_identity(model: torch.nn.Module) -> str:
     """SHA-256 (first 16 hex digits) of a model's parameters and buffers."""
+    if not isinstance(model, torch.nn.Module):
+        raise ArgumentTypeError(f"model: must be a torch.nn.Module, got {type(model).__name__}")
     digest = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
         digest.update(name.encode())
@@ -348,6 +360,12 @@ def run_name(scale: str, model: str, method: str = "ig", target="top1", softmax:
     size are part of the name when given, so that re-running a section with another
     ``per_class`` makes a new store instead of meeting the old one.
     """
+    for name, value in (("scale", scale), ("model", model), ("method", method)):
+        if not isinstance(value, str) or not value or "/" in value:
+            raise ArgumentTypeError(f"{name}: must be a non-empty name without '/', got {value!r}")
+    check_optional_int("n_images", n_images, 1)
+    if not isinstance(target, (str, tuple, list)):
+        raise ArgumentTypeError(f"target: must be a target's name or (name, value), got {target!r}")
     target_name = target if isinstance(target, str) else "-".join(map(str, target))
     data = f"-{dataset}-{n_images}" if dataset is not None else ""
     return f"{scale}-{model}{data}-{method}-{target_name}{'-softmax' if softmax else ''}"
@@ -416,21 +434,28 @@ def compute_contributions(
         Complete when this process is the only one or all ranks have finished.
     """
     from . import __version__
-    from .attribution import METHODS, RULES, contributions
+    from .attribution import check_settings, contributions
     from .data import dataset_identity, model_inputs
+    from .models import ModelEntry
     from .reduce import check_layout
 
+    # every argument is checked before the store's folder is made or touched, so that a corrected
+    # call with the same ``out`` is not refused as "made with other settings"
+    if not isinstance(entry, ModelEntry):
+        raise ArgumentTypeError(f"entry: must be a codec.models.ModelEntry (codec.models.load_model(...)), got {type(entry).__name__}")
+    if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
+        raise ArgumentTypeError(f"dataset: must be a codec.data dataset (len() and items), got {type(dataset).__name__}")
     if len(dataset) == 0:
         raise StoreError("dataset: the dataset has no items; nothing to compute")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size: must be an integer >= 1, got {batch_size!r}")
-    if method not in METHODS:
-        raise ValueError(f"method: unknown method {method!r}; choose one of {METHODS}")
-    if rule not in RULES:
-        raise ValueError(f"rule: unknown rule {rule!r}; choose one of {RULES}")
+    check_path("out", out)
+    check_int("batch_size", batch_size, 1)
+    check_settings(method, rule, steps, chunk_size, "ei", seed, noise_level, target, softmax)
+    check_layout(layout)
     default_rank, default_world = _distributed_rank()
-    rank = default_rank if rank is None else rank
-    world_size = default_world if world_size is None else world_size
+    world_size = check_int("world_size", default_world if world_size is None else world_size, 1)
+    rank = check_int("rank", default_rank if rank is None else rank, 0, world_size - 1)
+    if device is not None:
+        device = check_device("device", device)
     if device is None:
         parameter = next(entry.model.parameters(), None)
         device = parameter.device if parameter is not None else torch.device("cpu")
@@ -455,7 +480,6 @@ def compute_contributions(
     }
     if method in ("actgrad", "actgrad_norm"):  # h * dy/dh since codec 0.2; before, (h - h') * dy/dh (now *_delta)
         settings["actgrad_form"] = "paper"
-    check_layout(layout)
     if layout != "auto":  # recorded only when set, so that stores made before the option keep their key
         settings["layout"] = layout
     example, _ = model_inputs(dataset, range(1), entry.transform)
@@ -492,6 +516,13 @@ def compute_contributions(
             for i, layer in enumerate(layers):
                 arrays[f"contributions_{i}"] = result[layer].detach().cpu().float().numpy()
                 arrays[f"activations_{i}"] = result.activations[layer].sum(dim=1).detach().cpu().float().numpy()
+            # (target_at_baseline is NaN by design for the methods without a baseline)
+            bad = [name for name, value in arrays.items()
+                   if name != "target_at_baseline" and value.dtype.kind == "f" and not np.isfinite(value).all()]
+            if bad:
+                raise StoreError(f"entry: the model gives non-finite values (NaN or inf) on items {items.start}-{items.stop - 1} "
+                                 f"({', '.join(bad[:4])}); nothing of them was stored. Check the model's weights and its "
+                                 "transform of these images")
             store.write_chunk(k, arrays)
             if bar is not None:
                 bar.update(len(items))

@@ -28,6 +28,8 @@ from typing import Callable
 import torch
 from torch import Tensor
 
+from .checks import ArgumentTypeError, check_array
+
 
 class Target:
     """Base class: a scalar function of the output, possibly with classes chosen at the input."""
@@ -94,7 +96,12 @@ class ClassTarget(Target):
     """The output of a given class, one index for all inputs or one per input."""
 
     def __init__(self, index):
-        index = torch.as_tensor(index)
+        if isinstance(index, str):
+            raise ValueError(f"target: ('class', idx) needs an int or a 1-D sequence of ints (one per input), got {index!r}")
+        try:
+            index = torch.as_tensor(index)
+        except (TypeError, ValueError, RuntimeError):
+            raise ValueError(f"target: ('class', idx) needs an int or a 1-D sequence of ints (one per input), got {index!r}") from None
         if index.dtype.is_floating_point or index.dtype == torch.bool or index.ndim > 1:
             raise ValueError(
                 "target: ('class', idx) needs an int or a 1-D sequence of ints (one per input), "
@@ -179,21 +186,21 @@ class Surprisal(Target):
     name = "surprisal"
 
     def __init__(self, mean, covariance):
-        mean = torch.as_tensor(mean, dtype=torch.float64)
-        covariance = torch.as_tensor(covariance, dtype=torch.float64)
+        mean = torch.as_tensor(check_array("mean", mean, finite=True), dtype=torch.float64)
+        covariance = torch.as_tensor(check_array("covariance", covariance, finite=True), dtype=torch.float64)
         if mean.ndim != 1:
-            raise ValueError(f"surprisal: mean must be 1-D (D,), got shape {tuple(mean.shape)}")
+            raise ValueError(f"mean: the surprisal's mean must be 1-D (D,), got shape {tuple(mean.shape)}")
         d = mean.shape[0]
         if covariance.shape != (d, d):
             raise ValueError(
-                f"surprisal: covariance must be ({d}, {d}) to match mean, got {tuple(covariance.shape)}"
+                f"covariance: the surprisal's covariance must be ({d}, {d}) to match mean, got {tuple(covariance.shape)}"
             )
         if not torch.allclose(covariance, covariance.T, rtol=1e-6, atol=1e-10):
-            raise ValueError("surprisal: covariance must be symmetric")
+            raise ValueError("covariance: the surprisal's covariance must be symmetric")
         chol, info = torch.linalg.cholesky_ex(covariance)
         if info != 0:
             raise ValueError(
-                "surprisal: covariance is not positive definite; add a small ridge, e.g. "
+                "covariance: the surprisal's covariance is not positive definite; add a small ridge, e.g. "
                 "cov + 1e-6 * I"
             )
         self.mean = mean
@@ -222,6 +229,8 @@ class CallableTarget(Target):
     """Wrap ``fn(outputs (N, ...)) -> (N,)``; the shape of the result is checked."""
 
     def __init__(self, fn: Callable[[Tensor], Tensor]):
+        if not callable(fn):
+            raise ArgumentTypeError(f"target: a callable target maps outputs (N, ...) to (N,); got {type(fn).__name__}")
         self.fn = fn
         self.name = getattr(fn, "__name__", "callable")
 

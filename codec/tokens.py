@@ -19,6 +19,8 @@ from typing import Sequence
 import numpy as np
 from torch import nn
 
+from .checks import ArgumentTypeError, check_module
+
 #: the pseudo-channel kinds of a ViT block, as ``ModelEntry.layer_groups`` names them
 KINDS = ("tokens", "mlp", "attention")
 #: how the book names them
@@ -60,13 +62,20 @@ def block_subset(kinds: dict[str, list[str]], count: int | None) -> dict[str, li
     """
     from .control import evenly_spaced
 
+    _check_kinds(kinds)
     n_blocks = len(next(iter(kinds.values())))
     chosen = evenly_spaced(list(range(n_blocks)), count)
     return {kind: [layers[i] for i in chosen] for kind, layers in kinds.items()}
 
 
+def _check_kinds(kinds) -> None:
+    if not isinstance(kinds, dict) or not kinds or not all(isinstance(layers, list) for layers in kinds.values()):
+        raise ArgumentTypeError(f"kinds: must be a dict of kind to layer list (codec.tokens.vit_kinds(entry)), got {kinds!r:.80}")
+
+
 def kind_of(kinds: dict[str, list[str]], layer: str) -> str:
     """The kind of one layer of :func:`vit_kinds`."""
+    _check_kinds(kinds)
     for kind, layers in kinds.items():
         if layer in layers:
             return kind
@@ -109,6 +118,7 @@ def patch_grid(values, prefix_tokens: int = 1) -> np.ndarray:
 def prefix_tokens(model: nn.Module) -> int:
     """Tokens before the patch tokens: a timm ViT's ``num_prefix_tokens`` (class and register tokens; 0
     for ``shapes_vit``, which pools its patch tokens), else 1 (torchvision's class token)."""
+    check_module("model", model)
     return int(getattr(model, "num_prefix_tokens", 1))
 
 
@@ -123,7 +133,9 @@ def head_count(model: nn.Module, layer: str) -> int:
         enclosing module with a ``num_heads`` attribute (timm's ``Attention``, torch's
         ``MultiheadAttention``) gives the count.
     """
-    modules = dict(model.named_modules())
+    modules = dict(check_module("model", model).named_modules())
+    if not isinstance(layer, str):
+        raise ArgumentTypeError(f"layer: must be a layer name (str), got {layer!r}")
     name = layer.removesuffix(":input")
     if name not in modules:
         raise ValueError(f"layer: {layer!r} names no module of the model")
@@ -142,6 +154,9 @@ def block_labels(layers: Sequence[str], kinds: dict[str, list[str]]) -> list[str
 
 def layer_blocks(layers: Sequence[str], kinds: dict[str, list[str]]) -> list[int]:
     """The block index (0-based) of each layer of :func:`vit_kinds`."""
+    _check_kinds(kinds)
+    if isinstance(layers, str):
+        raise ArgumentTypeError(f"layers: must be a sequence of layer names, got the string {layers!r}")
     index = {layer: i for group in kinds.values() for i, layer in enumerate(group)}
     missing = [layer for layer in layers if layer not in index]
     if missing:

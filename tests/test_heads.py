@@ -48,7 +48,7 @@ def test_heads_without_specialisation_score_like_random_groupings():
 @pytest.mark.parametrize("call, pattern", [
     (lambda: head_groups(384, 5), "heads: 5 heads do not divide the width 384"),
     (lambda: head_groups(384, 1), "heads: give the number of attention heads, an integer >= 2"),
-    (lambda: random_head_groups(12, 3, 0), "n_groupings: give an integer >= 1"),
+    (lambda: random_head_groups(12, 3, 0), "n_groupings: must be an integer >= 1"),
     (lambda: group_sums(np.zeros((2, 3, 4)), head_groups(12, 3)), r"values: give \(images, pseudo-channels\)"),
     (lambda: group_sums(np.zeros((2, 12)), np.zeros((3, 4), dtype=int)), "groups: .* each partition the D = 12"),
 ])

@@ -202,7 +202,7 @@ def test_a_preset_given_as_a_mapping_overrides_its_fields():
     with pytest.raises(ValueError, match="preset: unknown fields \\['seed'\\]"):
         get_preset({"name": "tiny", "seed": 3})
     for bad in (-1, 1.5, True):
-        with pytest.raises(ValueError, match="training_seed: must be a non-negative integer"):
+        with pytest.raises(ValueError, match="training_seed: must be an integer >= 0"):
             get_preset("tiny", training_seed=bad)
 
 

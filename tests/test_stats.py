@@ -26,7 +26,7 @@ def test_hoyer_along_an_axis_and_on_tensors():
 
 def test_hoyer_undefined_cases():
     assert np.isnan(stats.hoyer(np.zeros(4)))
-    with pytest.raises(ValueError, match="hoyer: needs at least 2 entries"):
+    with pytest.raises(ValueError, match="x: hoyer needs at least 2 entries"):
         stats.hoyer(np.ones((3, 1)), axis=1)
 
 
@@ -51,9 +51,9 @@ def test_ei_correlation_over_inputs_matches_scipy():
 
 
 def test_ei_correlation_bad_input():
-    with pytest.raises(ValueError, match=r"ei must have shape \(B, 2, C\)"):
+    with pytest.raises(ValueError, match=r"ei: must have shape \(B, 2, C\)"):
         stats.ei_correlation(np.zeros((4, 3, 2)))
-    with pytest.raises(ValueError, match="over must be"):
+    with pytest.raises(ValueError, match="over: must be"):
         stats.ei_correlation(np.zeros((4, 2, 2)), over="classes")
 
 
@@ -62,7 +62,7 @@ def test_class_averages():
     classes, averages = stats.class_averages(matrix, np.array([2, 2, 0, 2]))
     assert classes.tolist() == [0, 2]
     np.testing.assert_allclose(averages, [[10.0, 0.0], [3.0, 4.0]])
-    with pytest.raises(ValueError, match="class_averages: matrix must be"):
+    with pytest.raises(ValueError, match=r"labels: must be \(N,\) with the matrix.s N = 4"):
         stats.class_averages(matrix, np.array([0, 1]))
 
 
@@ -131,5 +131,5 @@ def test_per_image_ei_correlation_is_a_per_image_corrcoef_across_channels():
     assert stats.ei_correlation(ei, over="channels") > np.nanmedian(per_image)
     summary = stats.layer_summary(ei, positive, np.arange(7) % 2)
     assert summary["ei_correlation_per_image"] == pytest.approx(np.nanmedian(per_image))
-    with pytest.raises(ValueError, match="over must be 'images', 'channels' or 'inputs'"):
+    with pytest.raises(ValueError, match="over: must be 'images', 'channels' or 'inputs'"):
         stats.ei_correlation(ei, over="pixels")

@@ -10,7 +10,6 @@ from torch import nn
 from codec import contributions
 from codec.attribution import INTEGRATION_RULES
 from codec.visualize import (
-    _rows_of_two_classes,
     channel_selection,
     claim_details,
     completeness_table,
@@ -27,6 +26,7 @@ from codec.visualize import (
     mode_selection,
     random_selections,
 )
+from codec.visualize.consistency import _rows_of_two_classes
 from tests.conftest import tiny_convnet
 from tests.reference import literal_input_maps
 

@@ -9,14 +9,16 @@ each under a name with :func:`register_model`; :func:`load_model` looks names up
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
+
+from ..checks import ArgumentTypeError, check_bool, check_device, check_int, check_path, load_checkpoint_file
 
 
 @dataclass
@@ -54,6 +56,22 @@ class ModelEntry:
     input_mean: tuple = (0.0, 0.0, 0.0)
     input_std: tuple = (1.0, 1.0, 1.0)
 
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise ArgumentTypeError(f"name: must be the model's name (a non-empty str), got {self.name!r}")
+        if not isinstance(self.model, nn.Module):
+            raise ArgumentTypeError(f"model: must be a torch.nn.Module, got {type(self.model).__name__}")
+        if isinstance(self.layers, str) or not all(isinstance(layer, str) for layer in self.layers):
+            raise ArgumentTypeError(f"layers: must be a list of layer names (model.named_modules() names), got {self.layers!r}")
+        if not callable(self.transform):
+            raise ArgumentTypeError(f"transform: must be callable (an image to a model input), got {type(self.transform).__name__}")
+        check_int("input_size", self.input_size, 1)
+        for name in ("input_mean", "input_std"):
+            values = getattr(self, name)
+            if len(values) != 3 or (name == "input_std" and any(v <= 0 for v in values)):
+                raise ValueError(f"{name}: must be 3 numbers (one per colour channel){', all > 0' if name == 'input_std' else ''}, "
+                                 f"got {values!r}")
+
     def to_image(self, inputs: torch.Tensor) -> np.ndarray:
         """Model inputs back to displayable images.
 
@@ -81,10 +99,10 @@ def load_checkpoint(path, name: str) -> dict:
 
     A ``{"state_dict": ...}`` wrapper is unwrapped. Errors name the ``weights`` parameter.
     """
-    path = Path(path).expanduser()
+    path = check_path("weights", path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"weights: {name} weights file {str(path)!r} does not exist")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = load_checkpoint_file("weights", path)
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
@@ -108,10 +126,15 @@ def load_state(model: nn.Module, state: dict, name: str, source: str) -> None:
         raise ValueError(f"weights: {source} does not fit {name}: {error}") from None
 
 
-def no_weights(name: str, how: str) -> RuntimeError:
+class WeightsUnavailableError(RuntimeError, FileNotFoundError):
+    """Pretrained weights that cannot be had here (no internet, a package missing): the user's to
+    provide, so a FileNotFoundError too (the command line prints it without a traceback)."""
+
+
+def no_weights(name: str, how: str) -> WeightsUnavailableError:
     """The error for pretrained weights that cannot be had here, saying what to do instead."""
-    return RuntimeError(
-        f"{name}: pretrained weights are not available here ({how}). Pass weights=PATH to a "
+    return WeightsUnavailableError(
+        f"weights: {name}: pretrained weights are not available here ({how}). Pass weights=PATH (--weights) to a "
         f"local checkpoint, run once on a machine with internet, or use pretrained=False for "
         "random weights."
     )
@@ -120,6 +143,9 @@ def no_weights(name: str, how: str) -> RuntimeError:
 def vit_layer_groups(depth: int, prefix: str = "blocks") -> dict[str, list[str]]:
     """The three pseudo-channel kinds of a timm ViT, per block: token features (block output),
     MLP hidden units (after the activation) and attention heads concatenated (the projection's input)."""
+    check_int("depth", depth, 1)
+    if not isinstance(prefix, str):
+        raise ArgumentTypeError(f"prefix: must be the blocks' module name (a str), got {prefix!r}")
     return {
         "tokens": [f"{prefix}.{i}" for i in range(depth)],
         "mlp": [f"{prefix}.{i}.mlp.act" for i in range(depth)],
@@ -128,7 +154,9 @@ def vit_layer_groups(depth: int, prefix: str = "blocks") -> dict[str, list[str]]
 
 
 def vit_layers(groups: dict[str, list[str]]) -> list[str]:
-    """Analysis layers of a ViT in depth order: per block attention, MLP, tokens."""
+    """Analysis layers of a ViT in depth order: per block attention, MLP, tokens (``groups`` as :func:`vit_layer_groups`)."""
+    if not isinstance(groups, dict) or not {"attention", "mlp", "tokens"} <= set(groups):
+        raise ArgumentTypeError(f"groups: must be a dict with 'attention', 'mlp' and 'tokens' lists (vit_layer_groups), got {groups!r}")
     return [layer for triple in zip(groups["attention"], groups["mlp"], groups["tokens"]) for layer in triple]
 
 
@@ -143,11 +171,24 @@ def register_model(name: str):
     :class:`ModelEntry`. A name can be registered once.
     """
 
+    if not isinstance(name, str) or not name:
+        raise ArgumentTypeError(f"name: must be a non-empty str, got {name!r}")
+
     def decorate(factory: Callable[..., ModelEntry]) -> Callable[..., ModelEntry]:
+        if not callable(factory):
+            raise ArgumentTypeError(f"factory: register_model({name!r}) decorates a function, got {type(factory).__name__}")
         if name in MODELS:
             raise ValueError(f"name: a model named {name!r} is already registered ({MODELS[name].__module__})")
-        MODELS[name] = factory
-        return factory
+
+        @functools.wraps(factory)
+        def checked(pretrained: bool = True, weights=None, **kwargs) -> ModelEntry:
+            check_bool("pretrained", pretrained)
+            if weights is not None:
+                check_path("weights", weights)
+            return factory(pretrained=pretrained, weights=weights, **kwargs)
+
+        MODELS[name] = checked
+        return checked
 
     return decorate
 
@@ -170,8 +211,12 @@ def load_model(name: str, pretrained: bool = True, weights: str | os.PathLike | 
     -------
     ModelEntry
     """
-    if name not in MODELS:
+    if not isinstance(name, str) or name not in MODELS:
         raise ValueError(f"model: unknown model {name!r}; known models: {sorted(MODELS)}")
+    check_bool("pretrained", pretrained)
+    if weights is not None:
+        check_path("weights", weights)  # the family's loader says whether the file exists and loads
+    device = check_device("device", device)
     entry = MODELS[name](pretrained=pretrained, weights=weights)
     entry.model.to(device).eval()
     return entry

@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from ..checks import load_checkpoint_file
 from .base import ModelEntry, load_state, register_model
 
 __all__ = ["RetinaCNN", "SpectralConv2d", "FlatBatchNorm", "GaussianNoise", "load_tdr_checkpoint", "TDR_KEYS", "retina_entry"]
@@ -176,7 +177,7 @@ def load_tdr_checkpoint(path, device="cpu") -> ModelEntry:
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"weights: torch-deep-retina checkpoint {str(path)!r} does not exist")
-    data = torch.load(path, map_location="cpu", weights_only=True)
+    data = load_checkpoint_file("weights", path)
     if not isinstance(data, dict) or "model_state_dict" not in data:
         keys = sorted(data)[:8] if isinstance(data, dict) else type(data).__name__
         raise ValueError(f"weights: {str(path)!r} is not a torch-deep-retina checkpoint (no 'model_state_dict'; it holds {keys})")

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..checks import ArgumentTypeError, check_int, check_number
 from ..models.retina import RetinaCNN, retina_entry
 from ..stats import pearson
 from .recording import Recording
@@ -55,6 +56,20 @@ class CNNSettings:
     noise: float = 0.05
     seed: int = 0
 
+    def __post_init__(self):
+        for name in ("channels", "kernels"):
+            value = getattr(self, name)
+            if isinstance(value, (str, bytes)) or len(value) != 2:
+                raise ValueError(f"{name}: give two sizes, one per convolution layer, got {value!r}")
+            for size in value:
+                check_int(name, size, 1)
+        check_int("epochs", self.epochs, 1)
+        check_int("batch_size", self.batch_size, 2)  # batch norm needs two rows per batch; with one, no batch would train
+        check_number("lr", self.lr, above=0)
+        check_number("weight_decay", self.weight_decay, minimum=0)
+        check_number("noise", self.noise, minimum=0)
+        check_int("seed", self.seed, 0)
+
 
 def _recording_digest(recording: Recording) -> str:
     digest = hashlib.sha256()
@@ -82,6 +97,8 @@ def train_cnn(recording: Recording, settings: CNNSettings | None = None, progres
         ``loss``: the mean Poisson loss of each epoch.
     """
     settings = settings or CNNSettings()
+    if not isinstance(settings, CNNSettings):
+        raise ArgumentTypeError(f"settings: must be codec.retina.CNNSettings, got {type(settings).__name__}")
     torch.manual_seed(settings.seed)
     model = _untrained(recording, settings)
     movie, rates = recording.train_movie, recording.train_rates
@@ -91,6 +108,8 @@ def train_cnn(recording: Recording, settings: CNNSettings | None = None, progres
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     loss_fn = torch.nn.PoissonNLLLoss(log_input=False)
     n = rates.shape[0]
+    if n < 2:
+        raise ValueError(f"recording: {n} training windows; the CNN's batch norm needs at least two")
     generator = torch.Generator().manual_seed(settings.seed)
     history = {"loss": []}
     epochs = range(settings.epochs)

@@ -135,7 +135,12 @@ def load_recording(path, frames: int = 40, response: str = "firing_rate_10ms", b
     if not path.is_file():
         raise FileNotFoundError(f"path: recording {str(path)!r} does not exist")
     parts = {}
-    with h5py.File(path, "r") as f:
+    try:
+        handle = h5py.File(path, "r")
+    except OSError as error:
+        raise ValueError(f"path: {str(path)!r} is not an HDF5 file (h5py: {error}); give a deep-retina recording such as "
+                         "15-10-07/naturalscene.h5") from None
+    with handle as f:
         for part in ("train", "test"):
             for key in (f"{part}/stimulus", f"{part}/response/{response}"):
                 if key not in f:

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from .. import __version__
+from ..checks import ArgumentTypeError, check_bool, check_choice, check_device, check_int, check_number, check_optional_int
 from .metrics import encode, evaluate
 from .models import STSAE, ThresholdSAE, TopKSAE, build_sae, n_modes_for
 from .training import train_sae
@@ -52,7 +53,9 @@ def feature_matrix(store, layer: str, kind: str = "contributions", inputs: str =
 
 
 def _check_layer_and_kind(store, layer, kind):
-    if layer not in store.layers:
+    if not all(hasattr(store, name) for name in ("layers", "channels", "contributions", "activations")):
+        raise ArgumentTypeError(f"store: must be a codec.store.ContributionStore, got {type(store).__name__}")
+    if not isinstance(layer, str) or layer not in store.layers:
         raise ValueError(f"layer: {layer!r} is not in the store at {str(store.path)!r}; its layers are {store.layers}")
     if kind not in KINDS:
         raise ValueError(f"kind: must be one of {KINDS}, got {kind!r}")
@@ -97,6 +100,29 @@ class TrainingSettings:
     l1_dictionary_reduction: str = "mean"
     plateau_patience: int | None = None
     inputs: str = "positive"
+
+    def __post_init__(self):
+        check_int("epochs", self.epochs, 1)
+        check_int("batch_size", self.batch_size, 1)
+        check_number("lr", self.lr, above=0)
+        check_number("l1_codes", self.l1_codes, minimum=0)
+        check_number("l1_dictionary", self.l1_dictionary, minimum=0)
+        check_int("patience", self.patience, 0)
+        check_int("seed", self.seed, 0)
+        check_number("expansion", self.expansion, above=0)
+        check_choice("l1_dictionary_reduction", self.l1_dictionary_reduction, ("sum", "mean"))
+        check_optional_int("plateau_patience", self.plateau_patience, 1)
+        check_choice("inputs", self.inputs, INPUTS)
+        if hasattr(self, "threshold"):
+            check_number("threshold", self.threshold, above=0, below=1)
+        if getattr(self, "hidden", None) is not None:
+            check_int("hidden", self.hidden, 1)
+        if hasattr(self, "dropout"):
+            check_number("dropout", self.dropout, minimum=0, below=1)
+        if hasattr(self, "k"):
+            check_int("k", self.k, 1)
+        if hasattr(self, "nonnegative"):
+            check_bool("nonnegative", self.nonnegative)
 
     def build(self, n_features: int, n_modes: int):
         """The untrained SAE these settings describe."""
@@ -189,9 +215,10 @@ def fit_sae(store, layer: str, kind: str = "contributions", settings: SAESetting
     history : dict
         The training history (see :func:`train_sae`), loaded with the SAE when cached.
     """
+    _check_layer_and_kind(store, layer, kind)
     settings = settings or SAESettings()
     if not isinstance(settings, TrainingSettings):
-        raise TypeError(f"settings: expected ThresholdSAESettings, STSAESettings or TopKSAESettings, got {type(settings).__name__}")
+        raise ArgumentTypeError(f"settings: expected ThresholdSAESettings, STSAESettings or TopKSAESettings, got {type(settings).__name__}")
     unknown = sorted(set(overrides) - {f.name for f in fields(settings)})
     if unknown:
         raise ValueError(f"{', '.join(unknown)}: not a field of {type(settings).__name__}; its fields are "
@@ -206,7 +233,7 @@ def fit_sae(store, layer: str, kind: str = "contributions", settings: SAESetting
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     folder = Path(store.path) / "sae"
     path = folder / f"{layer.replace('/', '_').replace(':', '_')}-{kind}-{digest}.pt"
-    device = torch.device(device) if device is not None else torch.device("cpu")
+    device = check_device("device", device) if device is not None else torch.device("cpu")
     if cache and path.is_file():
         saved = torch.load(path, map_location=device, weights_only=True)
         sae = build_sae(json.loads(saved["config"])).to(device)
@@ -229,6 +256,10 @@ def fit_sae(store, layer: str, kind: str = "contributions", settings: SAESetting
 
 def sae_inputs(settings, overrides: dict | None = None) -> str:
     """The ``inputs`` an SAE trained with ``settings`` (and field ``overrides``) reads."""
+    if overrides is not None and not isinstance(overrides, dict):
+        raise ArgumentTypeError(f"overrides: must be a dict of settings fields, got {type(overrides).__name__}")
+    if settings is not None and not hasattr(settings, "inputs"):
+        raise ArgumentTypeError(f"settings: must be SAE settings (codec.sae.SAESettings, ...), got {type(settings).__name__}")
     return (overrides or {}).get("inputs", (settings or SAESettings()).inputs)
 
 
@@ -280,6 +311,15 @@ def fit_layers(store, settings: TrainingSettings | None = None, layers=None, kin
     dict of (layer, kind) -> LayerFit
         In the order layers × kinds.
     """
+    if not hasattr(store, "layers") or not hasattr(store, "channels"):
+        raise ArgumentTypeError(f"store: must be a codec.store.ContributionStore, got {type(store).__name__}")
+    if isinstance(kinds, str):
+        raise ArgumentTypeError(f"kinds: must be a sequence of kinds such as ('contributions',), got the string {kinds!r}")
+    if isinstance(layers, str):
+        raise ArgumentTypeError(f"layers: must be a sequence of layer names, got the string {layers!r}")
+    for layer in store.layers if layers is None else layers:
+        for kind in kinds:
+            _check_layer_and_kind(store, layer, kind)
     fits = {}
     for layer in store.layers if layers is None else layers:
         for kind in kinds:

@@ -8,6 +8,8 @@ import math
 import torch
 from torch import nn
 
+from ..checks import ArgumentTypeError, check_int, check_number
+
 
 class SAEBase(nn.Module):
     """What every SAE here shares: the input scale, the dictionary in input units, the forward triple.
@@ -32,19 +34,29 @@ class SAEBase(nn.Module):
         """The dictionary parameter itself, (n_modes, n_features), in units of the scaled data."""
         return self._dictionary
 
+    def check_rows(self, x, name: str = "x") -> torch.Tensor:
+        """``x`` as a float tensor of rows (B, F) with this SAE's F = ``n_features`` (else a clear error)."""
+        if not isinstance(x, torch.Tensor):
+            raise ArgumentTypeError(f"{name}: must be a tensor of rows (B, {self.config['n_features']}), got {type(x).__name__}")
+        if x.ndim != 2 or x.shape[1] != self.config["n_features"]:
+            raise ValueError(f"{name}: this SAE reads rows of {self.config['n_features']} features (B, {self.config['n_features']}), "
+                             f"got shape {tuple(x.shape)}")
+        return x
+
     def forward(self, x: torch.Tensor):
         """Encode and reconstruct ``x`` of shape (B, F); returns (pre_codes, codes, reconstruction)."""
-        pre_codes, codes, reconstruction = self.forward_scaled(x / self.input_scale)
+        pre_codes, codes, reconstruction = self.forward_scaled(self.check_rows(x) / self.input_scale)
         return pre_codes, codes, reconstruction * self.input_scale
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Codes (B, M) of data ``x`` (B, F) in input units."""
-        return self.forward_scaled(x / self.input_scale)[1]
+        return self.forward_scaled(self.check_rows(x) / self.input_scale)[1]
 
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """Reconstruction (B, F), in input units, from codes (B, M) — any codes, e.g. one mode alone."""
-        if codes.ndim != 2 or codes.shape[1] != self.config["n_modes"]:
-            raise ValueError(f"codes: expected shape (B, {self.config['n_modes']}), got {tuple(codes.shape)}")
+        if not isinstance(codes, torch.Tensor) or codes.ndim != 2 or codes.shape[1] != self.config["n_modes"]:
+            raise ValueError(f"codes: expected shape (B, {self.config['n_modes']}) (a tensor), got "
+                             f"{tuple(codes.shape) if isinstance(codes, torch.Tensor) else type(codes).__name__}")
         return self.decode_scaled(codes) * self.input_scale
 
 
@@ -93,7 +105,7 @@ class ThresholdSAE(_LinearDictionarySAE):
             raise ValueError(f"hidden: the encoder's hidden width must be a positive integer, got {hidden!r}")
         self.config = {"type": "threshold", "n_features": n_features, "n_modes": n_modes, "hidden": hidden,
                        "threshold": float(threshold), "nonnegative": bool(nonnegative), "seed": seed}
-        generator = torch.Generator().manual_seed(seed)
+        generator = torch.Generator().manual_seed(check_int("seed", seed, 0))
         self.encoder = nn.Sequential(nn.Linear(n_features, hidden), nn.ReLU(), nn.Linear(hidden, n_modes))
         for layer in (self.encoder[0], self.encoder[2]):
             bound = 1.0 / math.sqrt(layer.in_features)
@@ -164,7 +176,7 @@ class STSAE(_LinearDictionarySAE):
             raise ValueError(f"dropout: must lie in [0, 1), got {dropout!r}")
         self.config = {"type": "stsae", "n_features": n_features, "n_modes": n_modes, "hidden": hidden,
                        "threshold": float(threshold), "dropout": float(dropout), "nonnegative": bool(nonnegative), "seed": seed}
-        generator = torch.Generator().manual_seed(seed)
+        generator = torch.Generator().manual_seed(check_int("seed", seed, 0))
         self.encoder = nn.Sequential(
             nn.Linear(n_features, hidden), nn.Dropout(dropout), nn.ReLU(), nn.LayerNorm(hidden),
             nn.Linear(hidden, hidden), nn.Dropout(dropout), nn.ReLU(), nn.LayerNorm(hidden),
@@ -208,10 +220,9 @@ class TopKSAE(SAEBase):
     def __init__(self, n_features: int, n_modes: int, k: int = 8, seed: int = 0):
         super().__init__()
         _check_sizes(n_features, n_modes)
-        if not isinstance(k, int) or not 1 <= k <= n_modes:
-            raise ValueError(f"k: must be an integer in [1, n_modes={n_modes}], got {k!r}")
+        check_int("k", k, 1, n_modes)
         self.config = {"type": "topk", "n_features": n_features, "n_modes": n_modes, "k": k, "seed": seed}
-        generator = torch.Generator().manual_seed(seed)
+        generator = torch.Generator().manual_seed(check_int("seed", seed, 0))
         decoder = torch.randn(n_modes, n_features, generator=generator)
         decoder /= decoder.norm(dim=1, keepdim=True)
         self._dictionary = nn.Parameter(decoder)
@@ -243,16 +254,14 @@ class TopKSAE(SAEBase):
 
 
 def _check_sizes(n_features, n_modes):
-    if not isinstance(n_features, int) or n_features < 1:
-        raise ValueError(f"n_features: must be a positive integer, got {n_features!r}")
-    if not isinstance(n_modes, int) or n_modes < 1:
-        raise ValueError(f"n_modes: must be a positive integer (at least one mode), got {n_modes!r}")
+    check_int("n_features", n_features, 1)
+    check_int("n_modes", n_modes, 1)
 
 
 def n_modes_for(n_channels: int, expansion: float = 3) -> int:
     """The paper's dictionary size: ``expansion × n_channels`` modes (at least 1)."""
-    if not (isinstance(expansion, (int, float)) and expansion > 0):
-        raise ValueError(f"expansion: must be a positive number of modes per channel, got {expansion!r}")
+    check_int("n_channels", n_channels, 1)
+    check_number("expansion", expansion, above=0)
     return max(1, int(round(expansion * n_channels)))
 
 
@@ -262,7 +271,12 @@ SAE_TYPES = {"threshold": ThresholdSAE, "stsae": STSAE, "topk": TopKSAE}
 
 def build_sae(config: dict) -> nn.Module:
     """An SAE from its ``config`` dict (as saved by :func:`fit_sae`)."""
+    if not isinstance(config, dict):
+        raise ArgumentTypeError(f"config: must be an SAE's config dict (sae.config), got {type(config).__name__}")
     options = {k: v for k, v in config.items() if k != "type"}
     if config.get("type") not in SAE_TYPES:
         raise ValueError(f"config: unknown SAE type {config.get('type')!r}; expected one of {sorted(SAE_TYPES)}")
-    return SAE_TYPES[config["type"]](**options)
+    try:
+        return SAE_TYPES[config["type"]](**options)
+    except TypeError as error:  # a field the SAE does not take
+        raise ValueError(f"config: does not describe a {config['type']!r} SAE ({error})") from None

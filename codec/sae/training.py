@@ -7,6 +7,7 @@ import math
 import torch
 from torch import nn
 
+from ..checks import check_device, check_int, check_number, check_optional_int
 from ..stats import as_tensor
 from .losses import codes_l1, dictionary_l1, dictionary_l1_mean, reconstruction_mse
 
@@ -78,19 +79,19 @@ def train_sae(sae: nn.Module, data, *, epochs: int = 500, batch_size: int = 128,
     if not torch.isfinite(x).all():
         bad = int((~torch.isfinite(x)).sum())
         raise ValueError(f"data: contains {bad} non-finite values (NaN or inf); clean or drop those rows first")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name}: must be a positive integer, got {value!r}")
-    if not lr > 0:
-        raise ValueError(f"lr: must be positive, got {lr!r}")
-    if l1_codes < 0 or l1_dictionary < 0:
-        raise ValueError("l1_codes, l1_dictionary: penalties must be non-negative")
+    check_int("epochs", epochs, 1)
+    check_int("batch_size", batch_size, 1)
+    check_number("lr", lr, above=0)
+    check_number("l1_codes", l1_codes, minimum=0)
+    check_number("l1_dictionary", l1_dictionary, minimum=0)
+    check_int("seed", seed, 0)
+    check_int("patience", patience, 0)
+    check_number("min_delta", min_delta, minimum=0)
     if l1_dictionary_reduction not in DICTIONARY_L1:
         raise ValueError(f"l1_dictionary_reduction: must be one of {sorted(DICTIONARY_L1)}, got {l1_dictionary_reduction!r}")
-    if plateau_patience is not None and (not isinstance(plateau_patience, int) or plateau_patience < 1):
-        raise ValueError(f"plateau_patience: must be a positive integer or None, got {plateau_patience!r}")
+    check_optional_int("plateau_patience", plateau_patience, 1)
     dictionary_term = DICTIONARY_L1[l1_dictionary_reduction]
-    device = torch.device(device) if device is not None else next(sae.parameters()).device
+    device = check_device("device", device) if device is not None else next(sae.parameters()).device
     sae.to(device)
     x = x.to(device=device, dtype=torch.float32)
     with torch.no_grad():

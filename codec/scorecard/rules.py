@@ -1,158 +1,18 @@
-"""The scorecard of the paper's claims: verdict rules, measured values saved by the notebooks, the table.
-
-A notebook measures a claim and hands the numbers to :func:`assess`, which decides the verdict
-by the claim's rule (:data:`VERDICT_RULES`, one per measured claim, registered with :func:`verdict_rule`),
-words the measured value, and saves both with :func:`record_claim` into
-``<results>/<scale>/claim-<id>.json``. Every section therefore decides a verdict the same way,
-and no threshold lives in a notebook. :func:`render_scorecard` builds the book's scorecard page
-from those files (a claim without a file at a scale reads "not yet measured"), with each
-claim's rule beside it (:func:`render_rules`); :func:`findings` is the table a section opens
-with. Nothing in these tables is typed by hand.
+"""The verdict rule of each claim (:data:`VERDICT_RULES`, one per measured claim, registered with
+:func:`verdict_rule`) and :func:`assess`, which applies a claim's rule to the numbers a section
+measured, words the value and records both (:func:`codec.scorecard.record_claim`).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-SCALES = ("tiny", "sample", "paper")
-VERDICTS = ("holds", "does not hold", "not testable at this scale")
-
-
-@dataclass(frozen=True)
-class Claim:
-    id: int
-    text: str
-    figure: str
-
-
-CLAIMS = (
-    Claim(1, "Contributions are sparser than activations at every layer (Hoyer index).", "Fig. 3B, S7 D-F"),
-    Claim(2, "Contribution sparsity rises with depth.", "Fig. 3B"),
-    Claim(3, "Positive and negative contributions of a channel decorrelate with depth.", "Fig. 3C-D"),
-    Claim(4, "Class-averaged contributions need more principal components for 95% variance than activations, and both rise with depth.", "Fig. 3E-F"),
-    Claim(5, "The SAE reconstructs contributions with R² ≈ 0.85 (activations ≈ 0.84).", "Fig. S2A, S3-S4"),
-    Claim(6, "Contribution modes correlate with classes more than activation modes at intermediate layers, and more than single channels.", "Fig. 5"),
-    Claim(7, "Ablating ~2% of channels from a class's top modes removes that class while sparing others; "
-             "preserving them keeps only that class.", "Fig. 6C"),
-    Claim(8, "Contribution modes need fewer channels than activation modes to ablate a class.", "Fig. 6D-E"),
-    Claim(9, "Ablation efficacy rises sharply at an intermediate depth.", "Fig. 6E"),
-    Claim(10, "Superclass modes (dog) can be ablated / preserved as a group.", "Fig. S10"),
-    Claim(11, "Mode maps show the same low-level feature across classes.", "Fig. 7"),
-    Claim(12, "Retina: cells cluster by their mode patterns consistently across layers; IRFs change with the combination of active modes.", "Fig. 8"),
-    Claim(13, "ViT: contributions sparser than activations; contribution modes ablate classes better than activation modes; "
-              "attention heads barely specialised.", "Fig. S7-S8"),
-    Claim(14, "Results are robust to SAE seed, L1, threshold and size away from boundary regimes.", "Fig. S3-S6"),
-    Claim(15, "A contrastive (top1 - top2) target gives sparsity like the top-1 target.", "Fig. S11"),
-    Claim(16, "IG with 10 steps costs about 3x act-normgrad.", "Suppl. 10.4"),
-)
-_BY_ID = {claim.id: claim for claim in CLAIMS}
-
-
-def record_claim(results_dir, scale: str, claim_id: int, value: str, verdict: str, details: dict | None = None) -> Path:
-    """Save the measurement of one claim at one scale.
-
-    Parameters
-    ----------
-    results_dir : path
-        The results folder (the book's ``results/``).
-    scale : {"tiny", "sample", "paper"}
-    claim_id : int
-        1-16, as in ``CLAIMS``.
-    value : str
-        The measured value, in words and numbers (shown in the table).
-    verdict : {"holds", "does not hold", "not testable at this scale"}
-    details : dict, optional
-        Extra measured numbers kept in the JSON.
-
-    Returns
-    -------
-    Path
-        The JSON file written.
-    """
-    if scale not in SCALES:
-        raise ValueError(f"scale: must be one of {SCALES}, got {scale!r}")
-    if claim_id not in _BY_ID:
-        raise ValueError(f"claim_id: unknown claim {claim_id!r}; claims are 1-{len(CLAIMS)}")
-    if verdict not in VERDICTS:
-        raise ValueError(f"verdict: must be one of {VERDICTS}, got {verdict!r}")
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError("value: give the measured value as a non-empty string")
-    folder = Path(results_dir) / scale
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"claim-{claim_id:02d}.json"
-    record = {"claim": claim_id, "scale": scale, "value": value, "verdict": verdict, "details": details or {}}
-    path.write_text(json.dumps(record, indent=1, sort_keys=True))
-    return path
-
-
-def load_claims(results_dir) -> dict[tuple[int, str], dict]:
-    """All recorded claims, keyed by (claim id, scale)."""
-    found = {}
-    for scale in SCALES:
-        for path in sorted((Path(results_dir) / scale).glob("claim-*.json")):
-            record = json.loads(path.read_text())
-            found[(record["claim"], record["scale"])] = record
-    return found
-
-
-#: The verdicts and values of the tiny scale across training seeds (``scripts/portability.py seeds``),
-#: beside the tiny claim records: ``seeds`` and, per claim id, ``verdicts`` (seed -> verdict).
-SEED_VARIABILITY = "seed-variability.json"
-
-
-def seed_note(variability: dict | None, claim_id: int) -> str:
-    """How a tiny verdict fares across training seeds, in words ("" for a claim no training reaches).
-
-    Parameters
-    ----------
-    variability : dict or None
-        The content of ``results/tiny/seed-variability.json``.
-    claim_id : int
-    """
-    entry = (variability or {}).get("claims", {}).get(str(claim_id))
-    if entry is None:
-        return ""
-    verdicts = list(entry["verdicts"].values())
-    if len(set(verdicts)) == 1:
-        return f"The same verdict for all {len(verdicts)} training seeds."
-    counts = ", ".join(f"{verdict} for {verdicts.count(verdict)}" for verdict in sorted(set(verdicts)))
-    return f"*On its rule's boundary at this scale*: {counts} of {len(verdicts)} training seeds."
-
-
-def render_scorecard(results_dir) -> str:
-    """The scorecard as a Markdown table: one row per claim, one column per scale.
-
-    A tiny cell ends with how its verdict fares across training seeds (:func:`seed_note`), where
-    ``results/tiny/seed-variability.json`` exists.
-    """
-    found = load_claims(results_dir)
-    seeds_file = Path(results_dir) / "tiny" / SEED_VARIABILITY
-    variability = json.loads(seeds_file.read_text()) if seeds_file.exists() else None
-
-    def cell(claim_id, scale):
-        record = found.get((claim_id, scale))
-        if record is None:
-            return "not yet measured"
-        note = seed_note(variability, claim_id) if scale == "tiny" else ""
-        text = f"**{record['verdict']}**: {record['value']}" + (f" {note}" if note else "")
-        return text.replace("|", "\\|").replace("\n", " ")
-
-    lines = [
-        "| # | claim | paper | " + " | ".join(SCALES) + " |",
-        "|---|---|---|" + "---|" * len(SCALES),
-    ]
-    for claim in CLAIMS:
-        cells = " | ".join(cell(claim.id, scale) for scale in SCALES)
-        lines.append(f"| {claim.id} | {claim.text} | {claim.figure} | {cells} |")
-    return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- verdict rules
+from ..checks import ArgumentTypeError
+from .claims import CLAIMS, CLAIMS_BY_ID, record_claim
 
 
 @dataclass(frozen=True)
@@ -181,10 +41,14 @@ VERDICT_RULES: dict[int, Rule] = {}
 
 def verdict_rule(claim_id: int, text: str):
     """Decorator: register ``judge(details, **context) -> (holds, value)`` as claim ``claim_id``'s rule."""
-    if claim_id not in _BY_ID:
+    if claim_id not in CLAIMS_BY_ID:
         raise ValueError(f"claim_id: unknown claim {claim_id!r}; claims are 1-{len(CLAIMS)}")
+    if not isinstance(text, str) or not text.strip():
+        raise ArgumentTypeError(f"text: give the rule in words (a non-empty str), got {text!r}")
 
     def register(judge: Callable) -> Callable:
+        if not callable(judge):
+            raise ArgumentTypeError(f"judge: verdict_rule({claim_id}, ...) decorates a function, got {type(judge).__name__}")
         if claim_id in VERDICT_RULES:
             raise ValueError(f"claim_id: claim {claim_id} already has a verdict rule")
         VERDICT_RULES[claim_id] = Rule(claim_id, text, judge)
@@ -228,48 +92,19 @@ def assess(results_dir, scale: str, claim_id: int, details: dict, **context) -> 
     """
     if claim_id not in VERDICT_RULES:
         raise ValueError(f"claim_id: claim {claim_id!r} has no verdict rule; rules exist for {sorted(VERDICT_RULES)}")
+    if not isinstance(details, dict):
+        raise ArgumentTypeError(f"details: must be a dict of the measured numbers, got {type(details).__name__}")
     details = _jsonable(dict(details))
-    holds, value = VERDICT_RULES[claim_id].judge(details, **context)
+    try:
+        holds, value = VERDICT_RULES[claim_id].judge(details, **context)
+    except (KeyError, IndexError) as error:
+        raise ValueError(f"details: claim {claim_id}'s rule reads a value the details lack ({type(error).__name__}: {error}); "
+                         "give the numbers its section records") from None
     verdict = "holds" if holds else "does not hold"
     path = record_claim(results_dir, scale, claim_id, value, verdict, details)
     return json.loads(path.read_text())
 
 
-def render_rules() -> str:
-    """The verdict rule of every claim that has one, as a Markdown list."""
-    return "\n".join(f"- **Claim {claim_id}**: {VERDICT_RULES[claim_id].text}" for claim_id in sorted(VERDICT_RULES))
-
-
-def findings(results_dir, scale: str, claim_ids, with_rules: bool = False):
-    """The claims a section measured at one scale, as a table (pandas DataFrame) to open the section with.
-
-    Columns: ``claim`` (the paper's statement), ``verdict``, ``measured`` (the recorded value),
-    and with ``with_rules`` the ``rule``; one row per claim id (the index, ``#``), in the order
-    given. A claim not recorded yet is refused.
-    """
-    import pandas as pd
-
-    found = load_claims(results_dir)
-    rows = []
-    for claim_id in claim_ids:
-        record = found.get((claim_id, scale))
-        if record is None:
-            raise ValueError(f"claim_ids: claim {claim_id} has no recorded result at {scale!r} in {str(results_dir)!r}")
-        row = {"#": claim_id, "claim": _BY_ID[claim_id].text, "verdict": record["verdict"], "measured": record["value"]}
-        if with_rules:
-            row["rule"] = VERDICT_RULES[claim_id].text if claim_id in VERDICT_RULES else ""
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("#")
-
-
-def findings_markdown(results_dir, scale: str, claim_ids) -> str:
-    """:func:`findings` as a Markdown table (claim, verdict in bold, measured value), for a page to paste."""
-    table = findings(results_dir, scale, claim_ids)
-    lines = ["| # | claim | verdict | measured |", "|---|---|---|---|"]
-    for claim_id, row in table.iterrows():
-        cells = [str(claim_id), row["claim"], f"**{row['verdict']}**", row["measured"]]
-        lines.append("| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in cells) + " |")
-    return "\n".join(lines)
 
 
 def _depth_correlation(values) -> float:
@@ -287,8 +122,10 @@ def intermediate_layers(layers, count: int | None = None) -> list:
 
     ``count``: only that many of them, evenly spaced (first and last included when ``count`` ≥ 2).
     """
-    from .control import evenly_spaced
+    from ..control import evenly_spaced
 
+    if isinstance(layers, str) or not hasattr(layers, "__len__") or not len(layers):
+        raise ValueError(f"layers: give a non-empty sequence of layer names, got {layers!r}")
     return evenly_spaced(list(layers)[_intermediate(len(layers))], count)
 
 
@@ -517,6 +354,8 @@ def vit_parts(details) -> dict:
     ``ablate_activation_modes`` (one per swept block); ``heads`` holds ``median_heads`` and
     ``median_random`` (one per attention layer) and ``share_above``.
     """
+    if not isinstance(details, dict) or not isinstance(details.get("kinds"), dict) or "heads" not in details:
+        raise ValueError("details: claim 13's details hold 'kinds' (tokens, mlp, attention) and 'heads'")
     kinds = details["kinds"]
     sparser = {kind: (int((np.asarray(kinds[kind]["hoyer_contribution"]) > np.asarray(kinds[kind]["hoyer_activation"])).sum()),
                       len(kinds[kind]["hoyer_contribution"])) for kind, _ in _VIT_KINDS}

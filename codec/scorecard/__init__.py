@@ -1,0 +1,27 @@
+"""The scorecard of the paper's claims: verdict rules, measured values saved by the notebooks, the table.
+
+A notebook measures a claim and hands the numbers to :func:`assess`, which decides the verdict
+by the claim's rule (:data:`VERDICT_RULES`, one per measured claim, registered with :func:`verdict_rule`),
+words the measured value, and saves both with :func:`record_claim` into
+``<results>/<scale>/claim-<id>.json``. Every section therefore decides a verdict the same way,
+and no threshold lives in a notebook. :func:`render_scorecard` builds the book's scorecard page
+from those files (a claim without a file at a scale reads "not yet measured"), with each
+claim's rule beside it (:func:`render_rules`); :func:`findings` is the table a section opens
+with. Nothing in these tables is typed by hand.
+
+The package, one concept per module: :mod:`~codec.scorecard.claims` (the claims and their
+records), :mod:`~codec.scorecard.rules` (the verdict rules and :func:`assess`) and
+:mod:`~codec.scorecard.render` (the scorecard page and the findings tables). Every name below is
+importable from ``codec.scorecard``.
+
+"""
+
+from .claims import CLAIMS, CLAIMS_BY_ID, SCALES, VERDICTS, Claim, load_claims, record_claim
+from .render import SEED_VARIABILITY, findings, findings_markdown, render_rules, render_scorecard, seed_note
+from .rules import HEAD_MARGIN, RETINA_MIN_ARI, VERDICT_RULES, Rule, assess, intermediate_layers, verdict_rule, vit_parts
+
+__all__ = [
+    "Claim", "CLAIMS", "CLAIMS_BY_ID", "load_claims", "record_claim", "SCALES", "VERDICTS", "assess", "HEAD_MARGIN", "intermediate_layers",
+    "RETINA_MIN_ARI", "Rule", "verdict_rule", "VERDICT_RULES", "vit_parts", "findings", "findings_markdown", "render_rules", "render_scorecard",
+    "seed_note", "SEED_VARIABILITY"
+]
