@@ -50,8 +50,10 @@ test: setup $(MATHJAX)
 	$(PY) -m pytest
 
 # The numerically sensitive tests (engine, SAE, modes, stats, nbval, tiny claim values) once per
-# CPU code path torch can be forced to here (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA) and per
-# thread count; scripts/portability.py lists them. About 5 min per configuration on 2 cores.
+# CPU configuration this machine can force: torch's, oneDNN's and MKL's instruction sets
+# (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA, MKL_ENABLE_INSTRUCTIONS) down to the lowest and, on an
+# AVX-512 CPU, to AVX2, and 1 thread; scripts/portability.py lists them and writes each one's margins
+# to tests/portability/code_paths.json. About 12 min per configuration on 2 cores.
 test-portable: setup $(MATHJAX)
 	$(PY) scripts/portability.py test
 

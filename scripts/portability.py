@@ -383,6 +383,7 @@ def run_tests(names: list[str] | None, extra: list[str]) -> int:
         shutil.rmtree(ROOT / "tests" / "nbval" / "runs", ignore_errors=True)
         basetemp = RUNS / f"pytest-{name}"
         shutil.rmtree(basetemp, ignore_errors=True)
+        RUNS.mkdir(parents=True, exist_ok=True)  # pytest makes basetemp, not its parents
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--basetemp", str(basetemp), *SENSITIVE_TESTS, *extra]
         if subprocess.run(command, cwd=ROOT, env={**os.environ, **environment}).returncode != 0:
             failed.append(name)
