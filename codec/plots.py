@@ -14,6 +14,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
+from .checks import ArgumentTypeError, check_array, check_bool, check_int, check_number, check_optional_int
+
 #: What a colour means on every page.
 COLOURS = {
     "contributions": "#c0392b",  # red
@@ -36,9 +38,24 @@ UNSIGNED_CMAP = "viridis"
 FULL_WIDTH = 9.0
 
 
+def _check_axis(axis) -> None:
+    from matplotlib.axes import Axes
+
+    if not isinstance(axis, Axes):
+        raise ArgumentTypeError(f"axis: must be a matplotlib Axes (e.g. from codec.plots.panels), got {type(axis).__name__}")
+
+
+def _check_table(name: str, table, columns) -> None:
+    import pandas as pd
+
+    if not isinstance(table, pd.DataFrame) or not set(columns) <= set(table.columns):
+        raise ArgumentTypeError(f"{name}: must be a DataFrame with the columns {sorted(columns)}, got {type(table).__name__}")
+
+
 def series_colours(n: int) -> list:
     """``n`` colours for categories that carry no fixed meaning (methods, superclasses): seaborn's
     colour-blind palette without its red and grey, which mean contributions and activations."""
+    check_int("n", n, 0)
     palette = [c for i, c in enumerate(sns.color_palette("colorblind", 10)) if i not in (3, 7)]
     return [palette[i % len(palette)] for i in range(n)]
 
@@ -59,12 +76,17 @@ def colour(name: str) -> str:
 
 def panels(n: int = 1, height: float = 3.2, width: float = FULL_WIDTH, **kwargs):
     """A figure of ``n`` panels side by side; returns ``(figure, axes)`` (axes always a 1-D array)."""
+    check_int("n", n, 1)
+    check_number("height", height, above=0)
+    check_number("width", width, above=0)
     figure, axes = plt.subplots(1, n, figsize=(width, height), squeeze=False, **kwargs)
     return figure, axes[0]
 
 
 def short_layer_name(layer: str) -> str:
     """A layer name short enough for a tick label: ``blocks.3.1`` -> ``b3.1``, ``layer2.0`` -> ``l2.0``."""
+    if not isinstance(layer, str):
+        raise ArgumentTypeError(f"layer: must be a layer name (str), got {layer!r}")
     for prefix, short in (("blocks.", "b"), ("layer", "l"), ("stages.", "s")):
         if layer.startswith(prefix):
             return short + layer[len(prefix):]
@@ -74,6 +96,7 @@ def short_layer_name(layer: str) -> str:
 def depth_axis(axis, layers, label: str = "layer (input → output)") -> None:
     """Depth on the x axis: positions 1..L, labelled with the layer names (short ones when there are
     more than 8 layers, and every k-th when even those do not fit)."""
+    _check_axis(axis)
     depth = np.arange(1, len(layers) + 1)
     width_inches = axis.get_position().width * axis.figure.get_figwidth()
     fit = max(1, int(width_inches / 0.32))  # a rotated label needs about a third of an inch
@@ -88,6 +111,7 @@ def depth_axis(axis, layers, label: str = "layer (input → output)") -> None:
 
 def across_depth(axis, layers, values, name: str, label: str | None = None, marker: str = "o", linestyle: str = "-") -> None:
     """One measurement per layer as a line over depth, in the colour of ``name``."""
+    _check_axis(axis)
     values = np.asarray(values, dtype=float)
     if values.shape != (len(layers),):
         raise ValueError(f"values: need one value per layer ({len(layers)}), got shape {values.shape}")
@@ -97,6 +121,10 @@ def across_depth(axis, layers, values, name: str, label: str | None = None, mark
 
 def image(axis, picture, title: str) -> None:
     """A displayable image (H, W, 3) in [0, 1], without axes."""
+    _check_axis(axis)
+    picture = check_array("picture", picture)
+    if picture.ndim not in (2, 3) or (picture.ndim == 3 and picture.shape[2] not in (3, 4)):
+        raise ValueError(f"picture: must be an image (H, W) or (H, W, 3), got shape {picture.shape}")
     axis.imshow(picture)
     axis.set_title(title)
     axis.axis("off")
@@ -104,7 +132,8 @@ def image(axis, picture, title: str) -> None:
 
 def signed_field(axis, values) -> None:
     """A receptive field or its spatial factor (H, W) on a symmetric red–blue scale (red +, blue −), without ticks."""
-    values = np.asarray(values)
+    _check_axis(axis)
+    values = check_array("values", values, ndim=2)
     limit = float(np.nanmax(np.abs(values))) or 1.0
     axis.imshow(values, cmap=SIGNED_CMAP, vmin=-limit, vmax=limit)
     axis.set_xticks([])
@@ -114,7 +143,9 @@ def signed_field(axis, values) -> None:
 
 def heatmap(axis, values, title: str, signed: bool, colorbar_label: str, **kwargs):
     """A map or matrix; signed values on a symmetric red–blue scale, unsigned on viridis."""
-    values = np.asarray(values)
+    _check_axis(axis)
+    values = check_array("values", values, ndim=2)
+    check_bool("signed", signed)
     if signed:
         limit = float(np.nanmax(np.abs(values))) or 1.0
         shown = axis.imshow(values, cmap=SIGNED_CMAP, vmin=-limit, vmax=limit, **kwargs)
@@ -129,6 +160,13 @@ def heatmap(axis, values, title: str, signed: bool, colorbar_label: str, **kwarg
 
 def legend_below(figure, axes, ncol: int | None = None) -> None:
     """One legend for all panels, below them (labels deduplicated across panels)."""
+    from matplotlib.figure import Figure
+
+    if not isinstance(figure, Figure):
+        raise ArgumentTypeError(f"figure: must be a matplotlib Figure, got {type(figure).__name__}")
+    for axis in np.atleast_1d(axes):
+        _check_axis(axis)
+    check_optional_int("ncol", ncol, 1)
     handles, labels = {}, []
     for axis in np.atleast_1d(axes):
         for handle, label in zip(*axis.get_legend_handles_labels()):
@@ -157,6 +195,13 @@ def ratio_curves(axis, curves, source: str) -> None:
 
     ``curves``: :func:`codec.control.curves` (index (source, pct); ``ratio_target``, ``ratio_off``).
     """
+    _check_axis(axis)
+    import pandas as pd
+
+    if not isinstance(curves, pd.DataFrame) or "source" not in (curves.index.names or []):
+        raise ArgumentTypeError(f"curves: must be codec.control.curves' DataFrame (index source, pct), got {type(curves).__name__}")
+    if source not in curves.index.unique("source"):
+        raise ValueError(f"source: {source!r} is not among the curves' sources {list(curves.index.unique('source'))}")
     part = curves.loc[source]
     pcts = part.index.to_numpy(dtype=float)
     axis.plot(pcts, part["ratio_target"], "o-", color=source_colour(source), markersize=3.5, label=f"{source}: target")
@@ -171,6 +216,7 @@ PCT_TICKS = (1, 2, 5, 10, 25, 50, 99)
 
 def pct_axis(axis, label: str = "channels perturbed (% of the layer, log scale)") -> None:
     """A log-scaled x axis of percentages of a layer's channels, ticks at 1, 2, 5, 10, 25, 50, 99."""
+    _check_axis(axis)
     axis.set_xscale("log")
     axis.set_xticks(PCT_TICKS, [str(p) for p in PCT_TICKS])
     axis.minorticks_off()
@@ -184,6 +230,7 @@ def class_ratio_bars(axis, ratios, target: int, class_names, title: str) -> None
     right, drawn at 0); ``target``: the index of the class whose modes were perturbed, drawn red and
     marked. A dot sits on every bar, so that a class at 0 shows, and the y axis reaches the largest ratio.
     """
+    _check_axis(axis)
     ratios = np.nan_to_num(np.asarray(ratios, dtype=float))
     if ratios.shape != (len(class_names),):
         raise ValueError(f"ratios: need one value per class ({len(class_names)}), got shape {ratios.shape}")
@@ -206,6 +253,7 @@ def class_ratio_bars(axis, ratios, target: int, class_names, title: str) -> None
 
 def integer_ticks(axis, which: str = "x") -> None:
     """Ticks at whole numbers only on the ``which`` axis (``"x"`` or ``"y"``), for counts such as components."""
+    _check_axis(axis)
     from matplotlib.ticker import MaxNLocator
 
     if which not in ("x", "y"):
@@ -218,6 +266,8 @@ def consistency_panel(axis, table) -> None:
 
     ``table``: :func:`codec.visualize.map_scores`.
     """
+    _check_axis(axis)
+    _check_table("table", table, ("group", "source", "consistency", "chance_95"))
     groups = list(dict.fromkeys(table["group"]))
     sources = list(dict.fromkeys(table["source"]))
     width = 0.8 / len(sources)
@@ -237,6 +287,10 @@ def consistency_panel(axis, table) -> None:
 
 def mass_share_panel(axis, table, regions) -> None:
     """Claim 11 on planted data: each source's share of |map| per region (mean over groups), against the region's share of the area."""
+    _check_axis(axis)
+    if isinstance(regions, str) or not regions:
+        raise ArgumentTypeError(f"regions: must be a sequence of region names, got {regions!r}")
+    _check_table("table", table, ["source"] + [f"mass_{r}" for r in regions] + [f"area_{r}" for r in regions])
     sources = list(dict.fromkeys(table["source"]))
     width = 0.8 / len(sources)
     positions = np.arange(len(regions))

@@ -318,6 +318,14 @@ def _bad(call, param, error=(ValueError, TypeError)):
     return call, param, error
 
 
+def _plots():
+    """codec.plots with matplotlib's non-interactive backend (the tests draw nothing)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    return importlib.import_module("codec.plots")
+
+
 def _factory(family: str):
     """A model family's factory by its module and name, e.g. ``"imagenet.resnet50"``."""
     module, name = family.split(".")
@@ -537,6 +545,18 @@ EXTRA = {
     "codec.retina.fit.train_cnn": [_bad(lambda c: retina.train_cnn(None, {"epochs": 1}), "settings")],
     "codec.retina.recording.load_recording": [_bad(lambda c: retina.load_recording(_text_file(c.tmp)), "path"),
                                               _bad(lambda c: retina.load_recording(c.tmp / "absent.h5"), "path", FileNotFoundError)],
+    **{f"codec.plots.{name}": [_bad(lambda c, name=name, args=args: getattr(_plots(), name)(None, *args), "axis")]
+       for name, args in (("depth_axis", (["a"],)), ("across_depth", (["a"], [1.0], "contributions")), ("image", (np.ones((4, 4, 3)), "t")),
+                          ("signed_field", (np.ones((4, 4)),)), ("heatmap", (np.ones((4, 4)), "t", True, "v")),
+                          ("ratio_curves", (None, "contribution modes")), ("pct_axis", ()),
+                          ("class_ratio_bars", (np.ones(2), 0, ["a", "b"], "t")), ("integer_ticks", ()),
+                          ("consistency_panel", (None,)), ("mass_share_panel", (None, ["object"])))},
+    "codec.plots.colour": [_bad(lambda c: _plots().colour("mauve"), "name")],
+    "codec.plots.source_colour": [_bad(lambda c: _plots().source_colour("neurons"), "source")],
+    "codec.plots.series_colours": [_bad(lambda c: _plots().series_colours(-1), "n")],
+    "codec.plots.panels": [_bad(lambda c: _plots().panels(0), "n"), _bad(lambda c: _plots().panels(1, height=0), "height")],
+    "codec.plots.short_layer_name": [_bad(lambda c: _plots().short_layer_name(3), "layer")],
+    "codec.plots.legend_below": [_bad(lambda c: _plots().legend_below(None, []), "figure")],
     "codec.hooks.resolve_layers": [_bad(lambda c: hooks.resolve_layers(c.model, []), "layers"),
                                    _bad(lambda c: hooks.resolve_layers(c.model, ["0", "0"]), "layers"),
                                    _bad(lambda c: hooks.resolve_layers(c.model, [0]), "layers"),
@@ -793,10 +813,6 @@ PENDING: set[str] = {
     "codec.models.shapes.accuracy", "codec.models.shapes.analysis_layers", "codec.models.shapes.build_shapes_model",
     "codec.models.shapes.config_hash", "codec.models.shapes.load_shapes_model", "codec.models.shapes.normalize",
     "codec.models.shapes.train_shapes_model",
-    "codec.plots.across_depth", "codec.plots.class_ratio_bars", "codec.plots.colour", "codec.plots.consistency_panel",
-    "codec.plots.depth_axis", "codec.plots.heatmap", "codec.plots.image", "codec.plots.integer_ticks", "codec.plots.legend_below",
-    "codec.plots.mass_share_panel", "codec.plots.panels", "codec.plots.pct_axis", "codec.plots.ratio_curves",
-    "codec.plots.series_colours", "codec.plots.short_layer_name", "codec.plots.signed_field", "codec.plots.source_colour",
     "codec.retina.analysis.active_combinations", "codec.retina.analysis.cell_mode_matrix", "codec.retina.analysis.cluster_cells",
     "codec.retina.analysis.combination_effect", "codec.retina.analysis.instantaneous_receptive_fields",
     "codec.retina.analysis.irf_similarity", "codec.retina.analysis.irf_times", "codec.retina.analysis.partition_agreement",
