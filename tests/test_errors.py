@@ -86,13 +86,18 @@ KINDS = {
     "fraction": [0, 1.5, -0.1, NAN, "0.5"],     # in (0, 1)
     "device": ["gpu", 3, "cuda:99"],
     "correlation": [1.5, -2, NAN, "0.2", True],  # a correlation threshold, in [-1, 1]
+    "non_negative_number": [-1.0, NAN, float("inf"), "0", True],
 }
 PARAMETER_KINDS = {
     "steps": "count", "epochs": "count", "batch_size": "count", "n_trials": "count", "per_class": "count",
     "top": "count", "top_k": "count", "k": "count", "n_groupings": "count", "n_permutations": "count", "repeats": "count",
     "n_random": "count", "rows_per_pass": "count", "n_components": "count", "max_iter": "count", "chunk_size": "count",
     "n_channels": "count", "width": "count", "heads": "count", "count": "count", "size": "count", "n": "count",
-    "depth": "count", "n_images": "count",
+    "depth": "count", "n_images": "count", "n_frames": "count", "frames": "count", "per_combination": "count",
+    "n_combinations": "count", "max_modes": "count", "per_pair": "count", "min_cells": "count", "checker": "count", "hold": "count",
+    "radius": "count", "center_radius": "non_negative",
+    "ridge": "non_negative_number", "min_rate": "non_negative_number", "jitter": "non_negative_number",
+    "sigma": "positive", "bin_ms": "positive", "tau": "positive",
     "seed": "non_negative", "rank": "non_negative",
     "pct": "percent",
     "lr": "positive", "contrast": "positive",
@@ -215,6 +220,22 @@ class Context:
                                     target=("class", torch.as_tensor(self.labels[:4])))
 
     @functools.cached_property
+    def retina(self):
+        return retina.SimulatedRetina(retina.CircuitConfig(frames=8, size=24, bin_ms=20.0, cells_per_type=2, seed=0))
+
+    @functools.cached_property
+    def movie(self) -> torch.Tensor:
+        return retina.white_noise(40, size=24, seed=0)
+
+    @functools.cached_property
+    def rates(self) -> np.ndarray:
+        return np.random.default_rng(3).uniform(0, 5, size=(40, 8))
+
+    @functools.cached_property
+    def irfs(self) -> torch.Tensor:
+        return torch.randn(8, 8, 24, 24, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+
+    @functools.cached_property
     def corr(self) -> np.ndarray:
         return np.random.default_rng(1).uniform(-0.5, 1, size=(6, 3))
 
@@ -310,6 +331,35 @@ VALID = {
     "codec.data.get_dataset": lambda c: (("shapes",), {"per_class": 1, "seed": 0}),
     "codec.data.preset_dataset": lambda c: ((presets.get_preset("tiny"),), {"per_class": 1, "seed": 0}),
     "codec.attribution.contributions": lambda c: ((c.model, c.inputs, ["0"]), {"steps": 2, "chunk_size": 4, "seed": 0}),
+    # retina
+    "codec.retina.stimuli.white_noise": lambda c: ((20,), {"size": 8, "checker": 2, "hold": 1, "seed": 0}),
+    "codec.retina.stimuli.generated_images": lambda c: ((2,), {"size": 16, "seed": 0}),
+    "codec.retina.stimuli.natural_movie": lambda c: ((retina.generated_images(2, size=32), 10), {"size": 16, "jitter": 1.0, "seed": 0}),
+    "codec.retina.stimuli.windows": lambda c: ((c.movie, 8), {}),
+    "codec.retina.stimuli.gather_windows": lambda c: ((c.movie, 8, [10, 20]), {}),
+    "codec.retina.stimuli.MovieWindows": lambda c: ((c.movie, 8), {}),
+    "codec.retina.circuit.temporal_filter": lambda c: (("transient", 8, 20.0, 18.0), {}),
+    "codec.retina.circuit.gaussian_map": lambda c: ((16, 2.0), {}),
+    "codec.retina.circuit.poisson_spikes": lambda c: ((torch.ones(10, 3),), {"bin_ms": 20.0, "seed": 0}),
+    "codec.retina.analysis.response_statistics": lambda c: ((c.rates,), {"ridge": 1e-3}),
+    "codec.retina.analysis.surprisal_target": lambda c: ((c.rates,), {"ridge": 1e-3}),
+    "codec.retina.analysis.cluster_cells": lambda c: ((c.rates.T,), {"k_values": range(2, 4), "seed": 0}),
+    "codec.retina.analysis.partition_agreement": lambda c: (([0, 0, 1, 1], [0, 0, 1, 0]), {"n_permutations": 10, "seed": 0}),
+    "codec.retina.analysis.irf_times": lambda c: ((c.rates, [frozenset({0})] * 40, 8), {"min_rate": 0.5, "max_modes": 5,
+                                                                                     "per_combination": 2, "n_combinations": 2, "seed": 0}),
+    "codec.retina.analysis.combination_effect": lambda c: ((c.irfs, [0, 0, 0, 0, 1, 1, 1, 1],
+                                                            [frozenset({0}), frozenset({0}), frozenset({1}), frozenset({1})] * 2),
+                                                           {"n_permutations": 10, "seed": 0}),
+    "codec.retina.fields.spike_triggered_average": lambda c: ((c.movie, torch.as_tensor(c.rates[:33]), 8), {"batch_size": 8}),
+    "codec.retina.fields.field_centers": lambda c: ((c.irfs[:, 0],), {"sigma": 1.0}),
+    "codec.retina.fields.centred_crops": lambda c: ((c.irfs, np.full((8, 2), 12), 3), {}),
+    "codec.retina.fields.lone_mode_pairs": lambda c: ((c.rates, [frozenset({0})] * 40, 8), {"min_rate": 0.5, "per_pair": 2, "min_cells": 2,
+                                                                                          "seed": 0}),
+    "codec.retina.fields.lone_mode_similarity": lambda c: ((c.irfs, [0, 1, 2, 3, 4, 5, 6, 7], [0, 0, 0, 0, 1, 1, 1, 1]),
+                                                           {"n_permutations": 10, "seed": 0}),
+    "codec.retina.fields.signed_temporal": lambda c: ((c.irfs,), {"center_radius": 1}),
+    "codec.retina.fields.mode_purity": lambda c: (([0, 0, 1, 1], [0, 1, 1, 1]), {"n_permutations": 10, "seed": 0}),
+    "codec.retina.fit.predict": lambda c: ((c.retina, c.movie, 8), {"batch_size": 8}),
     "codec.attribution.check_settings": lambda c: (("ig", "trapezoid", 10, None, "ei", 0, 0.15, "top1", False), {}),
 }
 
@@ -813,21 +863,14 @@ PENDING: set[str] = {
     "codec.models.shapes.accuracy", "codec.models.shapes.analysis_layers", "codec.models.shapes.build_shapes_model",
     "codec.models.shapes.config_hash", "codec.models.shapes.load_shapes_model", "codec.models.shapes.normalize",
     "codec.models.shapes.train_shapes_model",
-    "codec.retina.analysis.active_combinations", "codec.retina.analysis.cell_mode_matrix", "codec.retina.analysis.cluster_cells",
-    "codec.retina.analysis.combination_effect", "codec.retina.analysis.instantaneous_receptive_fields",
-    "codec.retina.analysis.irf_similarity", "codec.retina.analysis.irf_times", "codec.retina.analysis.partition_agreement",
-    "codec.retina.analysis.permutation_chance", "codec.retina.analysis.rank_one", "codec.retina.analysis.response_statistics",
-    "codec.retina.analysis.surprisal_target", "codec.retina.analysis.unit_rows",
-    "codec.retina.circuit.CircuitConfig", "codec.retina.circuit.SimulatedRetina", "codec.retina.circuit.gaussian_map",
-    "codec.retina.circuit.poisson_spikes", "codec.retina.circuit.temporal_filter",
-    "codec.retina.fields.centred_crops", "codec.retina.fields.field_centers", "codec.retina.fields.lone_mode_pairs",
-    "codec.retina.fields.lone_mode_similarity", "codec.retina.fields.mode_purity", "codec.retina.fields.pathway_match",
-    "codec.retina.fields.signed_temporal", "codec.retina.fields.spike_triggered_average",
-    "codec.retina.fit.fitted_cnn", "codec.retina.fit.predict", "codec.retina.fit.prediction_quality",
+    "codec.retina.analysis.active_combinations", "codec.retina.analysis.cell_mode_matrix",
+    "codec.retina.analysis.instantaneous_receptive_fields", "codec.retina.analysis.irf_similarity",
+    "codec.retina.analysis.permutation_chance", "codec.retina.analysis.rank_one", "codec.retina.analysis.unit_rows",
+    "codec.retina.circuit.CircuitConfig", "codec.retina.circuit.SimulatedRetina",
+    "codec.retina.fields.pathway_match",
+    "codec.retina.fit.fitted_cnn", "codec.retina.fit.prediction_quality",
     "codec.retina.recording.Recording", "codec.retina.recording.save_recording_h5", "codec.retina.recording.simulate_recording",
-    "codec.retina.stimuli.MovieWindows", "codec.retina.stimuli.check_movie", "codec.retina.stimuli.gather_windows",
-    "codec.retina.stimuli.generated_images", "codec.retina.stimuli.grey_images", "codec.retina.stimuli.natural_movie",
-    "codec.retina.stimuli.standardize", "codec.retina.stimuli.white_noise", "codec.retina.stimuli.windows",
+    "codec.retina.stimuli.check_movie", "codec.retina.stimuli.grey_images", "codec.retina.stimuli.standardize",
     "codec.retina.workflow.RetinaSetup", "codec.retina.workflow.lone_mode_examples", "codec.retina.workflow.measure_clusters",
     "codec.retina.workflow.measure_combinations", "codec.retina.workflow.measure_lone_modes",
     "codec.retina.workflow.measure_white_noise", "codec.retina.workflow.retina_sae_settings", "codec.retina.workflow.retina_setup",

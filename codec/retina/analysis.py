@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..checks import check_int, check_number
 from ..targets import Surprisal
 from .stimuli import check_movie, gather_windows
 
@@ -46,6 +47,7 @@ def response_statistics(responses, ridge: float = 0.0) -> tuple[np.ndarray, np.n
         When the covariance is singular (fewer time points than cells, a silent cell, cells
         that copy each other): the message says to record more time points or to set ``ridge``.
     """
+    check_number("ridge", ridge, minimum=0)
     responses = np.asarray(responses, dtype=np.float64)
     if responses.ndim != 2 or responses.shape[0] < 2:
         raise ValueError(f"responses: expected (T, n_cells) with T >= 2, got {responses.shape}")
@@ -65,6 +67,7 @@ def response_statistics(responses, ridge: float = 0.0) -> tuple[np.ndarray, np.n
 
 def surprisal_target(responses, ridge: float = 0.0) -> Surprisal:
     """The population surprisal of a model's responses (:func:`response_statistics`)."""
+    check_number("ridge", ridge, minimum=0)
     mean, covariance = response_statistics(responses, ridge)
     return Surprisal(mean, covariance)
 
@@ -221,6 +224,7 @@ def cluster_cells(matrix, k_values=range(2, 9), seed: int = 0) -> dict:
     dict
         ``labels`` (n_cells,), ``k``, ``silhouettes`` {k: mean silhouette}.
     """
+    check_int("seed", seed, 0)
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
@@ -247,6 +251,8 @@ def partition_agreement(labels_a, labels_b, n_permutations: int = 1000, seed: in
         ``ari``; ``chance_95``: the 95th percentile of the ARI when ``labels_b`` is shuffled;
         ``p``: the share of shuffles at least as high (with the observed one counted).
     """
+    check_int("n_permutations", n_permutations, 1)
+    check_int("seed", seed, 0)
     from sklearn.metrics import adjusted_rand_score
 
     a, b = np.asarray(labels_a), np.asarray(labels_b)
@@ -278,6 +284,12 @@ def irf_times(rates, combinations, frames: int, min_rate: float = 1.0, max_modes
     -------
     dict of cell -> list of (time, combination)
     """
+    check_int("frames", frames, 1)
+    check_number("min_rate", min_rate, minimum=0)
+    check_int("max_modes", max_modes, 1)
+    check_int("per_combination", per_combination, 1)
+    check_int("n_combinations", n_combinations, 1)
+    check_int("seed", seed, 0)
     rates = np.asarray(rates)
     rng = np.random.default_rng(seed)
     chosen = {}
@@ -324,6 +336,8 @@ def combination_effect(irfs: Tensor, cells, combinations, n_permutations: int = 
         ``within``, ``between``, ``difference`` (means over cells), ``chance_95`` and ``p`` of
         the difference under shuffling, ``n_cells`` (cells with both kinds of pairs), ``n_irfs``.
     """
+    check_int("n_permutations", n_permutations, 1)
+    check_int("seed", seed, 0)
     cells = np.asarray(cells)
     ids: dict = {}
     labels = np.array([ids.setdefault(c, len(ids)) for c in combinations], dtype=np.int64)

@@ -31,6 +31,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..checks import check_int, check_number
+
 __all__ = ["CircuitConfig", "SimulatedRetina", "PATHWAYS", "CELL_TYPES", "poisson_spikes", "temporal_filter", "gaussian_map"]
 
 #: name -> (sign, kinetics) of the bipolar pathways
@@ -112,6 +114,9 @@ def temporal_filter(kind: str, frames: int, bin_ms: float, tau: float, rebound: 
     -------
     Tensor, shape (frames,)
     """
+    check_int("frames", frames, 1)
+    check_number("bin_ms", bin_ms, above=0)
+    check_number("tau", tau, above=0)
     lag = (frames - 1 - torch.arange(frames, dtype=torch.float64)) * bin_ms + bin_ms / 2
 
     def lobe(t):
@@ -132,6 +137,8 @@ def gaussian_map(size: int, sigma: float, center=None) -> Tensor:
 
     ``center``: its (row, column); default the grid's middle.
     """
+    check_int("size", size, 1)
+    check_number("sigma", sigma, above=0)
     coords = torch.arange(size, dtype=torch.float64)
     cy, cx = center if center is not None else ((size - 1) / 2, (size - 1) / 2)
     g = torch.exp(-((coords.view(-1, 1) - cy) ** 2 + (coords.view(1, -1) - cx) ** 2) / (2 * sigma**2))
@@ -283,6 +290,8 @@ def poisson_spikes(rates: Tensor, bin_ms: float, seed: int = 0) -> Tensor:
     -------
     Tensor, shape like ``rates``
     """
+    check_number("bin_ms", bin_ms, above=0)
+    check_int("seed", seed, 0)
     if not isinstance(rates, Tensor) or (rates < 0).any() or not torch.isfinite(rates).all():
         raise ValueError("rates: must be a tensor of finite, non-negative firing rates (Hz)")
     generator = torch.Generator().manual_seed(seed)

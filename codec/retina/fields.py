@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..checks import check_int, check_number
 from .analysis import permutation_chance, rank_one, unit_rows
 from .circuit import gaussian_map
 from .stimuli import check_movie, windows
@@ -57,6 +58,8 @@ def spike_triggered_average(movie, responses, frames: int, batch_size: int = 256
         that does not depend on the stimulus has an STA of zero on any finite movie (else two
         cells with high baselines share the movie's own sample mean as a common STA).
     """
+    check_int("frames", frames, 1)
+    check_int("batch_size", batch_size, 1)
     movie = check_movie(movie)
     n = movie.shape[0] - frames + 1
     responses = torch.as_tensor(np.asarray(responses), dtype=torch.float64)
@@ -94,6 +97,7 @@ def field_centers(spatial: Tensor, sigma: float = 1.0) -> np.ndarray:
     numpy.ndarray of int, shape (P, 2)
         (row, column) of each peak.
     """
+    check_number("sigma", sigma, above=0)
     if not isinstance(spatial, Tensor) or spatial.ndim != 3:
         raise ValueError(f"spatial: expected a tensor (P, size, size), got "
                          f"{tuple(spatial.shape) if isinstance(spatial, Tensor) else type(spatial).__name__}")
@@ -158,6 +162,11 @@ def lone_mode_pairs(rates, combinations, frames: int, min_rate: float = 1.0, per
         ``times``, ``cells``, ``modes``: int arrays of the same length; ``lone_share``: the share
         of the T time points at which exactly one mode is active.
     """
+    check_int("frames", frames, 1)
+    check_number("min_rate", min_rate, minimum=0)
+    check_int("per_pair", per_pair, 1)
+    check_int("min_cells", min_cells, 1)
+    check_int("seed", seed, 0)
     rates = np.asarray(rates)
     if rates.ndim != 2 or len(combinations) != rates.shape[0]:
         raise ValueError(f"rates, combinations: expected (T, n_cells) and T combinations, got {rates.shape} and {len(combinations)}")
@@ -207,6 +216,8 @@ def lone_mode_similarity(irfs: Tensor, cells, modes, n_permutations: int = 1000,
         ``within``, ``between``, ``difference``, ``chance_95``, ``p``, ``n_modes`` (modes with
         IRFs of two cells or more), ``n_irfs``.
     """
+    check_int("n_permutations", n_permutations, 1)
+    check_int("seed", seed, 0)
     cells, modes = np.asarray(cells), np.asarray(modes)
     if len(cells) != irfs.shape[0] or len(modes) != irfs.shape[0]:
         raise ValueError("irfs, cells, modes: must have one entry per IRF")
@@ -249,6 +260,7 @@ def signed_temporal(irfs: Tensor, center_radius: int = 1) -> Tensor:
     Tensor, shape (P, frames)
         Unit norm: :func:`codec.retina.rank_one`'s temporal factor times the sign of the centre.
     """
+    check_int("center_radius", center_radius, 0)
     spatial, temporal, _ = rank_one(irfs)
     middle = irfs.shape[-1] // 2
     window = slice(max(middle - center_radius, 0), middle + center_radius + 1)
@@ -291,6 +303,8 @@ def mode_purity(modes, labels, n_permutations: int = 1000, seed: int = 0) -> dic
         ``purity``, ``chance_95``, ``p``; ``shares`` (n_modes, n_labels): each mode's share of
         pairs per label, modes sorted as ``numpy.unique(modes)``.
     """
+    check_int("n_permutations", n_permutations, 1)
+    check_int("seed", seed, 0)
     modes, labels = np.asarray(modes), np.asarray(labels)
     if modes.shape != labels.shape or modes.ndim != 1 or len(modes) == 0:
         raise ValueError(f"modes, labels: must be 1-D of the same non-zero length, got {modes.shape} and {labels.shape}")

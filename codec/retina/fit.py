@@ -167,6 +167,8 @@ def fitted_cnn(recording: Recording, settings: CNNSettings | None = None, cache_
 @torch.no_grad()
 def predict(model: torch.nn.Module, movie: Tensor, frames: int, batch_size: int = 256) -> Tensor:
     """A model's responses at every window of a movie, ``(T − frames + 1, n_cells)``."""
+    check_int("frames", frames, 1)
+    check_int("batch_size", batch_size, 1)
     model.eval()
     n = movie.shape[0] - frames + 1
     return torch.cat([model(windows(movie, frames, start, min(start + batch_size, n))) for start in range(0, n, batch_size)])

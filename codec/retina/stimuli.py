@@ -27,6 +27,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..checks import check_int, check_number
+
 __all__ = ["white_noise", "generated_images", "grey_images", "natural_movie", "standardize", "MovieWindows",
            "windows", "gather_windows", "check_movie"]
 
@@ -81,6 +83,7 @@ def white_noise(n_frames: int, size: int = 50, checker: int = 1, hold: int = 1, 
     Tensor, shape (n_frames, size, size)
         Zero mean and unit variance per checker.
     """
+    check_int("seed", seed, 0)
     for name, value in (("n_frames", n_frames), ("size", size), ("checker", checker), ("hold", hold)):
         _check_positive_int(name, value)
     generator = torch.Generator().manual_seed(seed)
@@ -106,6 +109,7 @@ def generated_images(n_images: int, size: int = 128, exponent: float = 1.0, seed
     -------
     Tensor, shape (n_images, size, size)
     """
+    check_int("seed", seed, 0)
     _check_positive_int("n_images", n_images)
     _check_positive_int("size", size, 8)
     generator = torch.Generator().manual_seed(seed)
@@ -137,6 +141,7 @@ def grey_images(root=None, n_images: int = 100, size: int = 128, seed: int = 0) 
     Tensor, shape (n_images, size, size)
         Each image standardised (zero mean, unit standard deviation).
     """
+    check_int("seed", seed, 0)
     import os
 
     from PIL import Image
@@ -191,6 +196,8 @@ def natural_movie(images: Tensor, n_frames: int, size: int = 50, saccade_every: 
     Tensor, shape (n_frames, size, size)
         Standardised over the movie.
     """
+    check_number("jitter", jitter, minimum=0)
+    check_int("seed", seed, 0)
     if not isinstance(images, Tensor) or images.ndim != 3:
         raise ValueError(f"images: expected a tensor (n_images, H, W), got "
                          f"{tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__}")
@@ -237,6 +244,7 @@ def windows(movie: Tensor, frames: int, start: int = 0, stop: int | None = None)
 
 def gather_windows(movie: Tensor, frames: int, times) -> Tensor:
     """The windows at any window indices ``times`` (a copy, ``(len(times), frames, size, size)``)."""
+    check_int("frames", frames, 1)
     times = torch.as_tensor(times, dtype=torch.int64)
     return movie[times.view(-1, 1) + torch.arange(frames)]
 
