@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..checks import check_int, check_number
+from ..checks import ArgumentTypeError, check_array, check_int, check_module, check_number
 from ..targets import Surprisal
 from .stimuli import check_movie, gather_windows
 
@@ -94,8 +94,11 @@ def instantaneous_receptive_fields(model: torch.nn.Module, movie: Tensor, frames
     -------
     Tensor, shape (P, frames, size, size)
     """
+    check_module("model", model)
     movie = check_movie(movie)
-    times, cells = np.asarray(times, dtype=np.int64), np.asarray(cells, dtype=np.int64)
+    check_int("frames", frames, 1)
+    check_int("batch_size", batch_size, 1)
+    times, cells = check_array("times", times, integer=True), check_array("cells", cells, integer=True)
     if times.shape != cells.shape or times.ndim != 1:
         raise ValueError(f"times, cells: must be 1-D of the same length, got {times.shape} and {cells.shape}")
     n_windows = movie.shape[0] - frames + 1
@@ -111,7 +114,7 @@ def instantaneous_receptive_fields(model: torch.nn.Module, movie: Tensor, frames
             c = torch.as_tensor(cells[start:start + batch_size], device=device)
             x = gather_windows(movie, frames, times[start:start + batch_size]).to(device).requires_grad_(True)
             rates = model(x)
-            if c.max() >= rates.shape[1]:
+            if c.min() < 0 or c.max() >= rates.shape[1]:
                 raise ValueError(f"cells: the model has {rates.shape[1]} cells, got cell {int(c.max())}")
             (grad,) = torch.autograd.grad(rates.gather(1, c.view(-1, 1)).sum(), x)
             out.append(grad.detach().cpu())
@@ -161,6 +164,8 @@ def irf_similarity(a: Tensor, b: Tensor) -> np.ndarray:
 def unit_rows(x: Tensor) -> Tensor:
     """Each row of ``x`` (P, ...) flattened, centred and scaled to unit norm, float64 ``(P, n)``:
     the dot product of two such rows is their Pearson r."""
+    if not isinstance(x, Tensor) or x.ndim < 1:
+        raise ArgumentTypeError(f"x: must be a tensor of rows (P, ...), got {type(x).__name__}")
     flat = x.reshape(x.shape[0], -1).double()
     flat = flat - flat.mean(1, keepdim=True)
     return flat / flat.norm(dim=1, keepdim=True).clamp_min(1e-300)
@@ -175,8 +180,11 @@ def permutation_chance(observed: float, null) -> dict:
         ``chance_95``: the 95th percentile of ``null``; ``p``: the share of shuffles at least as
         high as ``observed``, the observed one counted.
     """
-    null = np.asarray(null, dtype=np.float64)
+    observed = check_number("observed", observed)
+    null = check_array("null", null, ndim=1).astype(np.float64)
     null = null[np.isfinite(null)]
+    if null.size == 0:
+        raise ValueError("null: no finite value of the statistic under shuffling; give more shuffles")
     return {"chance_95": float(np.quantile(null, 0.95)), "p": float((1 + (null >= observed - 1e-12).sum()) / (1 + len(null)))}
 
 
@@ -266,7 +274,7 @@ def partition_agreement(labels_a, labels_b, n_permutations: int = 1000, seed: in
 
 def active_combinations(codes) -> list[frozenset]:
     """The set of active modes (loading > 0) at each time point, ``T`` frozensets."""
-    codes = np.asarray(codes)
+    codes = check_array("codes", codes, ndim=2)
     return [frozenset(np.flatnonzero(row > 0).tolist()) for row in codes]
 
 

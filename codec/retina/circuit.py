@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..checks import check_int, check_number
+from ..checks import ArgumentTypeError, check_int, check_number
 
 __all__ = ["CircuitConfig", "SimulatedRetina", "PATHWAYS", "CELL_TYPES", "poisson_spikes", "temporal_filter", "gaussian_map"]
 
@@ -163,6 +163,8 @@ class SimulatedRetina(nn.Module):
 
     def __init__(self, config: CircuitConfig | None = None):
         super().__init__()
+        if config is not None and not isinstance(config, CircuitConfig):
+            raise ArgumentTypeError(f"config: must be a codec.retina.CircuitConfig, got {type(config).__name__}")
         self.config = config = config or CircuitConfig()
         self.type_names = list(CELL_TYPES)
         self.pathway_names = list(PATHWAYS)

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..checks import check_int, check_number
+from ..checks import ArgumentTypeError, check_int, check_number
 from .analysis import permutation_chance, rank_one, unit_rows
 from .circuit import gaussian_map
 from .stimuli import check_movie, windows
@@ -281,6 +281,10 @@ def pathway_match(irfs: Tensor, pathway_filters: Tensor) -> np.ndarray:
     -------
     numpy.ndarray, shape (P, n_pathways)
     """
+    if not isinstance(irfs, Tensor) or irfs.ndim != 4:
+        raise ArgumentTypeError(f"irfs: must be a tensor (P, frames, side, side), got {getattr(irfs, 'shape', type(irfs).__name__)}")
+    if not isinstance(pathway_filters, Tensor):
+        raise ArgumentTypeError(f"pathway_filters: must be a tensor (n_pathways, frames), got {type(pathway_filters).__name__}")
     if pathway_filters.ndim != 2 or pathway_filters.shape[1] != irfs.shape[1]:
         raise ValueError(f"pathway_filters: expected (n_pathways, {irfs.shape[1]}) (the IRFs' frames), "
                          f"got {tuple(pathway_filters.shape)}")

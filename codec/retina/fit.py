@@ -96,6 +96,8 @@ def train_cnn(recording: Recording, settings: CNNSettings | None = None, progres
     history : dict
         ``loss``: the mean Poisson loss of each epoch.
     """
+    if not isinstance(recording, Recording):
+        raise ArgumentTypeError(f"recording: must be a codec.retina.Recording (simulate_recording or load_recording), got {type(recording).__name__}")
     settings = settings or CNNSettings()
     if not isinstance(settings, CNNSettings):
         raise ArgumentTypeError(f"settings: must be codec.retina.CNNSettings, got {type(settings).__name__}")
@@ -144,6 +146,8 @@ def fitted_cnn(recording: Recording, settings: CNNSettings | None = None, cache_
         Named ``retina_cnn``; layers ``relu1``, ``relu2``; ``class_names`` are the cells'.
     history : dict
     """
+    if not isinstance(recording, Recording):
+        raise ArgumentTypeError(f"recording: must be a codec.retina.Recording (simulate_recording or load_recording), got {type(recording).__name__}")
     settings = settings or CNNSettings()
     key = json.dumps({"recording": _recording_digest(recording), "settings": asdict(settings), "training": TRAINING_VERSION,
                       "cells": recording.cell_names}, sort_keys=True)

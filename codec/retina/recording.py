@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..checks import ArgumentTypeError, check_int, check_path
 from .circuit import SimulatedRetina, poisson_spikes
 from .stimuli import check_movie
 
@@ -87,6 +88,9 @@ def simulate_recording(retina: SimulatedRetina, train_movie: Tensor, test_movie:
     The observed rate of a bin is its spike count divided by the bin's duration (Hz); the
     noise-free rates and the true cell types are kept beside it.
     """
+    if not isinstance(retina, SimulatedRetina):
+        raise ArgumentTypeError(f"retina: must be a codec.retina.SimulatedRetina, got {type(retina).__name__}")
+    check_int("seed", seed, 0)
     c = retina.config
     train_movie, test_movie = check_movie(train_movie, "train_movie"), check_movie(test_movie, "test_movie")
     for name, movie in (("train_movie", train_movie), ("test_movie", test_movie)):
@@ -168,6 +172,9 @@ def save_recording_h5(recording: Recording, path, response: str = "firing_rate_1
 
     The first ``frames − 1`` bins of each part, which no window ends on, get the first row's rates.
     """
+    if not isinstance(recording, Recording):
+        raise ArgumentTypeError(f"recording: must be a codec.retina.Recording, got {type(recording).__name__}")
+    path = check_path("path", path)
     import h5py
 
     path = Path(path)

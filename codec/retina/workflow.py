@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..checks import ArgumentTypeError, check_int, check_path
 from ..models import ModelEntry
 from ..models.retina import load_tdr_checkpoint
 from .analysis import (
@@ -98,6 +99,16 @@ class RetinaSetup:
                 f"{r.train_rates.shape[0]} training and {r.test_rates.shape[0]} test windows")
 
 
+
+def _check_setup(setup) -> None:
+    if not isinstance(setup, RetinaSetup):
+        raise ArgumentTypeError(f"setup: must be the RetinaSetup of retina_setup(...), got {type(setup).__name__}")
+
+
+def _check_config(config) -> None:
+    if not hasattr(config, "retina_frames") or not hasattr(config, "retina_sae_lr"):
+        raise ArgumentTypeError(f"config: must be a codec.presets.Preset (get_preset(...)), got {type(config).__name__}")
+
 def _simulated(config, data_root, seed: int) -> tuple[Recording, SimulatedRetina, str]:
     circuit = SimulatedRetina(CircuitConfig(frames=config.retina_frames, size=config.retina_size, bin_ms=config.retina_bin_ms,
                                             cells_per_type=config.retina_cells_per_type, seed=seed))
@@ -139,6 +150,9 @@ def retina_setup(config, runs_dir, recording=None, weights=None, data_root=None,
     progress : bool
         A progress bar of the CNN's fit.
     """
+    _check_config(config)
+    check_int("seed", seed, 0)
+    check_path("runs_dir", runs_dir)
     entry = load_tdr_checkpoint(weights) if weights is not None else None
     if recording is None:
         if config.name == "paper":
@@ -178,6 +192,7 @@ def retina_store(setup: RetinaSetup, runs_dir, steps: int | None = None, ridge: 
     released code's choice). Stored in ``runs_dir`` under a name that holds the recording's and
     the model's digests, so a second call reads it.
     """
+    _check_setup(setup)
     from ..store import compute_contributions, weights_identity
 
     steps = steps or setup.config.retina_steps
@@ -191,6 +206,7 @@ def retina_store(setup: RetinaSetup, runs_dir, steps: int | None = None, ridge: 
 
 def retina_sae_settings(config, **overrides):
     """The released retina SAE's settings with the preset's epochs, rate and training seed (see module docstring)."""
+    _check_config(config)
     from ..sae import ThresholdSAESettings
 
     settings = dict(inputs="both", expansion=2 * MODES_PER_FEATURE, threshold=0.9, l1_dictionary=1e-4, batch_size=128,
@@ -209,6 +225,7 @@ def measure_clusters(setup: RetinaSetup, fits: dict, layers, n_permutations: int
         ``silhouettes`` and, for simulations, ``truth`` (:func:`partition_agreement` with the
         true types); ``agreement``: the partitions of the first two layers compared.
     """
+    _check_setup(setup)
     rates = setup.predicted.numpy()
     out = {"layers": {}}
     for layer in layers:
@@ -238,6 +255,7 @@ def measure_combinations(setup: RetinaSetup, fit, min_rate: float = 1.0, max_mod
         (:func:`codec.retina.combination_effect`), and for simulations ``true_irfs``,
         ``true_effect``, ``fidelity``.
     """
+    _check_setup(setup)
     r = setup.recording
     combinations = active_combinations(fit.codes)
     chosen = irf_times(setup.predicted.numpy(), combinations, r.frames, min_rate, max_modes, per_combination, n_combinations, seed)
@@ -297,6 +315,7 @@ def measure_lone_modes(setup: RetinaSetup, fit, min_rate: float = 1.0, per_pair:
         ``purity`` (of the driving pathways by lone mode) and ``irf_purity`` (of the CNN IRFs'
         best-matching pathways by lone mode).
     """
+    _check_setup(setup)
     r = setup.recording
     radius = radius or max(r.size // 5, 2)
     pairs = lone_mode_pairs(setup.predicted.numpy(), active_combinations(fit.codes), r.frames, min_rate, per_pair, seed=seed)
@@ -343,6 +362,10 @@ def lone_mode_examples(lone: dict, n_modes: int = 2, n_cells: int = 5) -> tuple[
     examples : list of int
         Indices into that layer's pairs: one IRF per (mode, cell), grouped by mode.
     """
+    if not isinstance(lone, dict):
+        raise ArgumentTypeError(f"lone: must be a dict of layer to measure_lone_modes results, got {type(lone).__name__}")
+    check_int("n_modes", n_modes, 1)
+    check_int("n_cells", n_cells, 1)
     compared = [layer for layer, found in lone.items() if found["similarity"] is not None]
     if not compared:
         return None, []
@@ -386,6 +409,7 @@ def measure_white_noise(setup: RetinaSetup, n_frames: int = 5000, checker: int =
         ``true_rates``, ``centers`` (n_cells, 2), ``similarity`` (n_cells: Pearson r of the two
         STAs' crops) and ``r_rates`` (n_cells: Pearson r of the CNN's and the cells' rates).
     """
+    _check_setup(setup)
     from ..stats import pearson
 
     r = setup.recording
