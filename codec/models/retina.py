@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from ..checks import load_checkpoint_file
+from ..checks import ArgumentTypeError, check_int, check_number, load_checkpoint_file
 from .base import ModelEntry, load_state, register_model
 
 __all__ = ["RetinaCNN", "SpectralConv2d", "FlatBatchNorm", "GaussianNoise", "load_tdr_checkpoint", "TDR_KEYS", "retina_entry"]
@@ -40,6 +40,8 @@ class SpectralConv2d(nn.Conv2d):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True):
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("kernel_size", kernel_size)):
+            check_int(name, value, 1)
         super().__init__(in_channels, out_channels, kernel_size, bias=bias)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -54,6 +56,10 @@ class FlatBatchNorm(nn.BatchNorm1d):
     """Batch norm of every unit of a map ``(B, C, H, W)`` (the original flattens, norms, reshapes)."""
 
     def __init__(self, channels: int, height: int, width: int, eps: float = 1e-3, momentum: float = 0.01):
+        for name, value in (("channels", channels), ("height", height), ("width", width)):
+            check_int(name, value, 1)
+        check_number("eps", eps, above=0)
+        check_number("momentum", momentum, minimum=0, maximum=1)
         super().__init__(channels * height * width, eps=eps, momentum=momentum)
         self.map_shape = (channels, height, width)
 
@@ -66,7 +72,7 @@ class GaussianNoise(nn.Module):
 
     def __init__(self, std: float = 0.05):
         super().__init__()
-        self.std = std
+        self.std = check_number("std", std, minimum=0)
 
     def forward(self, x: Tensor) -> Tensor:
         if self.training and self.std > 0:
@@ -140,6 +146,10 @@ def retina_entry(model: RetinaCNN, name: str = "retina_cnn", cell_names=None, no
     training stimulus, as torch-deep-retina records them; default: none, the stimulus is in
     contrast units already). ``class_names`` are the cells' names.
     """
+    if not isinstance(model, RetinaCNN):
+        raise ArgumentTypeError(f"model: must be a codec.models.RetinaCNN, got {type(model).__name__}")
+    if norm_stats is not None and (not isinstance(norm_stats, dict) or not {"mean", "std"} <= set(norm_stats)):
+        raise ValueError(f"norm_stats: must be a dict with 'mean' and 'std' (torch-deep-retina's), got {norm_stats!r:.60}")
     model.eval()
     model.norm_stats = dict(norm_stats) if norm_stats else None
     frames, size, _ = model.input_shape

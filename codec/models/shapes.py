@@ -33,6 +33,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..checks import ArgumentTypeError, check_bool, check_int, check_module, check_number
 from ..data import SHAPES_CLASS_NAMES, SHAPES_DATA_VERSION, ShapesDataset
 from .base import ModelEntry, load_checkpoint, load_state, register_model, vit_layer_groups, vit_layers
 
@@ -45,6 +46,8 @@ INPUT_MEAN, INPUT_STD = 0.5, 0.25
 def normalize(images) -> torch.Tensor:
     """The shapes models' input transform: ``(x - 0.5) / 0.25`` for images in [0, 1]:
     one image (3, H, W) or a batch (N, 3, H, W) as a float tensor, or one PIL image."""
+    if not isinstance(images, torch.Tensor) or images.ndim not in (3, 4) or images.shape[-3] != 3:
+        raise ArgumentTypeError(f"images: must be a tensor (3, H, W) or (N, 3, H, W), got {getattr(images, 'shape', type(images).__name__)}")
     if not isinstance(images, torch.Tensor):
         from torchvision.transforms.functional import to_tensor
 
@@ -59,6 +62,9 @@ class BasicBlock(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, stride: int):
         super().__init__()
+        check_int("in_channels", in_channels, 1)
+        check_int("out_channels", out_channels, 1)
+        check_int("stride", stride, 1)
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(out_channels)
         self.relu1 = nn.ReLU()
@@ -82,6 +88,12 @@ class ShapesResNet(nn.Module):
 
     def __init__(self, widths=(16, 32, 64), blocks_per_stage: int = 2, num_classes: int = 16):
         super().__init__()
+        if isinstance(widths, (int, str)) or not widths:
+            raise ArgumentTypeError(f"widths: give the stages' widths, e.g. (16, 32, 64), got {widths!r}")
+        for width in widths:
+            check_int("widths", width, 1)
+        check_int("blocks_per_stage", blocks_per_stage, 1)
+        check_int("num_classes", num_classes, 2)
         self.stem = nn.Sequential(
             nn.Conv2d(3, widths[0], 3, 2, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU()
         )
@@ -150,6 +162,16 @@ class TrainingRecipe:
     distill_weight: float = 0.5
     temperature: float = 2.0
 
+    def __post_init__(self):
+        for name in ("train_size", "test_size", "epochs", "batch_size"):
+            check_int(name, getattr(self, name), 1)
+        check_number("lr", self.lr, above=0)
+        check_number("weight_decay", self.weight_decay, minimum=0)
+        check_int("seed", self.seed, 0)
+        check_number("distill_weight", self.distill_weight, minimum=0, maximum=1)
+        if self.distill_from is not None and not isinstance(self.distill_from, str):
+            raise ArgumentTypeError(f"distill_from: must be a shapes model's name or None, got {self.distill_from!r}")
+
 
 CONFIGS = {
     "shapes_resnet": {
@@ -163,8 +185,14 @@ CONFIGS = {
 }
 
 
+def _check_name(name) -> None:
+    if name not in CONFIGS:
+        raise ValueError(f"name: unknown shapes model {name!r}; known: {sorted(CONFIGS)}")
+
+
 def build_shapes_model(name: str, architecture: dict | None = None) -> nn.Module:
     """A randomly initialised shapes model (seeded by the caller)."""
+    _check_name(name)
     architecture = architecture or CONFIGS[name]["architecture"]
     if architecture["kind"] == "resnet":
         return ShapesResNet(tuple(architecture["widths"]), architecture["blocks_per_stage"])
@@ -172,6 +200,9 @@ def build_shapes_model(name: str, architecture: dict | None = None) -> nn.Module
 
 
 def config_hash(name: str, architecture: dict, recipe: TrainingRecipe) -> str:
+    _check_name(name)
+    if not isinstance(architecture, dict) or not isinstance(recipe, TrainingRecipe):
+        raise ArgumentTypeError("architecture, recipe: give a dict and a TrainingRecipe")
     content = {"name": name, "architecture": architecture, "recipe": asdict(recipe),
                "data_version": SHAPES_DATA_VERSION, "training_version": TRAINING_VERSION}
     if recipe.distill_from:  # the teacher's own configuration is part of the student's
@@ -182,6 +213,7 @@ def config_hash(name: str, architecture: dict, recipe: TrainingRecipe) -> str:
 
 
 def analysis_layers(name: str, architecture: dict | None = None) -> tuple[list[str], dict]:
+    _check_name(name)
     architecture = architecture or CONFIGS[name]["architecture"]
     if architecture["kind"] == "resnet":
         layers = [f"layer{s}.{b}" for s in range(1, 4) for b in range(architecture["blocks_per_stage"])]
@@ -203,6 +235,10 @@ def _shipped_weights(filename: str) -> Path | None:
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 256) -> float:
     """Accuracy of ``model`` on raw shapes ``images (N, 3, 64, 64)`` in [0, 1] (normalised
     here) with ``labels (N,)``."""
+    check_module("model", model)
+    check_int("batch_size", batch_size, 1)
+    if not isinstance(images, torch.Tensor) or not isinstance(labels, torch.Tensor) or len(images) != len(labels):
+        raise ValueError(f"labels: one label per image, a tensor each; got {type(images).__name__} and {type(labels).__name__}")
     model.eval()
     correct = 0
     with torch.no_grad():
@@ -229,6 +265,9 @@ def train_shapes_model(name: str, recipe: TrainingRecipe | None = None, architec
     history : dict
         ``loss`` per epoch, ``test_accuracy`` per epoch, ``seconds``.
     """
+    _check_name(name)
+    if recipe is not None and not isinstance(recipe, TrainingRecipe):
+        raise ArgumentTypeError(f"recipe: must be a TrainingRecipe, got {type(recipe).__name__}")
     from tqdm.auto import tqdm
 
     recipe = recipe or CONFIGS[name]["recipe"]
@@ -300,6 +339,8 @@ def load_shapes_model(name: str, pretrained: bool = True, weights=None, progress
     progress : bool
         Progress bar if training is needed.
     """
+    _check_name(name)
+    check_bool("pretrained", pretrained)
     if name not in CONFIGS:
         raise ValueError(f"model: unknown shapes model {name!r}; known: {sorted(CONFIGS)}")
     architecture, recipe = CONFIGS[name]["architecture"], CONFIGS[name]["recipe"]
