@@ -46,12 +46,15 @@ INPUT_MEAN, INPUT_STD = 0.5, 0.25
 def normalize(images) -> torch.Tensor:
     """The shapes models' input transform: ``(x - 0.5) / 0.25`` for images in [0, 1]:
     one image (3, H, W) or a batch (N, 3, H, W) as a float tensor, or one PIL image."""
-    if not isinstance(images, torch.Tensor) or images.ndim not in (3, 4) or images.shape[-3] != 3:
-        raise ArgumentTypeError(f"images: must be a tensor (3, H, W) or (N, 3, H, W), got {getattr(images, 'shape', type(images).__name__)}")
     if not isinstance(images, torch.Tensor):
+        from PIL import Image
         from torchvision.transforms.functional import to_tensor
 
+        if not isinstance(images, Image.Image):
+            raise ArgumentTypeError(f"images: must be a PIL image or a tensor (3, H, W) or (N, 3, H, W), got {type(images).__name__}")
         images = to_tensor(images)
+    if images.ndim not in (3, 4) or images.shape[-3] != 3:
+        raise ValueError(f"images: must be (3, H, W) or (N, 3, H, W), got shape {tuple(images.shape)}")
     return (images - INPUT_MEAN) / INPUT_STD
 
 
