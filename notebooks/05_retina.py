@@ -97,7 +97,7 @@ data_root = None  # the images of the sample scale's movies; None: $CODEC_DATA_D
 runs_dir = "runs"  # where the fitted CNN, the contribution store and the SAEs are kept
 results_dir = "results"  # where the measured claims are saved for the scorecard
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 import time
 
 import matplotlib.pyplot as plt
