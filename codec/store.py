@@ -7,8 +7,14 @@ Layout of a store directory::
     chunks/000000.npz    one chunk = the dataset items [k * chunk_items, (k + 1) * chunk_items):
                            index, label, prediction, target_at_input, target_at_baseline  (n,)
                            contributions_<i>  (n, 2, C_i)  positive / negative parts, float32
-                           activations_<i>    (n, C_i)     spatially summed activations
+                           activations_<i>    (n, 2, C_i)  spatial sums of relu(h) and of min(h, 0)
                          (i = position of the layer in settings.json's ``layers``)
+
+Format 2 keeps both parts of the activations, as it does of the contributions: the authors'
+CNN scripts read the positive part Σ relu(h), their ViT scripts the signed sum (DESIGN §8).
+A store of format 1 (signed activation sums only) can still be read for its contributions and
+its signed activations; the parts need a recomputation, and an unfinished format-1 store is
+not continued.
     chunks/000000.sha256 SHA-256 of the .npz file, written after it
 
 Every file is written to a temporary name and renamed into place, and a chunk counts as done
@@ -37,7 +43,9 @@ import torch
 
 from .checks import ArgumentTypeError, check_device, check_int, check_optional_int, check_path
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: what :meth:`ContributionStore.activations` can give
+ACTIVATION_PARTS = ("signed", "positive", "negative", "both")
 SETTINGS_FILE = "settings.json"
 PER_ITEM_FIELDS = ("index", "label", "prediction", "target_at_input", "target_at_baseline")
 
@@ -105,6 +113,7 @@ class ContributionStore:
     chunk_items: int
     layers: list
     channels: dict
+    format_version: int = FORMAT_VERSION
 
     # ------------------------------------------------------------------ creation / opening
 
@@ -123,6 +132,12 @@ class ContributionStore:
             raise StoreError(f"out: {str(path)!r} is a file; give a directory for the store")
         if (path / SETTINGS_FILE).is_file():
             store = cls.open(path)
+            if store.format_version < FORMAT_VERSION:
+                raise StoreError(
+                    f"out: the store at {str(path)!r} has format version {store.format_version}, which keeps only the signed "
+                    f"sums of the activations; this codec writes format {FORMAT_VERSION} (their positive and negative parts "
+                    "too) and does not add chunks to an older store. Use another --out directory, or delete this store to "
+                    "recompute it (ContributionStore.open still reads it: its contributions and signed activations)")
             asked = {"settings": settings, "n_items": n_items, "chunk_items": chunk_items, "layers": list(layers)}
             stored = {"settings": store.settings, "n_items": store.n_items, "chunk_items": store.chunk_items, "layers": store.layers}
             if stored != asked:
@@ -177,12 +192,14 @@ class ContributionStore:
                              f"{sorted(keys - set(record)) if isinstance(record, dict) else 'every field'}); give the folder "
                              "that `python -m codec contributions --out` or codec.store.compute_contributions wrote")
         version = record.get("format_version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise StoreError(f"store: {str(settings_path)!r} has format version {version!r}, not a store's (1, 2, ...)")
+        if version > FORMAT_VERSION:
             raise StoreError(
                 f"store: {str(path)!r} has format version {version!r}, newer than this codec "
                 f"understands ({FORMAT_VERSION}); upgrade codec to read it"
             )
-        return cls(path, record["settings"], record["n_items"], record["chunk_items"], record["layers"], record["channels"])
+        return cls(path, record["settings"], record["n_items"], record["chunk_items"], record["layers"], record["channels"], version)
 
     # ------------------------------------------------------------------ chunks
 
@@ -282,14 +299,42 @@ class ContributionStore:
         """Positive and negative contribution parts per channel, shape (n_items, 2, C)."""
         return self._gather(f"contributions_{self._layer_index(layer)}")
 
-    def activations(self, layer: str) -> np.ndarray:
-        """Spatially summed activations per channel, shape (n_items, C)."""
-        return self._gather(f"activations_{self._layer_index(layer)}")
+    def activations(self, layer: str, part: str = "signed") -> np.ndarray:
+        """Spatially summed activations per channel.
+
+        Parameters
+        ----------
+        layer : str
+            One of :attr:`layers`.
+        part : {"signed", "positive", "negative", "both"}
+            ``"signed"``: Σ h over positions, shape (n_items, C); ``"positive"``: Σ relu(h),
+            (n_items, C), the form the authors' CNN scripts read; ``"negative"``: Σ min(h, 0),
+            (n_items, C), non-positive; ``"both"``: the two parts, (n_items, 2, C), as
+            :meth:`contributions` gives them. The signed sum is the sum of the two parts.
+
+        Raises
+        ------
+        StoreError
+            A part other than ``"signed"`` from a format-1 store, which kept only the signed sum.
+        """
+        if part not in ACTIVATION_PARTS:
+            raise ValueError(f"part: must be one of {ACTIVATION_PARTS}, got {part!r}")
+        key = f"activations_{self._layer_index(layer)}"
+        if self.format_version < 2:
+            if part != "signed":
+                raise StoreError(
+                    f"part: the store at {str(self.path)!r} has format version {self.format_version}, which keeps only the "
+                    f"signed sums of the activations, not their {part} part; recompute it (delete it or give another --out) "
+                    "with this codec, or read part='signed'")
+            return self._gather(key)
+        parts = self._gather(key)
+        return {"signed": lambda: parts.sum(axis=1), "positive": lambda: parts[:, 0], "negative": lambda: parts[:, 1],
+                "both": lambda: parts}[part]()
 
     def describe(self) -> str:
         """Settings and completion state, for ``python -m codec info``."""
         done = self.n_chunks - len(self.missing_chunks())
-        lines = [f"store: {self.path}", f"settings hash: {settings_hash(self.settings)}"]
+        lines = [f"store: {self.path} (format {self.format_version})", f"settings hash: {settings_hash(self.settings)}"]
         lines += [f"  {key}: {value}" for key, value in sorted(self.settings.items())]
         lines += [
             f"items: {self.n_items} in {self.n_chunks} chunks of {self.chunk_items}",
@@ -515,7 +560,9 @@ def compute_contributions(
             }
             for i, layer in enumerate(layers):
                 arrays[f"contributions_{i}"] = result[layer].detach().cpu().float().numpy()
-                arrays[f"activations_{i}"] = result.activations[layer].sum(dim=1).detach().cpu().float().numpy()
+                activation = result.activations[layer].detach()  # (n, positions, C)
+                arrays[f"activations_{i}"] = torch.stack([activation.clamp(min=0).sum(dim=1), activation.clamp(max=0).sum(dim=1)],
+                                                         dim=1).cpu().float().numpy()
             # (target_at_baseline is NaN by design for the methods without a baseline)
             bad = [name for name, value in arrays.items()
                    if name != "target_at_baseline" and value.dtype.kind == "f" and not np.isfinite(value).all()]

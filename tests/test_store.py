@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -70,6 +71,9 @@ def test_store_holds_what_the_engine_computes(tiny, tmp_path):
     for layer in tiny.layers:
         assert np.array_equal(stored.contributions(layer)[8:16], direct[layer].numpy())
         assert np.array_equal(stored.activations(layer)[8:16], direct.activations[layer].sum(1).numpy())
+        # after a ReLU the negative part is zero and the positive part is the signed sum, bit for bit
+        assert np.array_equal(stored.activations(layer, "positive")[8:16], direct.activations[layer].sum(1).numpy())
+        assert not stored.activations(layer, "negative").any()
     assert np.array_equal(stored.field("index"), np.arange(24))
     assert np.array_equal(stored.field("label"), np.arange(24) % 16)
     assert np.array_equal(stored.field("target_at_input")[8:16], direct.target_at_input.numpy())
@@ -266,8 +270,77 @@ def test_store_from_a_newer_format(tiny, tmp_path):
     record = json.loads(settings.read_text())
     record["format_version"] = store_module.FORMAT_VERSION + 1
     settings.write_text(json.dumps(record))
-    with pytest.raises(StoreError, match="has format version 2, newer than this codec understands"):
+    with pytest.raises(StoreError, match=f"has format version {store_module.FORMAT_VERSION + 1}, newer than this codec understands"):
         ContributionStore.open(tmp_path / "s")
+    record["format_version"] = "2"
+    settings.write_text(json.dumps(record))
+    with pytest.raises(StoreError, match="has format version '2', not a store's"):
+        ContributionStore.open(tmp_path / "s")
+
+
+# --------------------------------------------------------------------------- activation parts (format 2)
+
+
+@pytest.fixture(scope="module")
+def vit_store(tmp_path_factory):
+    """A store of the tiny ViT, whose residual-stream and attention activations take both signs."""
+    entry = load_model("shapes_vit")
+    path = tmp_path_factory.mktemp("vit") / "store"
+    return entry, compute_contributions(entry, shapes("test", 12), path, steps=2, batch_size=6, progress=False)
+
+
+def test_the_store_keeps_both_parts_of_signed_activations(vit_store):
+    entry, stored = vit_store
+    images = entry.transform(shapes("test", 12).tensors(range(6, 12))["images"])
+    direct = codec.contributions(entry.model, images, entry.layers, steps=2, reduce="ei")
+    signs = 0
+    for layer in entry.layers:
+        h = direct.activations[layer].double()  # (6, tokens, C)
+        positive, negative = stored.activations(layer, "positive")[6:], stored.activations(layer, "negative")[6:]
+        # a literal reading of the definitions, in float64: Σ max(h, 0) and Σ min(h, 0) over the tokens
+        np.testing.assert_allclose(positive, np.maximum(h.numpy(), 0).sum(1), rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(negative, np.minimum(h.numpy(), 0).sum(1), rtol=1e-5, atol=1e-4)
+        assert (positive >= 0).all() and (negative <= 0).all()
+        both = stored.activations(layer, "both")
+        assert both.shape == (12, 2, stored.channels[layer])
+        assert np.array_equal(stored.activations(layer), both.sum(1))  # signed = positive + negative
+        np.testing.assert_allclose(stored.activations(layer)[6:], h.sum(1).numpy(), rtol=1e-5, atol=1e-4)
+        signs += int((negative < 0).any() and (positive > 0).any())
+    assert signs >= len(entry.layers) // 2, "the tiny ViT's layers should carry both signs: the test would not test the parts"
+    with pytest.raises(ValueError, match="part: must be one of"):
+        stored.activations(entry.layers[0], "relu")
+
+
+def _as_format_1(store: ContributionStore) -> None:
+    """Rewrite a store as format 1 wrote it: signed activation sums (n, C), the same checksums rule."""
+    for k in range(store.n_chunks):
+        arrays = store.read_chunk(k)
+        for key in [key for key in arrays if key.startswith("activations_")]:
+            arrays[key] = arrays[key].sum(axis=1)
+        store.write_chunk(k, arrays)
+    settings = store.path / store_module.SETTINGS_FILE
+    record = json.loads(settings.read_text())
+    record["format_version"] = 1
+    settings.write_text(json.dumps(record))
+
+
+def test_a_format_1_store_is_read_for_what_it_holds_and_not_continued(vit_store, tmp_path):
+    entry, stored = vit_store
+    old = tmp_path / "old"
+    shutil.copytree(stored.path, old)
+    _as_format_1(ContributionStore.open(old))
+    reopened = ContributionStore.open(old)
+    assert reopened.format_version == 1
+    layer = entry.layers[0]
+    assert np.array_equal(reopened.contributions(layer), stored.contributions(layer))
+    assert np.array_equal(reopened.activations(layer), stored.activations(layer, "both").sum(1))
+    for part in ("positive", "negative", "both"):
+        with pytest.raises(StoreError, match=f"part: .* format version 1, which keeps only the signed sums .* not their {part} part; "
+                                             "recompute it"):
+            reopened.activations(layer, part)
+    with pytest.raises(StoreError, match="out: the store at .* has format version 1, .* Use another --out directory, or delete"):
+        compute_contributions(entry, shapes("test", 12), old, steps=2, batch_size=6, progress=False)
+    assert "(format 1)" in reopened.describe()
 
 
 def test_unrecordable_target_and_bad_cli_target(tiny, tmp_path):
