@@ -219,6 +219,51 @@ def mean_hoyer(contributions_ei, activations) -> tuple[float, float]:
             float(np.nanmean(hoyer(activations, axis=1))))
 
 
+def paired_difference(a, b) -> tuple[float, float]:
+    """Mean over images of ``a - b`` and its standard error, from the images where both are finite.
+
+    Parameters
+    ----------
+    a, b : array, shape (N,)
+        One value per image of two quantities measured on the same images (for example the Hoyer
+        index of each image's contributions and of its activations).
+
+    Returns
+    -------
+    (float, float)
+        The mean difference and its standard error over images, ``sd(a - b, ddof=1) / sqrt(n)``
+        (NaN with fewer than two finite pairs).
+    """
+    a, b = _as_numpy(a, "a"), _as_numpy(b, "b")
+    if a.ndim != 1 or b.shape != a.shape:
+        raise ValueError(f"b: must have the shape of a, one value per image (N,); got a {a.shape}, b {b.shape}")
+    difference = (a - b)[np.isfinite(a) & np.isfinite(b)]
+    if difference.size < 2:
+        return float(difference.mean()) if difference.size else float("nan"), float("nan")
+    return float(difference.mean()), float(difference.std(ddof=1) / np.sqrt(difference.size))
+
+
+def hoyer_difference(contributions_ei, activations) -> tuple[float, float]:
+    """:func:`mean_hoyer`'s two means compared image by image: the mean over images of the Hoyer
+    index of contributions less that of activations, and its standard error.
+
+    Parameters
+    ----------
+    contributions_ei : array, shape (N, 2, C)
+    activations : array, shape (N, C)
+
+    Returns
+    -------
+    (float, float)
+        Mean difference and standard error (:func:`paired_difference`; images where either vector
+        is all zero are left out).
+    """
+    contributions_ei = _as_numpy(contributions_ei, "contributions_ei")
+    activations = _as_numpy(activations, "activations")
+    mean_hoyer(contributions_ei, activations)  # the shape checks
+    return paired_difference(hoyer(contributions_ei.sum(axis=1), axis=1), hoyer(activations, axis=1))
+
+
 def layer_summary(contributions_ei, activations, labels, fraction: float = 0.95) -> dict:
     """The section-1 statistics of one layer.
 

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from codec.presets import PRESETS  # noqa: E402
-from codec.scorecard import SCALES, render_rules, render_scorecard  # noqa: E402
+from codec.scorecard import SCALES, render_departures, render_rules, render_scorecard  # noqa: E402
 
 NOTEBOOKS = ROOT / "notebooks"
 BOOK = ROOT / "book"
@@ -115,16 +115,27 @@ RULES_HEADER = """
 ## How each verdict is decided
 
 Each section hands its measured numbers to `codec.scorecard.assess`, which applies the claim's
-rule below (defined once, in `codec.scorecard.RULES`) and records the verdict with the numbers,
+rule below (defined once, in `codec.scorecard.VERDICT_RULES`) and records the verdict with the numbers,
 so that every section and every scale decides the same way. The thresholds are this
 replication's reading of the paper's wording, stated so that a reader can disagree with them.
 
 """
 
 
+DEPARTURES_HEADER = """
+## Where this replication departs from the authors' protocol
+
+Every place where the book measures a claim otherwise than the authors did (the paper's text, or
+their released code in `baccuslab/CODEC_ICLR_2026` and `baccuslab/bscope`), with the reason
+(`codec.scorecard.DEPARTURES`). A verdict here tests the paper's claim under these changes.
+
+"""
+
+
 def write_scorecard(book_dir: Path) -> Path:
     page = book_dir / "scorecard.md"
-    page.write_text(SCORECARD_HEADER + render_scorecard(book_dir / "results") + "\n" + RULES_HEADER + render_rules() + "\n")
+    page.write_text(SCORECARD_HEADER + render_scorecard(book_dir / "results") + "\n" + DEPARTURES_HEADER + render_departures()
+                    + "\n" + RULES_HEADER + render_rules() + "\n")
     return page
 
 

@@ -217,7 +217,7 @@ def test_response_statistics_match_numpy_and_refuse_singular_covariances():
 
 
 def test_surprisal_store_records_its_target(tmp_path):
-    from codec.store import _target_setting
+    from codec.store.compute import _target_setting
 
     target = retina.surprisal_target(np.random.default_rng(0).normal(size=(50, 3)))
     setting = _target_setting(target)

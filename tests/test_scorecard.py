@@ -299,3 +299,60 @@ def test_claim_12_words_the_simulated_truth_when_there_is_one(tmp_path):
     value = scorecard.assess(tmp_path, "sample", 12, details)["value"]
     assert value.startswith("CNN test r 0.40")
     assert "clusters vs true cell types ARI relu1 1.00, relu2 0.50; CNN IRFs vs true IRFs median r 0.63" in value
+
+
+def test_layer_outcomes_call_a_difference_within_its_standard_error_a_tie():
+    import numpy as np
+
+    a, b = [0.50, 0.373, 0.60, 0.30], [0.40, 0.374, 0.59, 0.40]
+    assert scorecard.layer_outcomes(a, b).tolist() == [1, -1, 1, -1]  # strict without standard errors
+    assert scorecard.layer_outcomes(a, b, [0.01, 0.002, 0.02, 0.05]).tolist() == [1, 0, 0, -1]
+    assert scorecard.layer_outcomes(a, b, [0.0999, 0.0, 0.0, 0.0]).tolist() == [1, -1, 1, -1]
+    assert scorecard.layer_outcomes(np.ones(3), np.ones(3)).tolist() == [0, 0, 0]
+
+
+def test_claim_1_counts_a_tie_within_the_standard_error_as_no_failure_but_a_real_difference_as_one(tmp_path):
+    details = {"layers": ["blocks.0.0", "blocks.1.0", "blocks.2.0"], "hoyer_contribution": [0.373, 0.60, 0.70],
+               "hoyer_activation": [0.374, 0.40, 0.45]}
+    tie = scorecard.assess(tmp_path, "tiny", 1, {**details, "hoyer_difference_se": [0.002, 0.01, 0.01]})
+    assert tie["verdict"] == "holds"
+    assert "higher at 2, a tie within one standard error at 1 (blocks.0.0), lower at 0 of 3 layers" in tie["value"]
+    real = scorecard.assess(tmp_path, "tiny", 1, {**details, "hoyer_difference_se": [0.0005, 0.01, 0.01]})
+    assert real["verdict"] == "does not hold"
+    assert "lower at 1 (blocks.0.0) of 3 layers" in real["value"]
+    strict = scorecard.assess(tmp_path, "tiny", 1, details)  # a record without standard errors: compared strictly
+    assert strict["verdict"] == "does not hold" and "higher at 2 of 3 layers" in strict["value"]
+    # ties everywhere is not "exceeds at every layer"
+    flat = {"hoyer_contribution": [0.5, 0.5], "hoyer_activation": [0.5, 0.5], "hoyer_difference_se": [0.01, 0.01]}
+    assert scorecard.assess(tmp_path, "tiny", 1, flat)["verdict"] == "does not hold"
+
+
+def test_claims_13_and_15_take_the_same_tie_rule(tmp_path):
+    kinds = {kind: {"hoyer_contribution": [0.5, 0.6], "hoyer_activation": [0.505, 0.4], "hoyer_difference_se": [0.01, 0.01],
+                    "ablate_contribution_modes": [0.1, 0.1], "ablate_activation_modes": [0.2, 0.2]}
+             for kind in ("tokens", "mlp", "attention")}
+    heads = {"median_heads": [0.30], "median_random": [0.29], "share_above": [0.1]}
+    holds, words = scorecard.vit_parts({"kinds": kinds, "heads": heads})["sparsity"]
+    assert holds and "a tie within one standard error at 3" in words
+    kinds["mlp"]["hoyer_difference_se"] = [0.001, 0.01]
+    assert not scorecard.vit_parts({"kinds": kinds, "heads": heads})["sparsity"][0]
+    contrastive = {"contrastive": [0.50, 0.6], "top1": [0.51, 0.6], "activations": [0.505, 0.4]}
+    assert scorecard.assess(tmp_path, "tiny", 15, {**contrastive, "contrastive_minus_activations_se": [0.01, 0.01]})["verdict"] == "holds"
+    assert scorecard.assess(tmp_path, "tiny", 15, {**contrastive, "contrastive_minus_activations_se": [0.001, 0.01]})["verdict"] == "does not hold"
+
+
+def test_the_departures_table_names_claims_sources_and_reasons():
+    table = scorecard.render_departures()
+    rows = [line for line in table.splitlines()[2:] if line.startswith("|")]
+    assert len(rows) == len(scorecard.DEPARTURES) >= 10
+    assert all(row.count(" | ") == 4 for row in rows)  # five cells, no stray pipe
+    # the released superclass run's shares and layers are cited by file and line
+    assert "37% (`baccuslab/CODEC_ICLR_2026` `figures/supp_ablate_superclass/scripts/ablate_superclass.py` line 36)" in table
+    covered = {claim for departure in scorecard.DEPARTURES for claim in departure.claims}
+    assert {1, 5, 7, 10, 11, 12, 13, 16} <= covered
+    with pytest.raises(ValueError, match="claims: a tuple of claim ids"):
+        scorecard.Departure((99,), "t", "a", "b", "r")
+    with pytest.raises(TypeError, match="reason: give it in words"):
+        scorecard.Departure((1,), "t", "a", "b", "")
+    with pytest.raises(TypeError, match="departures: a sequence"):
+        scorecard.render_departures(["x"])

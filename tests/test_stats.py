@@ -133,3 +133,27 @@ def test_per_image_ei_correlation_is_a_per_image_corrcoef_across_channels():
     assert summary["ei_correlation_per_image"] == pytest.approx(np.nanmedian(per_image))
     with pytest.raises(ValueError, match="over: must be 'images', 'channels' or 'inputs'"):
         stats.ei_correlation(ei, over="pixels")
+
+
+def test_paired_difference_against_scipy():
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(0.5, 0.1, 40), rng.normal(0.45, 0.1, 40)
+    a[5], b[9] = np.nan, np.inf  # two unpaired images are left out
+    keep = np.isfinite(a) & np.isfinite(b)
+    mean, se = stats.paired_difference(a, b)
+    assert mean == pytest.approx(np.mean(a[keep] - b[keep]))
+    assert se == pytest.approx(scipy_stats.sem(a[keep] - b[keep]))
+    # the standard error of the paired t-test: t = mean / se
+    assert mean / se == pytest.approx(scipy_stats.ttest_rel(a[keep], b[keep]).statistic)
+    assert np.isnan(stats.paired_difference(np.ones(1), np.zeros(1))[1])
+
+
+def test_hoyer_difference_is_the_paired_difference_of_the_per_image_hoyer_indices():
+    rng = np.random.default_rng(4)
+    contributions = rng.normal(size=(30, 2, 12))
+    activations = np.abs(rng.normal(size=(30, 12)))
+    mean, se = stats.hoyer_difference(contributions, activations)
+    per_image = stats.hoyer(contributions.sum(1), axis=1) - stats.hoyer(activations, axis=1)
+    assert mean == pytest.approx(per_image.mean()) and se == pytest.approx(scipy_stats.sem(per_image))
+    c, a = stats.mean_hoyer(contributions, activations)
+    assert mean == pytest.approx(c - a)

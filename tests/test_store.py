@@ -155,7 +155,7 @@ def test_killed_at_random_moments_then_resumed_equals_a_clean_run(clean_store, t
 
 def test_a_crash_between_data_and_checksum_leaves_the_chunk_undone(tiny, tmp_path, monkeypatch):
     dataset = shapes("test", 16)
-    real = store_module._atomic_write_bytes
+    real = store_module.chunks._atomic_write_bytes
     calls = {"n": 0}
 
     def crash_on_second_checksum(path, data):
@@ -165,10 +165,10 @@ def test_a_crash_between_data_and_checksum_leaves_the_chunk_undone(tiny, tmp_pat
             if calls["n"] == 2:
                 raise KeyboardInterrupt("simulated kill after the data, before the checksum")
 
-    monkeypatch.setattr(store_module, "_atomic_write_bytes", crash_on_second_checksum)
+    monkeypatch.setattr(store_module.chunks, "_atomic_write_bytes", crash_on_second_checksum)
     with pytest.raises(KeyboardInterrupt):
         compute_contributions(tiny, dataset, tmp_path / "s", steps=2, batch_size=8, progress=False)
-    monkeypatch.setattr(store_module, "_atomic_write_bytes", real)
+    monkeypatch.setattr(store_module.chunks, "_atomic_write_bytes", real)
     partial = ContributionStore.open(tmp_path / "s")
     assert partial.missing_chunks() == [1]
     assert (tmp_path / "s" / "chunks" / "000001.npz").exists()

@@ -10,18 +10,32 @@ claim's rule beside it (:func:`render_rules`); :func:`findings` is the table a s
 with. Nothing in these tables is typed by hand.
 
 The package, one concept per module: :mod:`~codec.scorecard.claims` (the claims and their
-records), :mod:`~codec.scorecard.rules` (the verdict rules and :func:`assess`) and
+records), :mod:`~codec.scorecard.comparisons` (how a rule compares values across
+layers: depth, the intermediate third, ties within a standard error),
+:mod:`~codec.scorecard.rules` (the verdict rules and :func:`assess`),
+:mod:`~codec.scorecard.departures` (where the protocol is not the authors', and why) and
 :mod:`~codec.scorecard.render` (the scorecard page and the findings tables). Every name below is
 importable from ``codec.scorecard``.
 
 """
 
 from .claims import CLAIMS, CLAIMS_BY_ID, SCALES, VERDICTS, Claim, load_claims, record_claim
+from .comparisons import (
+    TIE_RULE,
+    depth_correlation,
+    describe_outcomes,
+    exceeds_at_every_layer,
+    intermediate_layers,
+    intermediate_positions,
+    layer_outcomes,
+)
+from .departures import DEPARTURES, Departure, render_departures
 from .render import SEED_VARIABILITY, findings, findings_markdown, render_rules, render_scorecard, seed_note
-from .rules import HEAD_MARGIN, RETINA_MIN_ARI, VERDICT_RULES, Rule, assess, intermediate_layers, verdict_rule, vit_parts
+from .rules import HEAD_MARGIN, RETINA_MIN_ARI, VERDICT_RULES, Rule, assess, verdict_rule, vit_parts
 
 __all__ = [
     "Claim", "CLAIMS", "CLAIMS_BY_ID", "load_claims", "record_claim", "SCALES", "VERDICTS", "assess", "HEAD_MARGIN", "intermediate_layers",
     "RETINA_MIN_ARI", "Rule", "verdict_rule", "VERDICT_RULES", "vit_parts", "findings", "findings_markdown", "render_rules", "render_scorecard",
-    "seed_note", "SEED_VARIABILITY"
+    "seed_note", "SEED_VARIABILITY", "layer_outcomes", "Departure", "DEPARTURES", "render_departures",
+    "TIE_RULE", "depth_correlation", "describe_outcomes", "exceeds_at_every_layer", "intermediate_positions"
 ]

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..checks import ArgumentTypeError
 from .claims import CLAIMS, CLAIMS_BY_ID, record_claim
+from .comparisons import TIE_RULE, depth_correlation, describe_outcomes, exceeds_at_every_layer, intermediate_positions, layer_outcomes
 
 
 @dataclass(frozen=True)
@@ -105,42 +106,21 @@ def assess(results_dir, scale: str, claim_id: int, details: dict, **context) -> 
     return json.loads(path.read_text())
 
 
-
-
-def _depth_correlation(values) -> float:
-    values = np.asarray(values, dtype=float)
-    return float(np.corrcoef(np.arange(1, len(values) + 1), values)[0, 1])
-
-
-def _intermediate(n_layers: int) -> slice:
-    """The middle third of the layers by position: what claim 6 calls intermediate."""
-    return slice(n_layers // 3, n_layers - n_layers // 3)
-
-
-def intermediate_layers(layers, count: int | None = None) -> list:
-    """The layers claim 6 calls intermediate: the middle third of ``layers`` by position.
-
-    ``count``: only that many of them, evenly spaced (first and last included when ``count`` ≥ 2).
-    """
-    from ..control import evenly_spaced
-
-    if isinstance(layers, str) or not hasattr(layers, "__len__") or not len(layers):
-        raise ValueError(f"layers: give a non-empty sequence of layer names, got {layers!r}")
-    return evenly_spaced(list(layers)[_intermediate(len(layers))], count)
-
-
-@verdict_rule(1, "holds when the mean Hoyer index of contributions exceeds that of activations at every layer.")
+@verdict_rule(1, "holds when the mean Hoyer index of contributions exceeds that of activations at every layer; " + TIE_RULE + ".")
 def _sparser_than_activations(details):
     c, a = np.asarray(details["hoyer_contribution"]), np.asarray(details["hoyer_activation"])
-    return bool((c > a).all()), (f"Hoyer contributions {c.min():.2f}–{c.max():.2f} vs activations {a.min():.2f}–{a.max():.2f}; "
-                                 f"higher at {int((c > a).sum())} of {len(c)} layers")
+    se = details.get("hoyer_difference_se")
+    outcomes = layer_outcomes(c, a, se)
+    return exceeds_at_every_layer(outcomes, se is not None), (
+        f"Hoyer contributions {c.min():.2f}–{c.max():.2f} vs activations {a.min():.2f}–{a.max():.2f}; "
+        + describe_outcomes(outcomes, details.get("layers"), se is not None))
 
 
 @verdict_rule(2, "holds when the contributions' mean Hoyer index correlates with depth (Pearson, over layer positions) "
                  "above 0.5 and is higher at the last layer than at the first.")
 def _sparser_with_depth(details):
     c = np.asarray(details["hoyer_contribution"])
-    r = _depth_correlation(c)
+    r = depth_correlation(c)
     return bool(r > 0.5 and c[-1] > c[0]), (f"Hoyer of contributions from {c[0]:.2f} (first layer) to {c[-1]:.2f} (last); "
                                             f"correlation with depth {r:.2f}")
 
@@ -150,7 +130,7 @@ def _sparser_with_depth(details):
                  "depth below −0.5.")
 def _decorrelation(details):
     e = np.asarray(details["ei_correlation_per_image_median"])
-    r = _depth_correlation(e)
+    r = depth_correlation(e)
     return bool(e[-1] < e[0] and r < -0.5), (f"per-image E/I correlation, median over images: {e[0]:.2f} (first layer) → "
                                              f"{e[-1]:.2f} (last); correlation with depth {r:.2f}")
 
@@ -199,7 +179,7 @@ def _class_selectivity(details):
     c = np.asarray(details["median_max_contribution_modes"])
     a = np.asarray(details["median_max_activation_modes"])
     channels = np.asarray(details["median_max_contribution_channels"])
-    middle = _intermediate(len(c))
+    middle = intermediate_positions(len(c))
     over_activations, n_middle = int((c[middle] > a[middle]).sum()), len(c[middle])
     over_channels = int((c > channels).sum())
     holds = bool(over_activations > n_middle / 2 and over_channels > len(c) / 2)
@@ -255,7 +235,7 @@ def _sharp_rise(details):
     layers = details["layers"]
     steps = c[:-1] - c[1:]  # positive: the later layer ablates better
     at = int(np.argmax(steps)) + 1
-    middle = _intermediate(len(c))
+    middle = intermediate_positions(len(c))
     span = float(c.max() - c.min())
     holds = bool(middle.start <= at < middle.stop and span > 0 and steps[at - 1] >= span / 3)
     return holds, (f"largest improvement of the contribution modes' ablation score: {c[at - 1]:.2f} → {c[at]:.2f} from "
@@ -357,11 +337,14 @@ def vit_parts(details) -> dict:
     if not isinstance(details, dict) or not isinstance(details.get("kinds"), dict) or "heads" not in details:
         raise ValueError("details: claim 13's details hold 'kinds' (tokens, mlp, attention) and 'heads'")
     kinds = details["kinds"]
-    sparser = {kind: (int((np.asarray(kinds[kind]["hoyer_contribution"]) > np.asarray(kinds[kind]["hoyer_activation"])).sum()),
-                      len(kinds[kind]["hoyer_contribution"])) for kind, _ in _VIT_KINDS}
-    sparsity = (all(n == total for n, total in sparser.values()),
+    outcomes = {kind: layer_outcomes(kinds[kind]["hoyer_contribution"], kinds[kind]["hoyer_activation"],
+                                     kinds[kind].get("hoyer_difference_se")) for kind, _ in _VIT_KINDS}
+    with_errors = all("hoyer_difference_se" in kinds[kind] for kind, _ in _VIT_KINDS)
+    ties = sum(int((o == 0).sum()) for o in outcomes.values())
+    sparsity = (exceeds_at_every_layer(np.concatenate(list(outcomes.values())), with_errors),
                 "contributions sparser than activations (mean Hoyer) at " + ", ".join(
-                    f"{n} of {total} {name} layers" for (kind, name), (n, total) in zip(_VIT_KINDS, sparser.values())))
+                    f"{int((o > 0).sum())} of {len(o)} {name} layers" for (kind, name), o in zip(_VIT_KINDS, outcomes.values()))
+                + (f"; a tie within one standard error at {ties}" if with_errors else ""))
     better = {kind: (int((np.asarray(kinds[kind]["ablate_contribution_modes"]) < np.asarray(kinds[kind]["ablate_activation_modes"])).sum()),
                      len(kinds[kind]["ablate_contribution_modes"])) for kind, _ in _VIT_KINDS}
     all_better, all_total = sum(n for n, _ in better.values()), sum(t for _, t in better.values())
@@ -383,7 +366,7 @@ def vit_parts(details) -> dict:
 
 @verdict_rule(13, "three parts, each reported with its own verdict; the claim holds when all three do. Sparsity: the mean "
                   "Hoyer index of contributions exceeds that of activations at every layer of the three kinds (token features, "
-                  "MLP, attention). Ablation: the contribution modes' ablation score (claim 8's) is lower than the activation "
+                  "MLP, attention; " + TIE_RULE + "). Ablation: the contribution modes' ablation score (claim 8's) is lower than the activation "
                   "modes' at more than half of the swept token-feature layers and at more than half of all swept layers of the "
                   f"three kinds. Heads: at every attention layer, the median over images of the Hoyer index of the per-head "
                   f"sums of the contributions exceeds that of random groupings of the same size by less than {HEAD_MARGIN}.")
@@ -409,14 +392,17 @@ def _robustness(details, chance: float):
 
 
 @verdict_rule(15, "holds when the contrastive target's mean Hoyer index differs from the top-1 target's by less than 0.1 "
-                  "at every layer and exceeds the activations' at every layer.")
+                  "at every layer and exceeds the activations' at every layer (" + TIE_RULE + ").")
 def _contrastive(details):
     contrastive, top1 = np.asarray(details["contrastive"]), np.asarray(details["top1"])
-    sparser = bool((contrastive > np.asarray(details["activations"])).all())
+    se = details.get("contrastive_minus_activations_se")
+    outcomes = layer_outcomes(contrastive, details["activations"], se)
+    sparser = exceeds_at_every_layer(outcomes, se is not None)
     difference = float(np.abs(contrastive - top1).max())
     return bool(difference < 0.1 and sparser), (
         f"largest Hoyer difference contrastive vs top-1 across layers: {difference:.3f} (tolerance 0.1); "
-        f"contrastive sparser than activations at every layer: {sparser}")
+        f"contrastive sparser than activations at every layer: {sparser}"
+        + (f" ({describe_outcomes(outcomes)})" if se is not None else ""))
 
 
 @verdict_rule(16, "holds when IG with 10 steps takes 2 to 4.5 times as long as act-normgrad on the same batch and layers "
