@@ -344,3 +344,59 @@ def test_ablating_a_textures_modes_removes_that_textures_classes_more_than_the_o
     group_ratio, others_ratio = np.array(drops).T
     assert (group_ratio < others_ratio).sum() >= 3, drops  # at least 3 of the 4 textures
     assert np.median(group_ratio) < 0.5 < np.median(others_ratio), drops
+
+
+# --------------------------------------------------------------------------- shares scaled to the network
+
+
+def test_resnet50_widths_and_relative_depths():
+    assert len(control.RESNET50_BLOCK_WIDTHS) == 16 and sum(control.RESNET50_BLOCK_WIDTHS) == 3 * 256 + 4 * 512 + 6 * 1024 + 3 * 2048
+    assert control.relative_depths(4) == [0.25, 0.5, 0.75, 1.0]
+    # the same number of layers maps one to one; a network's last layer to the reference's last
+    assert [control.reference_position(d, 16) for d in control.relative_depths(16)] == list(range(16))
+    assert control.reference_position(1.0, 16) == 15 and control.reference_position(1 / 6, 16) == 2
+    assert [control.reference_position(d, 16) for d in control.relative_depths(6)] == [2, 5, 7, 10, 13, 15]
+
+
+def test_width_matched_pcts_select_as_many_channels_as_resnet50_at_the_same_depth():
+    # EfficientNet-Lite0's sixteen blocks (torchvision-style widths of its stages)
+    widths = [16] + [24] * 2 + [40] * 2 + [80] * 3 + [112] * 3 + [192] * 4 + [320]
+    layers = [f"blocks.{i}" for i in range(16)]
+    channels = dict(zip(layers, widths))
+    late = layers[-3:]
+    shares = control.width_matched_pcts(layers, channels, late, 2)
+    # ResNet-50's last three blocks (2,048 wide) at 2%: int(2048 * 2 / 100) = 40 channels each
+    assert {layer: control.n_selected(channels[layer], shares[layer]) for layer in late} == {layer: 40 for layer in late}
+    assert {layer: control.n_selected(channels[layer], 2) for layer in late} == {"blocks.13": 3, "blocks.14": 3, "blocks.15": 6}
+    # every layer, every share: the count is the reference's, capped at the layer's width
+    for pct in (1, 2, 5, 9, 18, 37, 50):
+        every = control.width_matched_pcts(layers, channels, layers, pct)
+        for i, layer in enumerate(layers):
+            expected = min(control.n_selected(control.RESNET50_BLOCK_WIDTHS[i], pct), widths[i])
+            assert control.n_selected(widths[i], every[layer]) == expected, (pct, layer)
+    # ResNet-50 matched to itself is the share itself
+    itself = dict(zip(layers, control.RESNET50_BLOCK_WIDTHS))
+    assert all(control.n_selected(itself[l], p) == control.n_selected(itself[l], 2)
+               for l, p in control.width_matched_pcts(layers, itself, layers, 2).items())
+    assert control.width_matched_pcts(layers, channels, ["blocks.0"], 50)["blocks.0"] == 100.0  # 128 of 16 channels: all
+    with pytest.raises(ValueError, match="perturbed: \\['fc'\\] are not among layers"):
+        control.width_matched_pcts(layers, channels, ["fc"], 2)
+    with pytest.raises(ValueError, match="channels: needs the channel count"):
+        control.width_matched_pcts(layers, {}, late, 2)
+    with pytest.raises(ValueError, match="pct: a percentage"):
+        control.width_matched_pcts(layers, channels, late, 0)
+
+
+def test_class_control_takes_a_percentage_per_layer(toy):
+    model, inputs, labels, classes = toy
+    forward = MaskedForward(model, inputs, ["hidden"])
+    weights = {"hidden": np.stack([np.roll(np.linspace(1, 0.1, 10), k) for k in range(10)])}  # class k: channel k first
+    per_layer = control.class_control(forward, weights, labels, classes, pct={"hidden": 10})
+    np.testing.assert_array_equal(per_layer, control.class_control(forward, weights, labels, classes, pct=10))
+    # 20% ablates a class's channel and the next one: both classes lose their images
+    two = control.class_control(forward, weights, labels, classes, pct={"hidden": 20})
+    assert (np.diag(two) == 0).all() and (np.diag(two, 1) == 0).all()
+    with pytest.raises(ValueError, match="pct: a percentage per perturbed layer needs exactly the layers of weights"):
+        control.class_control(forward, weights, labels, classes, pct={"other": 10})
+    with pytest.raises(ValueError, match="pct: a percentage"):
+        control.class_control(forward, weights, labels, classes, pct={"hidden": 120})

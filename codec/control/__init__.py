@@ -25,7 +25,9 @@ The package, one concept per module: :mod:`~codec.control.interventions` (what i
 layer: masks, :func:`ablate`, :func:`preserve`), :mod:`~codec.control.forward`
 (:class:`MaskedForward` and its ``torch.fx`` split), :mod:`~codec.control.rankings` (which
 channels: from modes, single channels, random orders), :mod:`~codec.control.scoring` (accuracy
-ratios, AUC, the performance score) and :mod:`~codec.control.experiments` (the sweeps, Fig. 6C,
+ratios, AUC, the performance score), :mod:`~codec.control.shares` (how many channels: the
+paper's share, or as many as ResNet-50 perturbs at the same relative depth) and
+:mod:`~codec.control.experiments` (the sweeps, Fig. 6C,
 Fig. S10 and their cache). Every name below is importable from ``codec.control``.
 
 """
@@ -56,10 +58,12 @@ from .rankings import (
     top_channels,
 )
 from .scoring import auc, class_accuracy, curves, performance_score, score_table, scores, target_and_others
+from .shares import RESNET50_BLOCK_WIDTHS, reference_position, relative_depths, width_matched_pcts
 
 __all__ = [
     "PAPER_PCTS", "MODES", "COMBINE", "PrefixCacheError", "MaskedForward", "ablate", "preserve", "channel_mask", "n_selected",
     "channel_weights", "rank_channels", "mode_rankings", "channel_rankings", "top_channels", "class_accuracy", "control_sweep", "auc",
     "performance_score", "curves", "scores", "class_control", "class_control_across", "group_control", "SOURCES", "images_per_class",
-    "target_and_others", "evenly_spaced", "superclass_groups", "source_rankings", "depth_sweep", "score_table", "class_weights", "group_weights"
+    "target_and_others", "evenly_spaced", "superclass_groups", "source_rankings", "depth_sweep", "score_table", "class_weights", "group_weights",
+    "RESNET50_BLOCK_WIDTHS", "relative_depths", "reference_position", "width_matched_pcts"
 ]

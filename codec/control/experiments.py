@@ -132,7 +132,7 @@ def control_sweep(forward: MaskedForward, layer: str, labels, classes, rankings:
     return table
 
 
-def class_control(forward: MaskedForward, weights: Mapping[str, np.ndarray], labels, classes, pct: float,
+def class_control(forward: MaskedForward, weights: Mapping[str, np.ndarray], labels, classes, pct,
                   mode: str = "ablate", top_k: int = 1, seed: int = 0) -> np.ndarray:
     """Fig. 6C: for each class, perturb its top ``pct`` % channels at some layers together; every class's ratio.
 
@@ -145,7 +145,9 @@ def class_control(forward: MaskedForward, weights: Mapping[str, np.ndarray], lab
         the sum of its top 2 modes' dictionary rows).
     labels : array of int, shape (N,)
     classes : array of int, shape (K,)
-    pct : float
+    pct : float or mapping of layer name to float
+        The percentage of each layer's channels perturbed: one for all layers, or one per layer
+        (e.g. :func:`codec.control.width_matched_pcts`).
     mode : {"ablate", "preserve"}
     top_k : int
     seed : int
@@ -163,6 +165,13 @@ def class_control(forward: MaskedForward, weights: Mapping[str, np.ndarray], lab
     labels, classes = _check_labels(labels, forward), checked_classes(labels, classes)
     if not isinstance(weights, Mapping) or not weights:
         raise ArgumentTypeError(f"weights: must be a mapping of layer name to (K, C) channel weights, got {type(weights).__name__}")
+    if isinstance(pct, Mapping):
+        if set(pct) != set(weights):
+            raise ValueError(f"pct: a percentage per perturbed layer needs exactly the layers of weights {sorted(weights)}, "
+                             f"got {sorted(pct)}")
+        pcts = {layer: check_pct(value) for layer, value in pct.items()}
+    else:
+        pcts = dict.fromkeys(weights, check_pct(pct))
     masks = {}
     for layer, layer_weights in weights.items():
         if layer not in forward.channels:
@@ -171,7 +180,7 @@ def class_control(forward: MaskedForward, weights: Mapping[str, np.ndarray], lab
         if layer_weights.shape != (len(classes), forward.channels[layer]):
             raise ValueError(f"weights[{layer!r}]: needs shape (K={len(classes)}, C={forward.channels[layer]}), "
                              f"got {layer_weights.shape}")
-        masks[layer] = torch.stack([channel_mask(forward.channels[layer], top_channels(order, pct), mode)
+        masks[layer] = torch.stack([channel_mask(forward.channels[layer], top_channels(order, pcts[layer]), mode)
                                     for order in rank_channels(layer_weights, seed)])
     original = class_accuracy(forward.original, labels, classes, top_k)
     return accuracy_ratio(class_accuracy(forward(masks), labels, classes, top_k), original[None, :])
