@@ -356,3 +356,21 @@ def test_the_departures_table_names_claims_sources_and_reasons():
         scorecard.Departure((1,), "t", "a", "b", "")
     with pytest.raises(TypeError, match="departures: a sequence"):
         scorecard.render_departures(["x"])
+
+
+def test_claim_16_is_judged_on_a_gpu_only_and_reads_not_testable_on_a_cpu(tmp_path):
+    cpu = scorecard.assess(tmp_path, "sample", 16, {"ratio": 3.0, "device": "cpu"})
+    assert cpu["verdict"] == "not testable at this scale" and "3.0" in cpu["value"] and "on cpu" in cpu["value"]
+    gpu = scorecard.assess(tmp_path, "sample", 16, {"ratio": 4.2, "device": "cuda (NVIDIA H100)"})
+    assert gpu["verdict"] == "holds" and "on cuda (NVIDIA H100)" in gpu["value"]
+    assert scorecard.assess(tmp_path, "sample", 16, {"ratio": 9.0, "device": "cuda"})["verdict"] == "does not hold"
+    assert scorecard.assess(tmp_path, "sample", 16, {"ratio": 9.0})["verdict"] == "does not hold"  # an older record
+
+
+def test_a_qualitative_claims_verdict_is_labelled_as_this_projects_test(tmp_path):
+    scorecard.record_claim(tmp_path, "sample", 11, "maps alike for 3 of 8", "does not hold")
+    scorecard.record_claim(tmp_path, "sample", 12, "clusters hold", "holds")
+    page = scorecard.render_scorecard(tmp_path)
+    assert "**does not hold** (this project's test of a qualitative claim): maps alike" in page
+    assert "**holds**: clusters hold" in page
+    assert [claim.id for claim in scorecard.CLAIMS if claim.qualitative] == [11]

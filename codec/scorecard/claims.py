@@ -16,9 +16,13 @@ VERDICTS = ("holds", "does not hold", "not testable at this scale")
 
 @dataclass(frozen=True)
 class Claim:
+    """One claim of the paper: its number, its statement, the figure it rests on, and whether the
+    paper makes it qualitatively (then any verdict is this project's own test of it, and says so)."""
+
     id: int
     text: str
     figure: str
+    qualitative: bool = False
 
 
 CLAIMS = (
@@ -33,7 +37,7 @@ CLAIMS = (
     Claim(8, "Contribution modes need fewer channels than activation modes to ablate a class.", "Fig. 6D-E"),
     Claim(9, "Ablation efficacy rises sharply at an intermediate depth.", "Fig. 6E"),
     Claim(10, "Superclass modes (dog) can be ablated / preserved as a group.", "Fig. S10"),
-    Claim(11, "Mode maps show the same low-level feature across classes.", "Fig. 7"),
+    Claim(11, "Mode maps show the same low-level feature across classes.", "Fig. 7", qualitative=True),
     Claim(12, "Retina: cells cluster by their mode patterns consistently across layers; IRFs change with the combination of active modes.", "Fig. 8"),
     Claim(13, "ViT: contributions sparser than activations; contribution modes ablate classes better than activation modes; "
               "attention heads barely specialised.", "Fig. S7-S8"),

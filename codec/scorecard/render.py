@@ -54,7 +54,8 @@ def render_scorecard(results_dir) -> str:
         if record is None:
             return "not yet measured"
         note = seed_note(variability, claim_id) if scale == "tiny" else ""
-        text = f"**{record['verdict']}**: {record['value']}" + (f" {note}" if note else "")
+        label = " (this project's test of a qualitative claim)" if CLAIMS_BY_ID[claim_id].qualitative else ""
+        text = f"**{record['verdict']}**{label}: {record['value']}" + (f" {note}" if note else "")
         return text.replace("|", "\\|").replace("\n", " ")
 
     lines = [
