@@ -337,3 +337,31 @@ def test_positive_inputs_and_the_released_settings(small_store):
     sae, history = fit_sae(small_store, layer, settings=settings, cache=False)
     assert isinstance(sae, STSAE) and sae.config["n_features"] == channels and sae.config["n_modes"] == 3 * channels
     assert history["epochs"] == 2 and not history["stopped_early"]
+
+
+def test_an_activation_sae_reads_the_part_its_settings_name(tmp_path):
+    """Signed sums, positive parts (the authors' CNN SAEs) or both, from a store of the tiny ViT,
+    whose activations take both signs; each choice is its own cached SAE."""
+    from codec.sae import SAESettings, feature_matrix, fit_sae
+
+    store = compute_contributions(load_model("shapes_vit"), shapes("test", 16), tmp_path / "vit", steps=1, batch_size=8,
+                                  progress=False)
+    layer = store.layers[-1]
+    signed = feature_matrix(store, layer, "activations")
+    positive = feature_matrix(store, layer, "activations", activation_part="positive")
+    both = feature_matrix(store, layer, "activations", activation_part="both")
+    np.testing.assert_array_equal(signed, store.activations(layer))
+    np.testing.assert_array_equal(positive, store.activations(layer, "positive"))
+    assert (positive >= 0).all() and (signed < 0).any()
+    np.testing.assert_array_equal(both, np.concatenate([positive, -store.activations(layer, "negative")], axis=1))
+    # contributions ignore it
+    np.testing.assert_array_equal(feature_matrix(store, layer, activation_part="positive"), feature_matrix(store, layer))
+    settings = SAESettings(epochs=2, batch_size=8, patience=0)
+    sae_signed, _ = fit_sae(store, layer, "activations", settings)
+    sae_positive, _ = fit_sae(store, layer, "activations", settings, activation_part="positive")
+    assert len(list((store.path / "sae").glob(f"{layer}-activations-*.pt"))) == 2
+    assert not torch.equal(sae_signed.dictionary, sae_positive.dictionary)
+    with pytest.raises(ValueError, match="activation_part: must be one of"):
+        SAESettings(activation_part="relu")
+    with pytest.raises(ValueError, match="activation_part: must be one of"):
+        feature_matrix(store, layer, "activations", activation_part="negative")

@@ -88,7 +88,7 @@ def robustness_sweep(store, layer: str, settings, indicator, changes: dict | Non
     check_indicator_rows(indicator, len(store.field("label")))
     changes = sweep_changes(settings.seed) if changes is None else changes
     reference_sae, _ = fit_sae(store, layer, kind, settings, **fit_kwargs)
-    features = feature_matrix(store, layer, kind, settings.inputs)
+    features = feature_matrix(store, layer, kind, settings.inputs, settings.activation_part)
     reference_codes, _ = encode(reference_sae, features)
     reference = class_dictionary(reference_sae.dictionary.detach().cpu().numpy(), correlation(reference_codes.numpy(), indicator))
     rows = []

@@ -36,7 +36,8 @@ The feature matrix of a layer (:func:`feature_matrix`) is, for contributions, th
 of every channel (B, C), as in the paper's §10.1 and the released code; ``inputs="both"`` puts
 the magnitude of the negative part beside it (B, 2C). For activations it is the spatial sum of
 every channel (B, C), signed where the layer is (EfficientNet's block outputs are linear
-bottlenecks; ResNet's are post-ReLU).
+bottlenecks; ResNet's are post-ReLU), or with ``activation_part="positive"`` the positive part
+Σ relu(h) that the authors' CNN SAEs read (``"both"``: both parts, (B, 2C)).
 
 R² (:func:`r2_score`) is defined two ways:
 

@@ -24,9 +24,12 @@ TRAINING_VERSION = 3
 
 #: What an SAE of contributions reads: both signs side by side, or the positive parts only.
 INPUTS = ("both", "positive")
+#: What an SAE of activations reads: the signed spatial sum, its positive part, or both parts.
+ACTIVATION_INPUTS = ("signed", "positive", "both")
 
 
-def feature_matrix(store, layer: str, kind: str = "contributions", inputs: str = "positive") -> np.ndarray:
+def feature_matrix(store, layer: str, kind: str = "contributions", inputs: str = "positive",
+                   activation_part: str = "signed") -> np.ndarray:
     """The images × features matrix of one store layer, float32.
 
     Parameters
@@ -35,21 +38,30 @@ def feature_matrix(store, layer: str, kind: str = "contributions", inputs: str =
     layer : str
         One of ``store.layers``.
     kind : {"contributions", "activations"}
-        ``"activations"``: (N, C), spatially summed activations (signed where the layer is).
     inputs : {"positive", "both"}
         For contributions: ``"positive"``, (N, C), the positive parts only (the paper's §10.1
         and the released code); ``"both"``, (N, 2C), the positive parts of the C channels then
         the magnitudes of their negative parts.
+    activation_part : {"signed", "positive", "both"}
+        For activations: ``"signed"``, (N, C), the spatial sum Σ h; ``"positive"``, (N, C),
+        Σ relu(h), what the authors' CNN SAEs read (``preprocessing/3a_train_saes_resnet.py``);
+        ``"both"``, (N, 2C), Σ relu(h) then the magnitudes |Σ min(h, 0)|. The parts need a store
+        of format 2 (:meth:`codec.store.ContributionStore.activations`).
     """
     _check_layer_and_kind(store, layer, kind)
     if inputs not in INPUTS:
         raise ValueError(f"inputs: must be one of {INPUTS}, got {inputs!r}")
+    if activation_part not in ACTIVATION_INPUTS:
+        raise ValueError(f"activation_part: must be one of {ACTIVATION_INPUTS}, got {activation_part!r}")
     if kind == "contributions":
         parts = store.contributions(layer)
         if inputs == "positive":
             return parts[:, 0].astype(np.float32)
         return np.concatenate([parts[:, 0], -parts[:, 1]], axis=1).astype(np.float32)
-    return store.activations(layer).astype(np.float32)
+    if activation_part == "both":
+        parts = store.activations(layer, "both")
+        return np.concatenate([parts[:, 0], -parts[:, 1]], axis=1).astype(np.float32)
+    return store.activations(layer, activation_part).astype(np.float32)
 
 
 def _check_layer_and_kind(store, layer, kind):
@@ -87,6 +99,9 @@ class TrainingSettings:
     inputs : {"positive", "both"}
         What an SAE of contributions reads (:func:`feature_matrix`): the positive parts, as in
         the paper's §10.1 and the released code, or both signs side by side.
+    activation_part : {"signed", "positive", "both"}
+        What an SAE of activations reads (:func:`feature_matrix`): the signed spatial sum, the
+        positive part Σ relu(h) (the authors' CNN SAEs), or both parts side by side.
     """
 
     epochs: int = 500
@@ -100,6 +115,7 @@ class TrainingSettings:
     l1_dictionary_reduction: str = "mean"
     plateau_patience: int | None = None
     inputs: str = "positive"
+    activation_part: str = "signed"
 
     def __post_init__(self):
         check_int("epochs", self.epochs, 1)
@@ -113,6 +129,7 @@ class TrainingSettings:
         check_choice("l1_dictionary_reduction", self.l1_dictionary_reduction, ("sum", "mean"))
         check_optional_int("plateau_patience", self.plateau_patience, 1)
         check_choice("inputs", self.inputs, INPUTS)
+        check_choice("activation_part", self.activation_part, ACTIVATION_INPUTS)
         if hasattr(self, "threshold"):
             check_number("threshold", self.threshold, above=0, below=1)
         if getattr(self, "hidden", None) is not None:
@@ -239,7 +256,7 @@ def fit_sae(store, layer: str, kind: str = "contributions", settings: SAESetting
         sae = build_sae(json.loads(saved["config"])).to(device)
         sae.load_state_dict(saved["state"])
         return sae.eval(), json.loads(saved["history"])
-    data = feature_matrix(store, layer, kind, settings.inputs)  # read only to train: a cached SAE does not need it
+    data = feature_matrix(store, layer, kind, settings.inputs, settings.activation_part)  # read only to train: not for a cached SAE
     n_modes = n_modes_for(store.channels[layer], settings.expansion)
     sae = settings.build(data.shape[1], n_modes)
     sae, history = train_sae(sae, data, epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr,
@@ -254,13 +271,15 @@ def fit_sae(store, layer: str, kind: str = "contributions", settings: SAESetting
     return sae, history
 
 
-def sae_inputs(settings, overrides: dict | None = None) -> str:
-    """The ``inputs`` an SAE trained with ``settings`` (and field ``overrides``) reads."""
+def sae_inputs(settings, overrides: dict | None = None, field: str = "inputs") -> str:
+    """What an SAE trained with ``settings`` (and field ``overrides``) reads: its ``inputs`` (of
+    contributions) or, with ``field="activation_part"``, its part of the activations."""
     if overrides is not None and not isinstance(overrides, dict):
         raise ArgumentTypeError(f"overrides: must be a dict of settings fields, got {type(overrides).__name__}")
     if settings is not None and not hasattr(settings, "inputs"):
         raise ArgumentTypeError(f"settings: must be SAE settings (codec.sae.SAESettings, ...), got {type(settings).__name__}")
-    return (overrides or {}).get("inputs", (settings or SAESettings()).inputs)
+    check_choice("field", field, ("inputs", "activation_part"))
+    return (overrides or {}).get(field, getattr(settings or SAESettings(), field))
 
 
 @dataclass
@@ -324,7 +343,7 @@ def fit_layers(store, settings: TrainingSettings | None = None, layers=None, kin
     for layer in store.layers if layers is None else layers:
         for kind in kinds:
             sae, history = fit_sae(store, layer, kind, settings, **kwargs)
-            features = feature_matrix(store, layer, kind, sae_inputs(settings, kwargs))
+            features = feature_matrix(store, layer, kind, sae_inputs(settings, kwargs), sae_inputs(settings, kwargs, "activation_part"))
             codes, _ = encode(sae, features)
             metrics = {"epochs": history["epochs"], "n_modes": sae.config["n_modes"], **evaluate(sae, features)}
             fits[layer, kind] = LayerFit(sae, features, codes.numpy(), history, metrics)
