@@ -288,3 +288,15 @@ def test_registry_refuses_a_second_model_of_the_same_name(monkeypatch):
         models.register_model("resnet50")(lambda pretrained=True, weights=None: None)
     models.register_model("my_model")(models.resnet50)
     assert "my_model" in models.base.MODELS
+
+
+def test_each_family_names_the_part_of_the_activations_the_authors_read():
+    # CNNs: the positive part (the authors' sparsity, dimensionality and SAE scripts); ViTs: the signed token sum
+    assert models.load_model("shapes_resnet").activation_part == "positive"
+    assert models.load_model("shapes_vit").activation_part == "signed"
+    import torch.nn as nn
+
+    from codec.models import ModelEntry
+
+    with pytest.raises(ValueError, match="activation_part: must be one of"):
+        ModelEntry("m", nn.Linear(2, 2), ["x"], lambda x: x, ["a"], 2, activation_part="relu")

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..checks import ArgumentTypeError, check_bool, check_device, check_int, check_path, load_checkpoint_file
+from ..checks import ArgumentTypeError, check_bool, check_choice, check_device, check_int, check_path, load_checkpoint_file
 
 
 @dataclass
@@ -44,6 +44,12 @@ class ModelEntry:
     input_mean, input_std : tuple of float
         Per colour channel, the normalisation the transform applies last: model input =
         (image - mean) / std. :meth:`to_image` inverts it.
+    activation_part : {"positive", "signed"}
+        Which part of the summed activations the authors' analyses read for this kind of model
+        (:meth:`codec.store.ContributionStore.activations`): CNNs the positive part Σ relu(h)
+        (``figures/figure_3_contribution_stats/sparsity.py``, ``dimensionality.py``
+        ``ASPATIAL_OP='positive'``, ``preprocessing/3a_train_saes_resnet.py``), ViTs the signed token
+        sum (``figures/figure_s7_vit/d-f/sparsity_vit.py``). The ViT families set ``"signed"``.
     """
 
     name: str
@@ -55,6 +61,7 @@ class ModelEntry:
     layer_groups: dict = field(default_factory=dict)
     input_mean: tuple = (0.0, 0.0, 0.0)
     input_std: tuple = (1.0, 1.0, 1.0)
+    activation_part: str = "positive"
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
@@ -66,6 +73,7 @@ class ModelEntry:
         if not callable(self.transform):
             raise ArgumentTypeError(f"transform: must be callable (an image to a model input), got {type(self.transform).__name__}")
         check_int("input_size", self.input_size, 1)
+        check_choice("activation_part", self.activation_part, ("positive", "signed"))
         for name in ("input_mean", "input_std"):
             values = getattr(self, name)
             if len(values) != 3 or (name == "input_std" and any(v <= 0 for v in values)):

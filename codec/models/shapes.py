@@ -365,7 +365,7 @@ def load_shapes_model(name: str, pretrained: bool = True, weights=None, progress
             os.replace(temporary, cached)
     layers, groups = analysis_layers(name, architecture)
     return ModelEntry(name, model.eval(), layers, normalize, list(SHAPES_CLASS_NAMES), 64, groups,
-                      (INPUT_MEAN,) * 3, (INPUT_STD,) * 3)
+                      (INPUT_MEAN,) * 3, (INPUT_STD,) * 3, activation_part="signed" if "tokens" in groups else "positive")
 
 
 @register_model("shapes_resnet")
