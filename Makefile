@@ -53,7 +53,7 @@ test: setup $(MATHJAX)
 # CPU configuration this machine can force: torch's, oneDNN's and MKL's instruction sets
 # (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA, MKL_ENABLE_INSTRUCTIONS) down to the lowest and, on an
 # AVX-512 CPU, to AVX2, and 1 thread; scripts/portability.py lists them and writes each one's margins
-# to tests/portability/code_paths.json. About 12 min per configuration on 2 cores.
+# to tests/portability/code_paths.json. About 6-8 min per configuration on 2 idle cores (30-40 with another job beside it).
 test-portable: setup $(MATHJAX)
 	$(PY) scripts/portability.py test
 
