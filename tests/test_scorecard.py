@@ -346,6 +346,8 @@ def test_the_departures_table_names_claims_sources_and_reasons():
     rows = [line for line in table.splitlines()[2:] if line.startswith("|")]
     assert len(rows) == len(scorecard.DEPARTURES) >= 10
     assert all(row.count(" | ") == 4 for row in rows)  # five cells, no stray pipe
+    # a row opens with its topic, never with a number that reads as a row of the claims table above it
+    assert not any(row.split("|")[1].strip()[:1].isdigit() for row in rows)
     # the released superclass run's shares and layers are cited by file and line
     assert "37% (`baccuslab/CODEC_ICLR_2026` `figures/supp_ablate_superclass/scripts/ablate_superclass.py` line 36)" in table
     covered = {claim for departure in scorecard.DEPARTURES for claim in departure.claims}

@@ -50,7 +50,7 @@ _SUPERCLASS = f"`{_RELEASED}` `figures/supp_ablate_superclass/scripts/ablate_sup
 
 #: Every departure of the book's protocol from the authors', in claim order.
 DEPARTURES: tuple[Departure, ...] = (
-    Departure((), "network (CNN)", "ResNet-50, ImageNet weights (the paper, §4)",
+    Departure((), "network (CNN)", "ResNet-50, ImageNet weights (the paper)",
               "EfficientNet-Lite0 with ImageNet weights (`sample`); a small ResNet trained on planted shapes (`tiny`)",
               "no ImageNet ResNet-50 weights can be had on the machines that build this book"),
     Departure((), "images", "the ImageNet validation set, 50 images per class of 1,000 (`ablate_superclass.py` line 24 subsamples 50)",
@@ -100,7 +100,7 @@ DEPARTURES: tuple[Departure, ...] = (
 
 
 def render_departures(departures=DEPARTURES) -> str:
-    """The departures as a Markdown table: claims, topic, the authors, the book, why.
+    """The departures as a Markdown table: topic, claims, the authors, the book, why.
 
     Parameters
     ----------
@@ -112,8 +112,8 @@ def render_departures(departures=DEPARTURES) -> str:
     def cell(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
 
-    lines = ["| claims | topic | the authors | this book | why |", "|---|---|---|---|---|"]
+    lines = ["| topic | claims | the authors | this book | why |", "|---|---|---|---|---|"]
     for d in departures:
         claims = ", ".join(str(c) for c in d.claims) if d.claims else "all"
-        lines.append(f"| {claims} | {cell(d.topic)} | {cell(d.authors)} | {cell(d.book)} | {cell(d.reason)} |")
+        lines.append(f"| {cell(d.topic)} | {claims} | {cell(d.authors)} | {cell(d.book)} | {cell(d.reason)} |")
     return "\n".join(lines) + "\n"
