@@ -208,6 +208,13 @@ def mean_hoyer(contributions_ei, activations) -> tuple[float, float]:
     (float, float)
         The two means (images whose vector is all zero are left out).
     """
+    contributions_ei, activations = _hoyer_inputs(contributions_ei, activations)
+    return (float(np.nanmean(hoyer(contributions_ei.sum(axis=1), axis=1))),
+            float(np.nanmean(hoyer(activations, axis=1))))
+
+
+def _hoyer_inputs(contributions_ei, activations) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 2, C) contribution parts and (N, C) activations of the same images, as float64 arrays."""
     contributions_ei = _as_numpy(contributions_ei, "contributions_ei")
     if contributions_ei.ndim != 3 or contributions_ei.shape[1] != 2:
         raise ValueError(f"contributions_ei: expected (N, 2, C), got shape {contributions_ei.shape}")
@@ -215,8 +222,7 @@ def mean_hoyer(contributions_ei, activations) -> tuple[float, float]:
     if activations.shape != (contributions_ei.shape[0], contributions_ei.shape[2]):
         raise ValueError(f"activations: must be (N, C) = {(contributions_ei.shape[0], contributions_ei.shape[2])} like the "
                          f"contributions, got shape {activations.shape}")
-    return (float(np.nanmean(hoyer(contributions_ei.sum(axis=1), axis=1))),
-            float(np.nanmean(hoyer(activations, axis=1))))
+    return contributions_ei, activations
 
 
 def paired_difference(a, b) -> tuple[float, float]:
@@ -258,9 +264,7 @@ def hoyer_difference(contributions_ei, activations) -> tuple[float, float]:
         Mean difference and standard error (:func:`paired_difference`; images where either vector
         is all zero are left out).
     """
-    contributions_ei = _as_numpy(contributions_ei, "contributions_ei")
-    activations = _as_numpy(activations, "activations")
-    mean_hoyer(contributions_ei, activations)  # the shape checks
+    contributions_ei, activations = _hoyer_inputs(contributions_ei, activations)
     return paired_difference(hoyer(contributions_ei.sum(axis=1), axis=1), hoyer(activations, axis=1))
 
 

@@ -327,8 +327,9 @@ class ContributionStore:
                     "with this codec, or read part='signed'")
             return self._gather(key)
         parts = self._gather(key)
-        return {"signed": lambda: parts.sum(axis=1), "positive": lambda: parts[:, 0], "negative": lambda: parts[:, 1],
-                "both": lambda: parts}[part]()
+        if part == "signed":
+            return parts.sum(axis=1)
+        return parts if part == "both" else parts[:, ("positive", "negative").index(part)]
 
     def describe(self) -> str:
         """Settings and completion state, for ``python -m codec info``."""
