@@ -149,7 +149,9 @@ class Experiment:
         return np.array([position[str(path)] for path in theirs])
 
     def sae_settings(self, kind=None, **overrides):
-        """Settings of the SAEs of this scale: the preset's learning rate, epoch limit, patience and training seed.
+        """Settings of the SAEs of this scale: the preset's learning rate, epoch limit, patience and training seed,
+        and the part of the activations that the model's family reads (:attr:`codec.models.ModelEntry.activation_part`:
+        Σ relu(h) for CNNs, the signed token sum for ViTs, as in the authors' released scripts).
 
         Parameters
         ----------
@@ -166,7 +168,8 @@ class Experiment:
         epochs = self.config.sae_epochs
         if issubclass(kind, STSAESettings) and self.config.released_sae_epochs is not None:
             epochs = self.config.released_sae_epochs
-        fields = {"lr": self.config.sae_lr, "epochs": epochs, "patience": self.config.sae_patience, "seed": self.config.training_seed}
+        fields = {"lr": self.config.sae_lr, "epochs": epochs, "patience": self.config.sae_patience, "seed": self.config.training_seed,
+                  "activation_part": self.entry.activation_part}
         fields |= {name: value for name, value in overrides.items() if value is not None}
         return kind(**fields)
 

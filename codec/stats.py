@@ -290,7 +290,9 @@ def layer_summary(contributions_ei, activations, labels, fraction: float = 0.95)
         part; ``ei_correlation_per_image``: the median over images of the per-image correlation
         across channels (the released code's statistic, :func:`ei_correlation` ``over="images"``);
         ``pcs_contribution`` and ``pcs_activation``: principal components needed for
-        ``fraction`` of the variance of the class-averaged vectors.
+        ``fraction`` of the variance of the class-averaged vectors; ``hoyer_difference_se``: the
+        standard error over images of the paired difference of the two Hoyer indices
+        (:func:`hoyer_difference`), which the scorecard's tie rule reads.
     """
     contributions_ei = _as_numpy(contributions_ei, "contributions_ei")
     activations = _as_numpy(activations, "activations")
@@ -299,6 +301,7 @@ def layer_summary(contributions_ei, activations, labels, fraction: float = 0.95)
     return {
         "hoyer_contribution": hoyer_contribution,
         "hoyer_activation": hoyer_activation,
+        "hoyer_difference_se": hoyer_difference(contributions_ei, activations)[1],
         "ei_correlation": ei_correlation(contributions_ei, over="channels"),
         "ei_correlation_per_image": float(np.nanmedian(ei_correlation(contributions_ei, over="images"))),
         "pcs_contribution": components_for_variance(class_averages(net, labels)[1], fraction),

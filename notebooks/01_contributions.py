@@ -18,7 +18,11 @@
 # analysis layer we compute each channel's **contribution** to the network's top-1 logit
 # (hidden Integrated Gradients, 10 steps, trapezoid rule), split it into a positive (excitatory)
 # and a negative (inhibitory) part, sum over space, and compare it with the channel's
-# **activation**. The parameters below select the scale. The default is `tiny`: a small ResNet
+# **activation**, summed over space as the authors' scripts do for a CNN: its positive part
+# Σ relu(h) (`figures/figure_3_contribution_stats/sparsity.py`; `dimensionality.py`:
+# `ASPATIAL_OP='positive'`). Where a layer's outputs take both signs (EfficientNet's linear
+# bottlenecks; the tiny ResNet's block outputs follow a ReLU, so there the two coincide), the
+# signed sum Σ h is drawn beside it, not judged. The parameters below select the scale. The default is `tiny`: a small ResNet
 # trained on planted *shapes* images, which runs offline on a CPU in a few minutes.
 # `papermill -p preset sample` runs the same page on EfficientNet-Lite0 and real ImageNet
 # images.
@@ -75,7 +79,11 @@ started = time.perf_counter()
 print(experiment.describe())
 store = experiment.store()
 labels, layers = store.field("label"), store.layers
-print(f"{len(layers)} analysis layers, from {layers[0]} to {layers[-1]}")
+activation_part = entry.activation_part  # "positive" (Σ relu(h)) for CNNs, "signed" (Σ h) for ViTs
+signed_differs = activation_part != "signed" and any(np.any(store.activations(l, "negative") != 0) for l in layers)
+print(f"{len(layers)} analysis layers, from {layers[0]} to {layers[-1]}; activations summed over space as their {activation_part} part"
+      + ("; the signed sum differs at some layers and is drawn beside it" if signed_differs else
+         "" if activation_part == "signed" else " (the layers' outputs are non-negative: the signed sum is the same)"))
 
 # %% [markdown]
 # ## Activation and contribution maps of one channel (Fig. 2B–E)
@@ -124,12 +132,14 @@ plt.show()
 # contributions sparser than activations at every layer, and contributions sparser with depth.
 
 # %% tags=["hide-input"]
-summaries = pd.DataFrame([stats.layer_summary(store.contributions(l), store.activations(l), labels) for l in layers], index=layers)
+summaries = pd.DataFrame([stats.layer_summary(store.contributions(l), store.activations(l, activation_part), labels) for l in layers], index=layers)
 hoyer_c, hoyer_a = summaries["hoyer_contribution"].to_numpy(), summaries["hoyer_activation"].to_numpy()
+signed = (pd.DataFrame([stats.layer_summary(store.contributions(l), store.activations(l, "signed"), labels) for l in layers], index=layers)
+          if signed_differs else None)
 
 classes_shown = np.unique(labels)[:4]
 rows = np.concatenate([np.flatnonzero(labels == c)[:10] for c in classes_shown])
-net, act = store.contributions(layer).sum(1)[rows], store.activations(layer)[rows]
+net, act = store.contributions(layer).sum(1)[rows], store.activations(layer, activation_part)[rows]
 fig, axes = plots.panels(2, height=3.2)
 plots.heatmap(axes[0], act / np.abs(act).max(axis=1, keepdims=True), f"activations, {layer}", signed=False,
               colorbar_label="activation / image max", aspect="auto")
@@ -143,14 +153,22 @@ plt.show()
 
 fig, axes = plots.panels(1, height=3.4, width=6.5)
 plots.across_depth(axes[0], layers, hoyer_c, "contributions")
-plots.across_depth(axes[0], layers, hoyer_a, "activations", marker="s")
+plots.across_depth(axes[0], layers, hoyer_a, "activations", marker="s", label=f"activations ({activation_part} part)")
+if signed_differs:
+    plots.across_depth(axes[0], layers, signed["hoyer_activation"], "activations", label="activations, signed sum (not judged)",
+                       linestyle=":", marker="")
 plots.depth_axis(axes[0], layers)
 axes[0].set_ylabel("Hoyer sparsity (mean over images)")
 axes[0].set_title(f"Sparsity of the channel vector of each image ({len(labels)} images)")
 axes[0].legend()
 plt.show()
 
-_ = scorecard.assess(results_dir, config.name, 1, {"layers": layers, "hoyer_contribution": hoyer_c, "hoyer_activation": hoyer_a})
+claim1 = {"layers": layers, "activation_part": activation_part, "hoyer_contribution": hoyer_c, "hoyer_activation": hoyer_a,
+          "hoyer_difference_se": summaries["hoyer_difference_se"].to_numpy()}
+if signed_differs:
+    claim1 |= {"hoyer_activation_signed": signed["hoyer_activation"].to_numpy(),
+               "hoyer_difference_se_signed": signed["hoyer_difference_se"].to_numpy()}
+_ = scorecard.assess(results_dir, config.name, 1, claim1)
 _ = scorecard.assess(results_dir, config.name, 2, {"hoyer_contribution": hoyer_c})
 
 # %% [markdown]
@@ -204,7 +222,7 @@ _ = scorecard.assess(results_dir, config.name, 3, {"ei_correlation_per_image_med
 pcs_c, pcs_a = summaries["pcs_contribution"].to_numpy(), summaries["pcs_activation"].to_numpy()
 classes_all = np.unique(labels)
 fig, axes = plots.panels(2, height=3.4)
-for values, name in ((store.contributions(layer).sum(1), "contributions"), (store.activations(layer), "activations")):
+for values, name in ((store.contributions(layer).sum(1), "contributions"), (store.activations(layer, activation_part), "activations")):
     curve = np.cumsum(stats.explained_variance(stats.class_averages(values, labels)[1]))
     axes[0].plot(np.arange(1, len(curve) + 1), curve, "o-", markersize=3, color=plots.colour(name), label=name)
 axes[0].axhline(0.95, color=plots.colour("baseline"), linestyle=":", label="95%")
@@ -214,14 +232,18 @@ axes[0].set_ylabel("fraction of variance explained")
 axes[0].set_title(f"Class averages at {layer} ({len(classes_all)} classes, {len(labels)} images)")
 axes[0].legend()
 plots.across_depth(axes[1], layers, pcs_c, "contributions")
-plots.across_depth(axes[1], layers, pcs_a, "activations", marker="s")
+plots.across_depth(axes[1], layers, pcs_a, "activations", marker="s", label=f"activations ({activation_part} part)")
+if signed_differs:
+    plots.across_depth(axes[1], layers, signed["pcs_activation"], "activations", label="activations, signed sum (not judged)",
+                       linestyle=":", marker="")
 plots.depth_axis(axes[1], layers)
 axes[1].set_ylabel("components for 95%")
 axes[1].set_title("Across depth")
 axes[1].legend()
 plt.show()
-_ = scorecard.assess(results_dir, config.name, 4, {"pcs_contribution": pcs_c, "pcs_activation": pcs_a})
-summaries.rename(columns={"hoyer_contribution": "Hoyer, contributions", "hoyer_activation": "Hoyer, activations",
+_ = scorecard.assess(results_dir, config.name, 4, {"activation_part": activation_part, "pcs_contribution": pcs_c, "pcs_activation": pcs_a,
+                                                   **({"pcs_activation_signed": signed["pcs_activation"].to_numpy()} if signed_differs else {})})
+summaries.drop(columns="hoyer_difference_se").rename(columns={"hoyer_contribution": "Hoyer, contributions", "hoyer_activation": "Hoyer, activations",
                           "ei_correlation": "E/I r, image-averaged", "ei_correlation_per_image": "E/I r, per image (median)",
                           "pcs_contribution": "PCs, contributions", "pcs_activation": "PCs, activations"}).round(3)
 
@@ -247,7 +269,10 @@ variants = {  # name: (store, its rows of the subset's images)
 }
 variant_hoyer = pd.DataFrame({name: [np.nanmean(stats.hoyer(source.contributions(l)[pick].sum(1), axis=1)) for l in layers]
                               for name, (source, pick) in variants.items()}, index=layers)
-subset_hoyer_a = np.array([np.nanmean(stats.hoyer(store.activations(l)[rows], axis=1)) for l in layers])
+subset_hoyer_a = np.array([np.nanmean(stats.hoyer(store.activations(l, activation_part)[rows], axis=1)) for l in layers])
+contrastive_store = variants["IG, contrastive"][0]
+contrastive_se = np.array([stats.hoyer_difference(contrastive_store.contributions(l), store.activations(l, activation_part)[rows])[1]
+                           for l in layers])
 fig, axes = plots.panels(1, height=3.6, width=7.0)
 colours = [plots.colour("contributions")] + plots.series_colours(len(variants) - 1)  # IG top-1: this page's contributions
 for (name, values), marker, colour in zip(variant_hoyer.items(), "os^vD", colours):
@@ -260,6 +285,7 @@ axes[0].legend(ncol=2)
 plt.show()
 _ = scorecard.assess(results_dir, config.name, 15, {"contrastive": variant_hoyer["IG, contrastive"].to_numpy(),
                                                     "top1": variant_hoyer["IG, top-1"].to_numpy(), "activations": subset_hoyer_a,
+                                                    "contrastive_minus_activations_se": contrastive_se, "activation_part": activation_part,
                                                     "images": len(rows)})
 variant_hoyer.round(3)
 
@@ -287,7 +313,7 @@ variant_hoyer.round(3)
 
 # %% tags=["hide-input"]
 ig_time, normgrad_time = experiment.time_method("ig", 10, layers), experiment.time_method("actgrad_norm", 1, layers)
-claim16 = scorecard.assess(results_dir, config.name, 16, {"ratio": ig_time / normgrad_time})
+claim16 = scorecard.assess(results_dir, config.name, 16, {"ratio": ig_time / normgrad_time, "device": str(experiment.device)})
 print(f"IG-10 {1000 * ig_time:.1f} ms/image, act-normgrad {1000 * normgrad_time:.1f} ms/image on {experiment.device}: "
       f"ratio {claim16['details']['ratio']:.1f}")
 

@@ -30,6 +30,8 @@ its rule's boundary at tiny).
 
     python scripts/portability.py seeds     # execute notebooks 02-06 at tiny once per training seed and
                                             # write book/results/tiny/seed-variability.json
+    python scripts/portability.py seeds --refresh 03   # after a change to notebook 03 alone: execute it
+                                            # again per seed, keep the saved claims of the others
     python scripts/portability.py test      # run the numerically sensitive tests under every CPU
                                             # configuration (make test-portable), and write each tiny
                                             # value's deviation as a share of its tolerance to
@@ -347,15 +349,36 @@ def _saved_run(saved: Path, environment: dict, notebooks, parameters=None) -> di
     return {int(k): v for k, v in json.loads(saved.read_text())["claims"].items()}
 
 
-def measure_seeds(seeds: list[int], notebooks: list[str]) -> dict:
+def _refresh_run(saved: Path, notebooks: list[str], parameters: dict) -> None:
+    """Execute ``notebooks`` again and put the claims they record in place of those ``saved`` holds
+    (the other notebooks' claims are kept); print which claims changed."""
+    previous = json.loads(saved.read_text())
+    with tempfile.TemporaryDirectory() as scratch:
+        print(f"{saved.stem}: executing the notebooks {notebooks} again at tiny ({parameters})", flush=True)
+        records = execute_tiny({}, Path(scratch), notebooks, parameters)
+        for executed in Path(scratch).glob("*.ipynb"):
+            shutil.copy2(executed, RUNS / f"{saved.stem}-{executed.name}")
+    changed = sorted(claim for claim, record in records.items() if previous["claims"].get(str(claim)) != record)
+    print(f"{saved.stem}: claims {sorted(records)} recorded again; changed: {changed or 'none'}", flush=True)
+    previous["claims"] |= {str(claim): record for claim, record in records.items()}
+    saved.write_text(json.dumps(previous, indent=1))
+
+
+def measure_seeds(seeds: list[int], notebooks: list[str], refresh: list[str] | None = None) -> dict:
     """Execute ``notebooks`` at tiny once per training seed (natively; the stores are shared, the
-    SAEs and CNNs are cached per seed) and their variability (:func:`seed_variability`)."""
+    SAEs and CNNs are cached per seed) and their variability (:func:`seed_variability`).
+
+    ``refresh``: notebooks to execute again where a seed's run is saved already (after a change to
+    them alone), keeping the claims of the others."""
     RUNS.mkdir(parents=True, exist_ok=True)
     shared_runs = RUNS / "seed-runs"
     runs = {}
     for seed in seeds:
         parameters = {"preset": {"name": "tiny", "training_seed": seed}, "runs_dir": str(shared_runs)}
-        runs[seed] = _saved_run(RUNS / f"seed-{seed}.json", {}, notebooks, parameters)
+        saved = RUNS / f"seed-{seed}.json"
+        if refresh and saved.exists():
+            _refresh_run(saved, refresh, parameters)
+        runs[seed] = _saved_run(saved, {}, notebooks, parameters)
     import torch
 
     report = seed_variability(runs)
@@ -424,6 +447,8 @@ def main(argv=None) -> int:
                         help=f"test: only these configurations (here: {', '.join(configurations())})")
     parser.add_argument("--seeds", type=lambda text: [int(s) for s in text.split(",")], default=SEEDS,
                         help=f"seeds: the training seeds (default {','.join(map(str, SEEDS))})")
+    parser.add_argument("--refresh", type=lambda text: text.split(","),
+                        help="seeds: execute these notebooks again where a seed's run is saved already, keeping the others' claims")
     parser.add_argument("--notebooks", type=lambda text: text.split(","), default=TRAINING_NOTEBOOKS,
                         help=f"seeds: the notebooks executed per seed (default {','.join(TRAINING_NOTEBOOKS)}: those that train)")
     args, extra = parser.parse_known_args(argv)
@@ -433,7 +458,9 @@ def main(argv=None) -> int:
     if args.action == "seeds":
         if len(args.seeds) < 3:
             parser.error(f"--seeds: a variability needs at least 3 seeds, got {args.seeds}")
-        report = measure_seeds(args.seeds, args.notebooks)
+        if args.refresh and not set(args.refresh) <= set(args.notebooks):
+            parser.error(f"--refresh: {sorted(set(args.refresh) - set(args.notebooks))} are not among --notebooks {args.notebooks}")
+        report = measure_seeds(args.seeds, args.notebooks, args.refresh)
         SEED_FILE.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
         print(f"wrote {SEED_FILE.relative_to(ROOT)}")
         return 0

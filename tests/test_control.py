@@ -344,6 +344,22 @@ def test_ablating_a_textures_modes_removes_that_textures_classes_more_than_the_o
     group_ratio, others_ratio = np.array(drops).T
     assert (group_ratio < others_ratio).sum() >= 3, drops  # at least 3 of the 4 textures
     assert np.median(group_ratio) < 0.5 < np.median(others_ratio), drops
+    # superclass_control: the same tables as the loop above, for every superclass and mode
+    curves = control.superclass_control(forward, fits, labels, control_labels.numpy(), textures, {"ablate": [10], "preserve": [10, 37]},
+                                        top_k=1)
+    assert set(curves) == {(name, mode) for name in textures for mode in control.MODES}
+    for g, name in enumerate(textures):
+        assert curves[name, "ablate"].iloc[0]["group_after"] / curves[name, "ablate"].iloc[0]["group_before"] == drops[g][0]
+        assert list(curves[name, "preserve"]["pct"]) == [10, 37]
+    details = control.superclass_details(curves, textures, control_labels.numpy(), 10, 37)["groups"]
+    for name, members in textures.items():
+        preserved = curves[name, "preserve"].set_index("pct").loc[37]
+        assert details[name]["preserve_group_after"] == preserved["group_after"]
+        assert details[name]["classes"] == 4 and details[name]["image_share"] == pytest.approx(4 / 16)
+    with pytest.raises(ValueError, match="preserve_pct: 9 is not among the pcts of the preserve table"):
+        control.superclass_details(curves, textures, control_labels.numpy(), 10, 9)
+    with pytest.raises(ValueError, match="pcts: a mapping of mode"):
+        control.superclass_control(forward, fits, labels, control_labels.numpy(), textures, {"remove": [10]})
 
 
 # --------------------------------------------------------------------------- shares scaled to the network
@@ -385,6 +401,26 @@ def test_width_matched_pcts_select_as_many_channels_as_resnet50_at_the_same_dept
         control.width_matched_pcts(layers, {}, late, 2)
     with pytest.raises(ValueError, match="pct: a percentage"):
         control.width_matched_pcts(layers, channels, late, 0)
+
+
+def test_layers_at_the_released_superclass_runs_depths():
+    # the authors' superclass run perturbs ResNet-50's blocks 12-15 of 16 (the last quarter of the depth)
+    sixteen = [f"blocks.{i}" for i in range(16)]
+    assert control.layers_at_reference_depths(sixteen) == sixteen[12:]
+    assert control.layers_at_reference_depths(sixteen, positions=(0,)) == ["blocks.0"]
+    # another depth: the layers whose relative depth (position / n) exceeds 12/16
+    for n in (3, 6, 8, 20, 33):
+        layers = [f"l{i}" for i in range(n)]
+        expected = [layer for i, layer in enumerate(layers) if (i + 1) / n > 12 / 16]
+        assert control.layers_at_reference_depths(layers) == expected, n
+    assert control.layers_at_reference_depths(["only"]) == ["only"]
+    assert (control.RELEASED_SUPERCLASS_ABLATE_PCT, control.RELEASED_SUPERCLASS_PRESERVE_PCT, control.PRESERVE_PCT) == (9, 37, 37)
+    with pytest.raises(ValueError, match="positions: 16 is beyond the reference's 16 layers"):
+        control.layers_at_reference_depths(sixteen, positions=(16,))
+    with pytest.raises(ValueError, match="positions: no layer of the 2 lies at the relative depth"):
+        control.layers_at_reference_depths(["a", "b"], positions=(0,))
+    with pytest.raises(TypeError, match="layers: the network's layers in order"):
+        control.layers_at_reference_depths("blocks.0")
 
 
 def test_class_control_takes_a_percentage_per_layer(toy):

@@ -262,6 +262,7 @@ VALID = {
     "codec.control.shares.relative_depths": lambda c: ((16,), {}),
     "codec.control.shares.reference_position": lambda c: ((0.5, 16), {}),
     "codec.control.shares.width_matched_pcts": lambda c: ((["a", "b"], {"a": 10, "b": 20}, ["b"], 2.0), {}),
+    "codec.control.shares.layers_at_reference_depths": lambda c: ((["a", "b"],), {}),
     "codec.control.interventions.check_pct": lambda c: ((10,), {}),
     "codec.control.rankings.rank_channels": lambda c: ((np.ones((2, 4)),), {"seed": 0}),
     "codec.control.rankings.mode_rankings": lambda c: ((np.ones((6, 4)), c.corr, 4), {"top": 1, "seed": 0}),
@@ -279,6 +280,9 @@ VALID = {
         (c.forward, {"2": np.ones((len(c.classes), 4))}, c.labels, c.classes, [25, 50]), {"top_k": 1, "seed": 0}),
     "codec.control.experiments.group_control": lambda c: (
         (c.forward, {"2": np.ones(4)}, c.labels, c.classes[:1], [25, 50]), {"top_k": 1, "seed": 0}),
+    "codec.control.experiments.superclass_control": lambda c: (
+        (c.forward, c.fits, c.labels, c.labels, {"first": [int(c.classes[0])]}, {"ablate": [25]}), {"top_k": 1, "seed": 0}),
+    "codec.control.experiments.superclass_details": lambda c: ((_superclass_curves(c), {"first": [int(c.classes[0])]}, c.labels, 25, 50), {}),
     "codec.control.experiments.depth_sweep": lambda c: (
         (c.model, c.inputs, c.labels, c.classes, c.fits, c.indicator, ["2"]), {"pcts": [25, 50], "n_trials": 2, "seed": 0,
                                                                                "rows_per_pass": 8}),
@@ -378,6 +382,11 @@ def _bad(call, param, error=(ValueError, TypeError)):
     return call, param, error
 
 
+def _superclass_curves(c) -> dict:
+    return control.superclass_control(c.forward, c.fits, c.labels, c.labels, {"first": [int(c.classes[0])]},
+                                      {"ablate": [25], "preserve": [50]}, top_k=1)
+
+
 def _plots():
     """codec.plots with matplotlib's non-interactive backend (the tests draw nothing)."""
     import matplotlib
@@ -454,6 +463,15 @@ EXTRA = {
         _bad(lambda c: control.control_sweep(c.forward, "2", c.labels, c.classes, {}, mode="zero"), "mode")],
     "codec.control.experiments.class_control_across": [
         _bad(lambda c: control.class_control_across(c.forward, {"2": np.ones((len(c.classes), 4))}, c.labels, c.classes, "10"), "pcts")],
+    "codec.control.experiments.superclass_control": [
+        _bad(lambda c: control.superclass_control(c.forward, c.fits, c.labels, c.labels, {}, {"ablate": [25]}), "groups"),
+        _bad(lambda c: control.superclass_control(c.forward, c.fits, c.labels, c.labels, {"a": [0]}, {"remove": [25]}), "pcts"),
+        _bad(lambda c: control.superclass_control(c.forward, {}, c.labels, c.labels, {"a": [0]}, {"ablate": [25]}), "fits"),
+        _bad(lambda c: control.superclass_control(None, c.fits, c.labels, c.labels, {"a": [0]}, {"ablate": [25]}), "forward")],
+    "codec.control.experiments.superclass_details": [
+        _bad(lambda c: control.superclass_details(_superclass_curves(c), {"first": [int(c.classes[0])]}, c.labels, 30, 50), "ablate_pct"),
+        _bad(lambda c: control.superclass_details(_superclass_curves(c), {"other": [0]}, c.labels, 25, 50), "curves"),
+        _bad(lambda c: control.superclass_details(_superclass_curves(c), {"first": [0]}, [0.5], 25, 50), "labels")],
     "codec.control.experiments.group_control": [
         _bad(lambda c: control.group_control(c.forward, {"2": np.ones(4)}, c.labels, c.classes, [25]), "members"),
         _bad(lambda c: control.group_control(c.forward, {"2": np.ones(3)}, c.labels, c.classes[:1], [25]), "weights['2']"),
@@ -579,6 +597,12 @@ EXTRA = {
                                              _bad(lambda c: control.relative_depths(2.0), "n_layers")],
     "codec.control.shares.reference_position": [_bad(lambda c: control.reference_position(0.0, 16), "depth"),
                                                 _bad(lambda c: control.reference_position(1.5, 16), "depth")],
+    "codec.control.shares.layers_at_reference_depths": [
+        _bad(lambda c: control.layers_at_reference_depths("ab"), "layers"),
+        _bad(lambda c: control.layers_at_reference_depths(["a"], positions="12"), "positions"),
+        _bad(lambda c: control.layers_at_reference_depths(["a"], positions=(-1,)), "positions"),
+        _bad(lambda c: control.layers_at_reference_depths(["a"], positions=(3,), n_reference=2), "positions"),
+        _bad(lambda c: control.layers_at_reference_depths(["a"], n_reference=0), "n_reference")],
     "codec.control.shares.width_matched_pcts": [
         _bad(lambda c: control.width_matched_pcts("ab", {"a": 10}, ["a"], 2), "layers"),
         _bad(lambda c: control.width_matched_pcts(["a"], {"a": 10}, "a", 2), "perturbed"),

@@ -69,6 +69,14 @@ def test_sae_settings_are_the_presets_and_the_released_sae_has_its_own_epoch_lim
     assert type(released) is STSAESettings and released.epochs == tiny.released_sae_epochs and released.seed == 2
     assert (released.hidden, released.threshold, released.nonnegative) == (2048, 0.8, False)
     assert written.seed == 0
+    # the activations' part is the model family's (the tiny CNN: Σ relu(h), as the authors' CNN SAEs), overridable
+    assert experiment.entry.activation_part == "positive" and written.activation_part == released.activation_part == "positive"
+    assert experiment.sae_settings(activation_part="signed").activation_part == "signed"
+
+
+def test_the_vit_reads_signed_token_sums(tmp_path):
+    vit = Experiment.from_preset("tiny", tmp_path, per_class=1, vit=True)
+    assert vit.entry.activation_part == "signed" and vit.sae_settings().activation_part == "signed"
 
 
 def test_the_training_seed_reaches_every_sae_and_the_retina_cnn(tmp_path):

@@ -146,3 +146,24 @@ def test_configurations_force_each_library_down_and_to_avx2_on_an_avx512_cpu(mon
     assert {"native", "aten-default", "onednn-sse41", "mkl-sse42", "threads-1"} <= set(configs)
     monkeypatch.setattr(portability, "cpu_flags", lambda: {"avx2"})
     assert not any(name.endswith("avx2") for name in portability.configurations())  # AVX2 is already the CPU's own choice
+
+
+def test_refreshing_a_saved_seed_run_replaces_the_executed_notebooks_claims_only(tmp_path, monkeypatch, capsys):
+    saved = tmp_path / "seed-3.json"
+    saved.write_text(portability.json.dumps({"environment": {}, "parameters": {"preset": "x"},
+                                              "claims": {"5": _record(5, "holds", r2=[0.9]), "7": _record(7, "holds", ratio=[0.1])}}))
+    executed = []
+
+    def execute_tiny(environment, work, notebooks, parameters):
+        executed.append((notebooks, parameters))
+        return {7: _record(7, "does not hold", ratio=[0.6])}
+
+    monkeypatch.setattr(portability, "execute_tiny", execute_tiny)
+    monkeypatch.setattr(portability, "RUNS", tmp_path)
+    portability._refresh_run(saved, ["03"], {"preset": {"name": "tiny", "training_seed": 3}})
+    claims = portability.json.loads(saved.read_text())["claims"]
+    assert executed == [(["03"], {"preset": {"name": "tiny", "training_seed": 3}})]
+    assert claims["5"]["details"] == {"r2": [0.9]} and claims["7"]["details"] == {"ratio": [0.6]}
+    assert "changed: [7]" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        portability.main(["seeds", "--notebooks", "02,03", "--refresh", "06"])

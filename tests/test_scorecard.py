@@ -211,7 +211,7 @@ def test_committed_verdicts_are_what_the_rules_decide_from_the_committed_numbers
         context = {"r2_per_feature_contributions": 0.0, "r2_per_feature_activations": 0.0} if claim_id == 5 else {}
         context |= {"chance": 0.0} if claim_id == 14 else {}
         holds, value = scorecard.VERDICT_RULES[claim_id].judge(record["details"], **context)
-        assert record["verdict"] == ("holds" if holds else "does not hold"), (claim_id, scale)
+        assert record["verdict"] == ("not testable at this scale" if holds is None else "holds" if holds else "does not hold"), (claim_id, scale)
         if not context:  # the value is worded from the details alone
             assert record["value"] == value, (claim_id, scale)
         checked += 1
@@ -376,3 +376,51 @@ def test_a_qualitative_claims_verdict_is_labelled_as_this_projects_test(tmp_path
     assert "**does not hold** (this project's test of a qualitative claim): maps alike" in page
     assert "**holds**: clusters hold" in page
     assert [claim.id for claim in scorecard.CLAIMS if claim.qualitative] == [11]
+
+
+def test_claims_1_4_and_5_name_the_activations_part_and_give_the_signed_form_beside_without_judging_it(tmp_path):
+    details = {"layers": ["a", "b"], "activation_part": "positive", "hoyer_contribution": [0.6, 0.7], "hoyer_activation": [0.4, 0.5],
+               "hoyer_difference_se": [0.01, 0.01], "hoyer_activation_signed": [0.65, 0.5], "hoyer_difference_se_signed": [0.01, 0.01]}
+    record = scorecard.assess(tmp_path, "sample", 1, details)
+    assert record["verdict"] == "holds"  # the signed sums' lower layer does not decide
+    assert "vs activations (Σ relu(h)) 0.40–0.50" in record["value"]
+    assert "against the signed sums Σ h (not judged): higher at 1, a tie within one standard error at 0, lower at 1 (a) of 2" in record["value"]
+    four = scorecard.assess(tmp_path, "sample", 4, {"activation_part": "positive", "pcs_contribution": [2, 4], "pcs_activation": [1, 3],
+                                                    "pcs_activation_signed": [3, 3]})
+    assert four["verdict"] == "holds" and four["value"].endswith("activations (Σ relu(h)) [1, 3]; activations as signed sums Σ h (not judged) [3, 3]")
+    five = {"sae": "as written", "layers": ["a", "b"], "activation_part": "positive", "r2_contributions": [0.8, 0.8],
+            "r2_activations": [0.9, 0.8], "signed_activations": {"r2_activations": [0.4, 0.5]}}
+    holds, value = scorecard.VERDICT_RULES[5].judge(five, r2_per_feature_contributions=0.5, r2_per_feature_activations=0.5)
+    assert holds and "activations (Σ relu(h)) 0.85" in value and "signed sums Σ h (not judged): mean R² 0.45" in value
+
+
+def test_claim_7_judges_its_own_shares_and_reports_the_papers_share_read_literally(tmp_path):
+    judged = _class_control(ablate=([0.2, 0.3, 0.4], [0.9, 0.9, 0.9]), preserve=([0.8, 0.9, 0.7], [0.2, 0.1, 0.3]))
+    details = judged | {"share": "width-matched", "pct": {"a": 21.1, "b": 12.7}, "preserve_pct": 37,
+                        "n_channels": {"a": 40, "b": 40}, "n_channels_preserved": {"a": 71, "b": 118},
+                        "paper_share": {"pct": 2, "n_channels": {"a": 3, "b": 6},
+                                        **_class_control(ablate=([0.9, 0.9, 0.9], [1.0, 1.0, 1.0]),
+                                                         preserve=([0.0, 0.0, 0.1], [0.0, 0.0, 0.0]))}}
+    record = scorecard.assess(tmp_path, "sample", 7, details)
+    assert record["verdict"] == "holds"
+    assert record["value"].startswith("ablation at width-matched shares 21.1%, 12.7% (40 of a, 40 of b channels): target 0.30, others 0.90; "
+                                      "preservation at 37% (71, 118 channels): target 0.80, others 0.20")
+    assert "with both at 2% (3, 6 channels; the paper's share read literally at the ImageNet scales; not judged): ablation target " \
+           "0.90, others 1.00, preservation target 0.00, others 0.00, which would not hold" in record["value"]
+    # the literal share's numbers never decide: swap them in and the verdict follows the judged ones
+    details["paper_share"] |= {key: details[key] for key in ("ablate_target", "ablate_others", "preserve_target", "preserve_others")}
+    details["preserve_target"] = [0.1, 0.1, 0.1]
+    assert scorecard.assess(tmp_path, "sample", 7, details)["verdict"] == "does not hold"
+
+
+def test_claim_10_reads_the_imagenet_sample_run_where_there_is_one(tmp_path):
+    own = _superclass(ablate=(0.9, 0.9), preserve=(0.1, 0.1)) | {"preserve_pct": 37}  # would not hold
+    wide = _superclass(ablate=(0.2, 0.95), preserve=(0.8, 0.3))["groups"]
+    wide["dog"] |= {"classes": 118, "image_share": 0.118}
+    record = scorecard.assess(tmp_path, "sample", 10, own | {"imagenet_sample": {"images": 1000, "classes": 1000, "groups": wide}})
+    assert record["verdict"] == "holds"
+    assert record["value"].startswith("9% ablated, 37% preserved at a, b; on the ImageNet sample (1000 images, 1000 classes): "
+                                      "dog, 118 classes, 12% of the images: accuracy ratio ablated superclass 0.20, others 0.95")
+    assert "on this scale's images (not judged, would not hold): dog: accuracy ratio ablated superclass 0.90" in record["value"]
+    alone = scorecard.assess(tmp_path, "tiny", 10, own)
+    assert alone["verdict"] == "does not hold" and alone["value"].startswith("9% ablated, 37% preserved at a, b; dog: accuracy ratio")

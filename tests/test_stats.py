@@ -114,6 +114,10 @@ def test_layer_summary_combines_the_statistics():
     assert summary["hoyer_contribution"] == pytest.approx(np.mean(stats.hoyer(0.5 * positive, axis=1)))
     assert summary["ei_correlation"] == pytest.approx(1.0)
     assert summary["pcs_activation"] == stats.components_for_variance(stats.class_averages(activations, labels)[1])
+    # the tie rule's standard error: scipy's sem of the per-image differences
+    from scipy.stats import sem
+    difference = stats.hoyer(0.5 * positive, axis=1) - stats.hoyer(activations, axis=1)
+    assert summary["hoyer_difference_se"] == pytest.approx(sem(difference))
 
 
 def test_per_image_ei_correlation_is_a_per_image_corrcoef_across_channels():

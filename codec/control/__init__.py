@@ -41,6 +41,8 @@ from .experiments import (
     evenly_spaced,
     group_control,
     images_per_class,
+    superclass_control,
+    superclass_details,
     superclass_groups,
 )
 from .forward import MaskedForward, PrefixCacheError
@@ -58,12 +60,25 @@ from .rankings import (
     top_channels,
 )
 from .scoring import auc, class_accuracy, curves, performance_score, score_table, scores, target_and_others
-from .shares import RESNET50_BLOCK_WIDTHS, reference_position, relative_depths, width_matched_pcts
+from .shares import (
+    PRESERVE_PCT,
+    RELEASED_SUPERCLASS_ABLATE_PCT,
+    RELEASED_SUPERCLASS_POSITIONS,
+    RELEASED_SUPERCLASS_PRESERVE_PCT,
+    RESNET50_BLOCK_WIDTHS,
+    layers_at_reference_depths,
+    reference_position,
+    relative_depths,
+    width_matched_pcts,
+)
 
 __all__ = [
     "PAPER_PCTS", "MODES", "COMBINE", "PrefixCacheError", "MaskedForward", "ablate", "preserve", "channel_mask", "n_selected",
     "channel_weights", "rank_channels", "mode_rankings", "channel_rankings", "top_channels", "class_accuracy", "control_sweep", "auc",
     "performance_score", "curves", "scores", "class_control", "class_control_across", "group_control", "SOURCES", "images_per_class",
-    "target_and_others", "evenly_spaced", "superclass_groups", "source_rankings", "depth_sweep", "score_table", "class_weights", "group_weights",
-    "RESNET50_BLOCK_WIDTHS", "relative_depths", "reference_position", "width_matched_pcts"
+    "target_and_others", "evenly_spaced", "superclass_groups", "superclass_control", "superclass_details", "source_rankings",
+    "depth_sweep", "score_table", "class_weights", "group_weights",
+    "RESNET50_BLOCK_WIDTHS", "relative_depths", "reference_position", "width_matched_pcts",
+    "layers_at_reference_depths", "PRESERVE_PCT", "RELEASED_SUPERCLASS_POSITIONS", "RELEASED_SUPERCLASS_ABLATE_PCT",
+    "RELEASED_SUPERCLASS_PRESERVE_PCT"
 ]

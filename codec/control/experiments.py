@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from ..checks import ArgumentTypeError, check_array, check_int
 from .forward import MaskedForward
 from .interventions import MODES, channel_mask, check_mode, check_pct, n_selected
-from .rankings import check_fits, rank_channels, source_rankings, top_channels
+from .rankings import check_fits, group_weights, rank_channels, source_rankings, top_channels
 from .scoring import accuracy_ratio, checked_classes, class_accuracy, target_and_others, top_k_hits
 
 #: The percentages of a layer's channels of the paper's Fig. 6D (and the released code).
@@ -255,6 +255,79 @@ def group_control(forward: MaskedForward, weights: Mapping[str, np.ndarray], lab
         "group_before": float(hits_before[inside].mean()), "group_after": hits_after[:, inside].mean(1),
         "others_before": float(hits_before[~inside].mean()), "others_after": hits_after[:, ~inside].mean(1),
     })
+
+
+def superclass_control(forward: MaskedForward, fits: Mapping, store_labels, labels, groups: Mapping[str, Sequence[int]],
+                       pcts: Mapping[str, Sequence[float]], top_k: int = 5, seed: int = 0) -> dict:
+    """Fig. S10 for every superclass and mode: each superclass's aggregated contribution modes at the
+    forward's layers (:func:`group_weights`), perturbed together, and :func:`group_control`'s table.
+
+    Parameters
+    ----------
+    forward : MaskedForward
+        Perturbs the layers of the experiment, on the control images.
+    fits : mapping of (layer, kind) to LayerFit
+        SAEs of contributions at every layer of ``forward`` (:func:`codec.sae.fit_layers`).
+    store_labels : array of int, shape (N,)
+        The labels of the images the SAEs were trained on (the modes' codes).
+    labels : array of int, shape (n,)
+        The labels of the control images.
+    groups : mapping of str to sequence of int
+        Superclass name -> its classes (:func:`superclass_groups`).
+    pcts : mapping of mode to sequence of float
+        The percentages of each layer's channels per mode, e.g. ``{"ablate": [9], "preserve": [37]}``.
+    top_k, seed : int
+        As :func:`group_control`.
+
+    Returns
+    -------
+    dict of (str, str) to pandas.DataFrame
+        ``(superclass, mode)`` -> :func:`group_control`'s table over that mode's pcts.
+    """
+    from ..modes import superclass_indicators
+
+    _check_forward(forward)
+    if not isinstance(groups, Mapping) or not groups:
+        raise ArgumentTypeError(f"groups: a non-empty mapping of superclass name to its classes, got {groups!r:.80}")
+    if not isinstance(pcts, Mapping) or not pcts or any(mode not in MODES for mode in pcts):
+        raise ValueError(f"pcts: a mapping of mode ({', '.join(MODES)}) to its percentages, got {pcts!r:.80}")
+    layers = list(forward.channels)
+    for layer in layers:
+        check_fits(fits, layer, kinds=("contributions",))
+    indicator = superclass_indicators(np.asarray(store_labels), dict(groups))
+    weights = {layer: group_weights(fits[layer, "contributions"], indicator, forward.channels[layer]) for layer in layers}
+    return {(name, mode): group_control(forward, {layer: weights[layer][g] for layer in layers}, labels, members, mode_pcts, mode,
+                                        top_k=top_k, seed=seed)
+            for g, (name, members) in enumerate(groups.items()) for mode, mode_pcts in pcts.items()}
+
+
+def superclass_details(curves: Mapping, groups: Mapping[str, Sequence[int]], labels, ablate_pct: float, preserve_pct: float) -> dict:
+    """Claim 10's numbers from :func:`superclass_control`'s tables: per superclass, its top-k accuracy
+    and the others' before and after ablating ``ablate_pct`` % and preserving ``preserve_pct`` %, and
+    its share of the control images.
+
+    Returns
+    -------
+    dict
+        ``groups``: name -> ``group_before``, ``others_before``, ``ablate_group_after``,
+        ``ablate_others_after``, ``preserve_group_after``, ``preserve_others_after``, ``image_share``
+        and ``classes`` (how many classes it has).
+    """
+    labels = check_array("labels", labels, ndim=1, integer=True)
+    out = {}
+    for name, members in groups.items():
+        row = {"classes": len(members), "image_share": float(np.isin(labels, members).mean())}
+        for mode, pct in (("ablate", ablate_pct), ("preserve", preserve_pct)):
+            if (name, mode) not in curves:
+                raise ValueError(f"curves: no table of superclass {name!r} under {mode!r}")
+            table = curves[name, mode].set_index("pct")
+            if pct not in table.index:
+                raise ValueError(f"{mode}_pct: {pct} is not among the pcts of the {mode} table of {name!r}: {list(table.index)}")
+            at = table.loc[pct]
+            row |= {"group_before": float(at["group_before"]), "others_before": float(at["others_before"]),
+                    f"{mode}_group_after": float(at["group_after"]), f"{mode}_others_after": float(at["others_after"])}
+        out[name] = row
+    return {"groups": out}
 
 
 def images_per_class(labels, classes, n: int) -> np.ndarray:

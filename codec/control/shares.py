@@ -33,6 +33,16 @@ from .interventions import check_pct, n_selected
 #: Output channels of ResNet-50's sixteen bottleneck blocks (layer1.0 ... layer4.2), in order.
 RESNET50_BLOCK_WIDTHS = (256,) * 3 + (512,) * 4 + (1024,) * 6 + (2048,) * 3
 
+#: The authors' released superclass run (Fig. S10; ``figures/supp_ablate_superclass/scripts/
+#: ablate_superclass.py``): the blocks it perturbs together (line 19: positions 12-15 of
+#: ResNet-50's 16, the last four), the share it ablates (line 35) and the share it preserves (line 36).
+RELEASED_SUPERCLASS_POSITIONS = (12, 13, 14, 15)
+RELEASED_SUPERCLASS_ABLATE_PCT = 9.0
+RELEASED_SUPERCLASS_PRESERVE_PCT = 37.0
+#: The share preserved in the class experiments (claim 7): the paper gives none for preservation, and
+#: the one preservation share the authors released is their superclass run's.
+PRESERVE_PCT = RELEASED_SUPERCLASS_PRESERVE_PCT
+
 
 def relative_depths(n_layers: int) -> list[float]:
     """The relative depth of each of ``n_layers`` layers in order: position / n_layers, so that the
@@ -48,6 +58,48 @@ def reference_position(depth: float, n_reference: int) -> int:
     if isinstance(depth, bool) or not isinstance(depth, (int, float)) or not 0 < depth <= 1:
         raise ValueError(f"depth: a relative depth in (0, 1], got {depth!r}")
     return min(n_reference, max(1, math.ceil(depth * n_reference - 1e-9))) - 1
+
+
+def layers_at_reference_depths(layers: Sequence[str], positions: Sequence[int] = RELEASED_SUPERCLASS_POSITIONS,
+                               n_reference: int = len(RESNET50_BLOCK_WIDTHS)) -> list[str]:
+    """The layers of a network that lie at the relative depths of some layers of a reference network.
+
+    A layer at relative depth d (:func:`relative_depths`) is kept when the reference layer at d
+    (:func:`reference_position`) is among ``positions``: with the defaults, the layers in the last
+    quarter of the depth, which are the last four of sixteen as in the authors' superclass run,
+    and the last two of six.
+
+    Parameters
+    ----------
+    layers : sequence of str
+        The network's layers in order (its blocks).
+    positions : sequence of int
+        Indices of the reference network's layers (default: the released superclass run's 12-15).
+    n_reference : int
+        The reference network's number of layers (default ResNet-50's 16 blocks).
+
+    Returns
+    -------
+    list of str
+        In the order of ``layers``; never empty (a network shallower than the reference keeps at
+        least one layer when a reference position is its last).
+    """
+    if isinstance(layers, str) or not isinstance(layers, Sequence) or not layers:
+        raise ArgumentTypeError(f"layers: the network's layers in order, a non-empty sequence of names, got {layers!r}")
+    check_int("n_reference", n_reference, 1)
+    if isinstance(positions, str) or not isinstance(positions, Sequence) or not positions:
+        raise ArgumentTypeError(f"positions: a non-empty sequence of reference layer indices, got {positions!r}")
+    for position in positions:
+        check_int("positions", position, 0)
+        if position >= n_reference:
+            raise ValueError(f"positions: {position} is beyond the reference's {n_reference} layers (indices 0-{n_reference - 1})")
+    wanted = set(positions)
+    kept = [layer for layer, depth in zip(layers, relative_depths(len(layers)))
+            if reference_position(depth, n_reference) in wanted]
+    if not kept:
+        raise ValueError(f"positions: no layer of the {len(layers)} lies at the relative depth of reference positions "
+                         f"{sorted(wanted)} of {n_reference}; give positions that include a deeper one")
+    return kept
 
 
 def width_matched_pcts(layers: Sequence[str], channels: Mapping[str, int], perturbed: Sequence[str], pct: float,

@@ -60,10 +60,11 @@ DEPARTURES: tuple[Departure, ...] = (
               f"(`{_RELEASED}` `figures/figure_3_contribution_stats/sparsity.py`, `dimensionality.py` `ASPATIAL_OP='positive'`, "
               "`preprocessing/3a_train_saes_resnet.py`; the superclass run reads `aleph_activations_positive`, "
               "`ablate_superclass.py` line 16)",
-              "the signed sum Σ h (the store keeps both parts since format 2; the claims move to the positive part when "
-              "sections 1-3 are re-executed)",
-              "none beyond history: for ResNet-50's post-ReLU block outputs the two are equal, for EfficientNet-Lite0's "
-              "linear bottlenecks they are not (issue 32)"),
+              "the same, Σ relu(h), for claims 1 and 4 (section 1 reports the signed sums Σ h beside, not judged); the "
+              "committed sample executions of sections 2 and 3 (claims 5, 6, 8) still read the signed sums",
+              "claims 5, 6 and 8: sections 2 and 3 are re-executed at sample with the positive part in the next step of "
+              "issue 32. For ResNet-50's post-ReLU block outputs the two forms are equal, for EfficientNet-Lite0's linear "
+              "bottlenecks they are not"),
     Departure((5, 6, 7, 8, 10), "the sparse autoencoder", "the released `STSAE` (an MLP encoder, sigmoid codes), trained "
               "on ImageNet's 50,000 images", "the paper's SAE as written (a threshold SAE); the released one is recorded "
               "beside it for claims 5 and 6 and not judged",
