@@ -406,6 +406,15 @@ def code_path_report(name: str, environment: dict, results: Path) -> dict:
                                    if fresh[claim, "tiny"]["verdict"] != committed[claim, "tiny"]["verdict"]}}
 
 
+def _commit() -> str:
+    """The checked-out commit (short hash, with ``+changes`` when the work tree differs from it)."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 def run_tests(names: list[str] | None, extra: list[str]) -> int:
     """The numerically sensitive tests once per configuration; each one's tiny claim values against
     their tolerances are added to tests/portability/code_paths.json."""
@@ -430,7 +439,7 @@ def run_tests(names: list[str] | None, extra: list[str]) -> int:
             failed.append(name)
         results = sorted(basetemp.glob("tiny-build*/site/src/book/results/tiny"))
         if results:
-            report["configurations"][name] = code_path_report(name, environment, results[0])
+            report["configurations"][name] = code_path_report(name, environment, results[0]) | {"commit": _commit()}
             worst = report["configurations"][name]["worst_share_of_tolerance"]
             print(f"{name}: the largest deviation of a tiny claim value is {max(worst.values()):.2f} of its tolerance", flush=True)
             CHECK_FILE.parent.mkdir(parents=True, exist_ok=True)
