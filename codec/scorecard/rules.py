@@ -272,7 +272,8 @@ def _class_control(details):
         other = _class_medians(literal)
         parts = _class_parts(other)
         value += (f"; with both at {literal['pct']:g}% ({', '.join(str(c) for c in literal['n_channels'].values())} channels; the "
-                  f"paper's share read literally at the ImageNet scales; not judged): ablation {_ratio_statement(other['ablate_target'], other['ablate_others'])}, preservation "
+                  f"paper's share read literally at the ImageNet scales; not judged): ablation "
+                  f"{_ratio_statement(other['ablate_target'], other['ablate_others'])}, preservation "
                   f"{_ratio_statement(other['preserve_target'], other['preserve_others'])}, which "
                   f"{'would hold' if all(parts) else 'would not hold'}")
     return bool(ablation and preservation), value
