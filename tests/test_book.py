@@ -395,7 +395,7 @@ def test_tiny_build_records_claims_stays_out_of_book_and_every_page_passes_in_ch
     staged = out / "src" / "book"
     for claim in MEASURED_CLAIMS:
         record = json.loads((staged / "results" / "tiny" / f"claim-{claim:02d}.json").read_text())
-        assert record["scale"] == "tiny" and record["verdict"] in ("holds", "does not hold")
+        assert record["scale"] == "tiny" and record["verdict"] in ("holds", "does not hold", "not testable at this scale")
     scorecard = (staged / "scorecard.md").read_text()
     rows = {int(line.split("|")[1]): line for line in scorecard.splitlines() if line.startswith("| ") and line.split("|")[1].strip().isdigit()}
     for claim in MEASURED_CLAIMS:

@@ -278,11 +278,11 @@ VALID = {
         (c.forward, "2", c.labels, c.classes, control.source_rankings(c.fits, "2", c.indicator, 4)), {"pcts": [25, 50], "n_trials": 2, "seed": 0}),
     "codec.control.experiments.class_control_across": lambda c: (
         (c.forward, {"2": np.ones((len(c.classes), 4))}, c.labels, c.classes, [25, 50]), {"top_k": 1, "seed": 0}),
-    "codec.control.experiments.group_control": lambda c: (
+    "codec.control.superclass.group_control": lambda c: (
         (c.forward, {"2": np.ones(4)}, c.labels, c.classes[:1], [25, 50]), {"top_k": 1, "seed": 0}),
-    "codec.control.experiments.superclass_control": lambda c: (
+    "codec.control.superclass.superclass_control": lambda c: (
         (c.forward, c.fits, c.labels, c.labels, {"first": [int(c.classes[0])]}, {"ablate": [25]}), {"top_k": 1, "seed": 0}),
-    "codec.control.experiments.superclass_details": lambda c: ((_superclass_curves(c), {"first": [int(c.classes[0])]}, c.labels, 25, 50), {}),
+    "codec.control.superclass.superclass_details": lambda c: ((_superclass_curves(c), {"first": [int(c.classes[0])]}, c.labels, 25, 50), {}),
     "codec.control.experiments.depth_sweep": lambda c: (
         (c.model, c.inputs, c.labels, c.classes, c.fits, c.indicator, ["2"]), {"pcts": [25, 50], "n_trials": 2, "seed": 0,
                                                                                "rows_per_pass": 8}),
@@ -463,16 +463,16 @@ EXTRA = {
         _bad(lambda c: control.control_sweep(c.forward, "2", c.labels, c.classes, {}, mode="zero"), "mode")],
     "codec.control.experiments.class_control_across": [
         _bad(lambda c: control.class_control_across(c.forward, {"2": np.ones((len(c.classes), 4))}, c.labels, c.classes, "10"), "pcts")],
-    "codec.control.experiments.superclass_control": [
+    "codec.control.superclass.superclass_control": [
         _bad(lambda c: control.superclass_control(c.forward, c.fits, c.labels, c.labels, {}, {"ablate": [25]}), "groups"),
         _bad(lambda c: control.superclass_control(c.forward, c.fits, c.labels, c.labels, {"a": [0]}, {"remove": [25]}), "pcts"),
         _bad(lambda c: control.superclass_control(c.forward, {}, c.labels, c.labels, {"a": [0]}, {"ablate": [25]}), "fits"),
         _bad(lambda c: control.superclass_control(None, c.fits, c.labels, c.labels, {"a": [0]}, {"ablate": [25]}), "forward")],
-    "codec.control.experiments.superclass_details": [
+    "codec.control.superclass.superclass_details": [
         _bad(lambda c: control.superclass_details(_superclass_curves(c), {"first": [int(c.classes[0])]}, c.labels, 30, 50), "ablate_pct"),
         _bad(lambda c: control.superclass_details(_superclass_curves(c), {"other": [0]}, c.labels, 25, 50), "curves"),
         _bad(lambda c: control.superclass_details(_superclass_curves(c), {"first": [0]}, [0.5], 25, 50), "labels")],
-    "codec.control.experiments.group_control": [
+    "codec.control.superclass.group_control": [
         _bad(lambda c: control.group_control(c.forward, {"2": np.ones(4)}, c.labels, c.classes, [25]), "members"),
         _bad(lambda c: control.group_control(c.forward, {"2": np.ones(3)}, c.labels, c.classes[:1], [25]), "weights['2']"),
         _bad(lambda c: control.group_control(c.forward, [], c.labels, c.classes[:1], [25]), "weights")],
@@ -481,7 +481,7 @@ EXTRA = {
         _bad(lambda c: control.depth_sweep(c.model, c.inputs, c.labels, c.classes, c.fits, c.indicator, []), "layers"),
         _bad(lambda c: control.depth_sweep(c.model, c.inputs, c.labels, c.classes, c.fits, c.indicator, ["2"], modes="ablate"), "modes"),
         _bad(lambda c: control.depth_sweep("resnet", c.inputs, c.labels, c.classes, c.fits, c.indicator, ["2"]), "model")],
-    "codec.control.experiments.superclass_groups": [_bad(lambda c: control.superclass_groups(None, [0, 1], "dog.n.01"), "synsets"),
+    "codec.control.superclass.superclass_groups": [_bad(lambda c: control.superclass_groups(None, [0, 1], "dog.n.01"), "synsets"),
                                                     _bad(lambda c: control.superclass_groups(None, ["a"]), "classes")],
     "codec.control.rankings.source_rankings": [_bad(lambda c: control.source_rankings({}, "2", c.indicator, 4), "fits"),
                                                _bad(lambda c: control.source_rankings(c.fits, "2", c.indicator[:3], 4), "indicator"),
@@ -585,10 +585,10 @@ EXTRA = {
                                         _bad(lambda c: scorecard.findings(c.tmp, "tiny", 1), "claim_ids"),
                                         _bad(lambda c: scorecard.findings(c.tmp / "empty", "tiny", [1]), "claim_ids")],
     "codec.scorecard.render.findings_markdown": [_bad(lambda c: scorecard.findings_markdown(c.tmp, "tiny", "1"), "claim_ids")],
-    "codec.scorecard.rules.assess": [_bad(lambda c: scorecard.assess(c.tmp, "tiny", 2, {"hoyer": [0.1]}), "details"),
+    "codec.scorecard.registry.assess": [_bad(lambda c: scorecard.assess(c.tmp, "tiny", 2, {"hoyer": [0.1]}), "details"),
                                      _bad(lambda c: scorecard.assess(c.tmp, "tiny", 2, [0.1]), "details"),
                                      _bad(lambda c: scorecard.assess(c.tmp, "tiny", 99, {}), "claim_id")],
-    "codec.scorecard.rules.verdict_rule": [_bad(lambda c: scorecard.verdict_rule(99, "x"), "claim_id"),
+    "codec.scorecard.registry.verdict_rule": [_bad(lambda c: scorecard.verdict_rule(99, "x"), "claim_id"),
                                            _bad(lambda c: scorecard.verdict_rule(1, ""), "text"),
                                            _bad(lambda c: scorecard.verdict_rule(1, "again")(lambda d: (True, "")), "claim_id")],
     "codec.scorecard.comparisons.intermediate_layers": [_bad(lambda c: scorecard.intermediate_layers([]), "layers"),
@@ -1002,7 +1002,10 @@ EXEMPT = {
     "codec.retina.recording.Recording": "a recording, made by simulate_recording or load_recording (which check their inputs)",
     "codec.retina.workflow.RetinaSetup": "what retina_setup returns (its fields are made there)",
     "codec.scorecard.claims.Claim": "an entry of the fixed list of the paper's claims (CLAIMS)",
-    "codec.scorecard.rules.Rule": "an entry of the rules registry, made by verdict_rule (which checks its arguments)",
+    "codec.control.experiments.check_forward": "the control experiments' own argument check; its refusals are the 'forward' cases above",
+    "codec.control.experiments.check_labels": "the control experiments' own argument check; its refusals are the 'labels' cases above",
+    "codec.control.experiments.check_pcts_list": "the control experiments' own argument check; its refusals are the 'pcts' cases above",
+    "codec.scorecard.registry.Rule": "an entry of the rules registry, made by verdict_rule (which checks its arguments)",
     "codec.data.ShapeSample": "a planted image and its ground truth, made by render_shape",
 }
 

@@ -26,9 +26,9 @@ layer: masks, :func:`ablate`, :func:`preserve`), :mod:`~codec.control.forward`
 (:class:`MaskedForward` and its ``torch.fx`` split), :mod:`~codec.control.rankings` (which
 channels: from modes, single channels, random orders), :mod:`~codec.control.scoring` (accuracy
 ratios, AUC, the performance score), :mod:`~codec.control.shares` (how many channels: the
-paper's share, or as many as ResNet-50 perturbs at the same relative depth) and
-:mod:`~codec.control.experiments` (the sweeps, Fig. 6C,
-Fig. S10 and their cache). Every name below is importable from ``codec.control``.
+paper's share, or as many as ResNet-50 perturbs at the same relative depth),
+:mod:`~codec.control.superclass` (Fig. S10: a superclass's modes perturbed together) and
+:mod:`~codec.control.experiments` (the sweeps and Fig. 6C, and their cache). Every name below is importable from ``codec.control``.
 
 """
 
@@ -39,11 +39,7 @@ from .experiments import (
     control_sweep,
     depth_sweep,
     evenly_spaced,
-    group_control,
     images_per_class,
-    superclass_control,
-    superclass_details,
-    superclass_groups,
 )
 from .forward import MaskedForward, PrefixCacheError
 from .interventions import MODES, ablate, channel_mask, n_selected, preserve
@@ -71,6 +67,7 @@ from .shares import (
     relative_depths,
     width_matched_pcts,
 )
+from .superclass import group_control, superclass_control, superclass_details, superclass_groups
 
 __all__ = [
     "PAPER_PCTS", "MODES", "COMBINE", "PrefixCacheError", "MaskedForward", "ablate", "preserve", "channel_mask", "n_selected",

@@ -1,6 +1,6 @@
 """The paper's control experiments: Fig. 6D-E (:func:`control_sweep`, :func:`depth_sweep` with its
-cache), Fig. 6C (:func:`class_control`) and Fig. S10 (:func:`group_control`), and the choices
-they share (images per class, evenly spaced layers, superclasses).
+cache) and Fig. 6C (:func:`class_control`), and the choices they share (images per class, evenly
+spaced layers); Fig. S10 is :mod:`codec.control.superclass`.
 """
 
 from __future__ import annotations
@@ -18,20 +18,20 @@ from torch import Tensor, nn
 from ..checks import ArgumentTypeError, check_array, check_int
 from .forward import MaskedForward
 from .interventions import MODES, channel_mask, check_mode, check_pct, n_selected
-from .rankings import check_fits, group_weights, rank_channels, source_rankings, top_channels
-from .scoring import accuracy_ratio, checked_classes, class_accuracy, target_and_others, top_k_hits
+from .rankings import check_fits, rank_channels, source_rankings, top_channels
+from .scoring import accuracy_ratio, checked_classes, class_accuracy, target_and_others
 
 #: The percentages of a layer's channels of the paper's Fig. 6D (and the released code).
 PAPER_PCTS = (1, 2, 5, 10, 18, 25, 50, 80, 99)
 
 
-def _check_forward(forward) -> None:
+def check_forward(forward) -> None:
     """A :class:`MaskedForward`, else a clear error."""
     if not isinstance(forward, MaskedForward):
         raise ArgumentTypeError(f"forward: must be a codec.control.MaskedForward on the images, got {type(forward).__name__}")
 
 
-def _check_labels(labels, forward: MaskedForward) -> np.ndarray:
+def check_labels(labels, forward: MaskedForward) -> np.ndarray:
     """The labels (N,) of a MaskedForward's N inputs."""
     labels = check_array("labels", labels, ndim=1, integer=True)
     if len(labels) != len(forward.inputs):
@@ -39,7 +39,7 @@ def _check_labels(labels, forward: MaskedForward) -> np.ndarray:
     return labels
 
 
-def _check_pcts(pcts) -> list[float]:
+def check_pcts_list(pcts) -> list[float]:
     """A non-empty sequence of percentages in (0, 100]."""
     if isinstance(pcts, (str, bytes)) or not hasattr(pcts, "__iter__"):
         raise ArgumentTypeError(f"pcts: must be a sequence of percentages in (0, 100], got {pcts!r}")
@@ -88,15 +88,15 @@ def control_sweep(forward: MaskedForward, layer: str, labels, classes, rankings:
         ratio_target, ratio_off``. ``attrs["excluded_classes"]``: classes never drawn because the
         unperturbed network gets none of their images right.
     """
-    _check_forward(forward)
+    check_forward(forward)
     check_mode(mode)
     check_int("seed", seed, 0)
     if layer not in forward.channels:
         raise ValueError(f"layer: {layer!r} is not among the MaskedForward's layers {list(forward.channels)}")
     check_int("n_trials", n_trials, 1)
     check_int("top_k", top_k, 1)
-    pcts = _check_pcts(pcts)
-    labels, classes = _check_labels(labels, forward), checked_classes(labels, classes)
+    pcts = check_pcts_list(pcts)
+    labels, classes = check_labels(labels, forward), checked_classes(labels, classes)
     if not isinstance(rankings, Mapping) or not rankings:
         raise ArgumentTypeError(f"rankings: must be a mapping of source name to (K, C) channel orders, got {type(rankings).__name__}")
     n_channels = forward.channels[layer]
@@ -159,10 +159,10 @@ def class_control(forward: MaskedForward, weights: Mapping[str, np.ndarray], lab
         ``[t, c]``: accuracy of class c with class t's channels perturbed, over its unperturbed
         accuracy (NaN where that is 0).
     """
-    _check_forward(forward)
+    check_forward(forward)
     check_mode(mode)
     check_int("seed", seed, 0)
-    labels, classes = _check_labels(labels, forward), checked_classes(labels, classes)
+    labels, classes = check_labels(labels, forward), checked_classes(labels, classes)
     if not isinstance(weights, Mapping) or not weights:
         raise ArgumentTypeError(f"weights: must be a mapping of layer name to (K, C) channel weights, got {type(weights).__name__}")
     if isinstance(pct, Mapping):
@@ -197,137 +197,10 @@ def class_control_across(forward: MaskedForward, weights: Mapping[str, np.ndarra
         ``ratio_others`` (the mean over the other classes).
     """
     rows = []
-    for pct in _check_pcts(pcts):
+    for pct in check_pcts_list(pcts):
         target, others = target_and_others(class_control(forward, weights, labels, classes, pct, mode, top_k, seed))
         rows += [{"pct": float(pct), "target": int(c), "ratio_target": t, "ratio_others": o} for c, t, o in zip(classes, target, others)]
     return pd.DataFrame(rows)
-
-
-def group_control(forward: MaskedForward, weights: Mapping[str, np.ndarray], labels, members, pcts: Sequence[float],
-                  mode: str = "ablate", top_k: int = 5, seed: int = 0) -> pd.DataFrame:
-    """Fig. S10: perturb a superclass's top channels at several layers at once; its accuracy and the others'.
-
-    Parameters
-    ----------
-    forward : MaskedForward
-    weights : mapping of layer name to array, shape (C,)
-        The superclass's channel weights per layer (the sum of the dictionary rows of the modes
-        correlated with its indicator, :func:`codec.modes.class_dictionary`).
-    labels : array of int, shape (N,)
-    members : sequence of int
-        The superclass's classes; every other label is "others".
-    pcts : sequence of float
-    mode : {"ablate", "preserve"}
-    top_k : int
-        The paper's S10 uses top-5 accuracy.
-    seed : int
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per pct: ``pct``, ``n_channels`` (per layer, a dict), ``group_before``,
-        ``group_after``, ``others_before``, ``others_after`` (pooled top-k accuracies over the images).
-    """
-    _check_forward(forward)
-    check_mode(mode)
-    check_int("seed", seed, 0)
-    labels = _check_labels(labels, forward)
-    if not isinstance(weights, Mapping) or not weights:
-        raise ArgumentTypeError(f"weights: must be a mapping of layer name to (C,) channel weights, got {type(weights).__name__}")
-    inside = np.isin(labels, check_array("members", members, ndim=1, integer=True))
-    if not inside.any() or inside.all():
-        raise ValueError("members: the inputs need images of the superclass and images of other classes")
-    pcts = _check_pcts(pcts)
-    masks = {}
-    for layer, layer_weights in weights.items():
-        if layer not in forward.channels:
-            raise ValueError(f"weights: layer {layer!r} is not among the MaskedForward's layers {list(forward.channels)}")
-        layer_weights = np.asarray(layer_weights, dtype=np.float64)
-        if layer_weights.shape != (forward.channels[layer],):
-            raise ValueError(f"weights[{layer!r}]: needs shape (C={forward.channels[layer]},), got {layer_weights.shape}")
-        order = rank_channels(layer_weights[None], seed)[0]
-        masks[layer] = torch.stack([channel_mask(order.size, top_channels(order, p), mode) for p in pcts])
-    hits_before = top_k_hits(forward.original, labels, top_k)
-    hits_after = top_k_hits(forward(masks), labels, top_k)  # (P, N)
-    return pd.DataFrame({
-        "pct": pcts,
-        "n_channels": [{layer: n_selected(forward.channels[layer], p) for layer in masks} for p in pcts],
-        "group_before": float(hits_before[inside].mean()), "group_after": hits_after[:, inside].mean(1),
-        "others_before": float(hits_before[~inside].mean()), "others_after": hits_after[:, ~inside].mean(1),
-    })
-
-
-def superclass_control(forward: MaskedForward, fits: Mapping, store_labels, labels, groups: Mapping[str, Sequence[int]],
-                       pcts: Mapping[str, Sequence[float]], top_k: int = 5, seed: int = 0) -> dict:
-    """Fig. S10 for every superclass and mode: each superclass's aggregated contribution modes at the
-    forward's layers (:func:`group_weights`), perturbed together, and :func:`group_control`'s table.
-
-    Parameters
-    ----------
-    forward : MaskedForward
-        Perturbs the layers of the experiment, on the control images.
-    fits : mapping of (layer, kind) to LayerFit
-        SAEs of contributions at every layer of ``forward`` (:func:`codec.sae.fit_layers`).
-    store_labels : array of int, shape (N,)
-        The labels of the images the SAEs were trained on (the modes' codes).
-    labels : array of int, shape (n,)
-        The labels of the control images.
-    groups : mapping of str to sequence of int
-        Superclass name -> its classes (:func:`superclass_groups`).
-    pcts : mapping of mode to sequence of float
-        The percentages of each layer's channels per mode, e.g. ``{"ablate": [9], "preserve": [37]}``.
-    top_k, seed : int
-        As :func:`group_control`.
-
-    Returns
-    -------
-    dict of (str, str) to pandas.DataFrame
-        ``(superclass, mode)`` -> :func:`group_control`'s table over that mode's pcts.
-    """
-    from ..modes import superclass_indicators
-
-    _check_forward(forward)
-    if not isinstance(groups, Mapping) or not groups:
-        raise ArgumentTypeError(f"groups: a non-empty mapping of superclass name to its classes, got {groups!r:.80}")
-    if not isinstance(pcts, Mapping) or not pcts or any(mode not in MODES for mode in pcts):
-        raise ValueError(f"pcts: a mapping of mode ({', '.join(MODES)}) to its percentages, got {pcts!r:.80}")
-    layers = list(forward.channels)
-    for layer in layers:
-        check_fits(fits, layer, kinds=("contributions",))
-    indicator = superclass_indicators(np.asarray(store_labels), dict(groups))
-    weights = {layer: group_weights(fits[layer, "contributions"], indicator, forward.channels[layer]) for layer in layers}
-    return {(name, mode): group_control(forward, {layer: weights[layer][g] for layer in layers}, labels, members, mode_pcts, mode,
-                                        top_k=top_k, seed=seed)
-            for g, (name, members) in enumerate(groups.items()) for mode, mode_pcts in pcts.items()}
-
-
-def superclass_details(curves: Mapping, groups: Mapping[str, Sequence[int]], labels, ablate_pct: float, preserve_pct: float) -> dict:
-    """Claim 10's numbers from :func:`superclass_control`'s tables: per superclass, its top-k accuracy
-    and the others' before and after ablating ``ablate_pct`` % and preserving ``preserve_pct`` %, and
-    its share of the control images.
-
-    Returns
-    -------
-    dict
-        ``groups``: name -> ``group_before``, ``others_before``, ``ablate_group_after``,
-        ``ablate_others_after``, ``preserve_group_after``, ``preserve_others_after``, ``image_share``
-        and ``classes`` (how many classes it has).
-    """
-    labels = check_array("labels", labels, ndim=1, integer=True)
-    out = {}
-    for name, members in groups.items():
-        row = {"classes": len(members), "image_share": float(np.isin(labels, members).mean())}
-        for mode, pct in (("ablate", ablate_pct), ("preserve", preserve_pct)):
-            if (name, mode) not in curves:
-                raise ValueError(f"curves: no table of superclass {name!r} under {mode!r}")
-            table = curves[name, mode].set_index("pct")
-            if pct not in table.index:
-                raise ValueError(f"{mode}_pct: {pct} is not among the pcts of the {mode} table of {name!r}: {list(table.index)}")
-            at = table.loc[pct]
-            row |= {"group_before": float(at["group_before"]), "others_before": float(at["others_before"]),
-                    f"{mode}_group_after": float(at["group_after"]), f"{mode}_others_after": float(at["others_after"])}
-        out[name] = row
-    return {"groups": out}
 
 
 def images_per_class(labels, classes, n: int) -> np.ndarray:
@@ -396,7 +269,7 @@ def depth_sweep(model: nn.Module, inputs: Tensor, labels, classes, fits: Mapping
     check_int("n_trials", n_trials, 1)
     check_int("rows_per_pass", rows_per_pass, 1)
     check_int("top_k", top_k, 1)
-    _check_pcts(pcts)
+    check_pcts_list(pcts)
     if not isinstance(model, nn.Module):
         raise ArgumentTypeError(f"model: must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(inputs, Tensor) or inputs.ndim < 2:
@@ -453,27 +326,3 @@ def evenly_spaced(layers: Sequence[str], count: int | None) -> list:
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ValueError(f"count: must be a positive integer or None, got {count!r}")
     return [layers[i] for i in np.unique(np.round(np.linspace(0, len(layers) - 1, count)).astype(int))]
-
-
-def superclass_groups(dataset, classes, synsets: Sequence[str] = ("dog.n.01",)) -> dict:
-    """The superclasses of a control experiment: the dataset's own (planted shapes: each shape, each
-    texture), else the WordNet synsets among ``classes`` (ImageNet labels), named by their first word.
-
-    Returns
-    -------
-    dict of str to list of int
-        Only groups with at least one of ``classes`` and not all of them.
-    """
-    from ..classes import superclass_members
-
-    classes = check_array("classes", classes, ndim=1, integer=True)
-    if isinstance(synsets, str):
-        raise ArgumentTypeError(f"synsets: must be a sequence of WordNet synsets such as ('dog.n.01',), got the string {synsets!r}")
-    own = getattr(dataset, "superclasses", lambda: {})()
-    groups = own or {synset.split(".")[0]: superclass_members(synset).tolist() for synset in synsets}
-    kept = {}
-    for name, members in groups.items():
-        inside = [int(c) for c in classes if c in set(members)]
-        if 0 < len(inside) < len(classes):
-            kept[name] = inside
-    return kept

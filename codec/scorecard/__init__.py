@@ -12,7 +12,8 @@ with. Nothing in these tables is typed by hand.
 The package, one concept per module: :mod:`~codec.scorecard.claims` (the claims and their
 records), :mod:`~codec.scorecard.comparisons` (how a rule compares values across
 layers: depth, the intermediate third, ties within a standard error),
-:mod:`~codec.scorecard.rules` (the verdict rules and :func:`assess`),
+:mod:`~codec.scorecard.registry` (how a rule is registered, and :func:`assess`),
+:mod:`~codec.scorecard.rules` (the verdict rule of each claim),
 :mod:`~codec.scorecard.departures` (where the protocol is not the authors', and why) and
 :mod:`~codec.scorecard.render` (the scorecard page and the findings tables). Every name below is
 importable from ``codec.scorecard``.
@@ -30,8 +31,9 @@ from .comparisons import (
     layer_outcomes,
 )
 from .departures import DEPARTURES, Departure, render_departures
+from .registry import VERDICT_RULES, Rule, assess, verdict_rule
 from .render import SEED_VARIABILITY, findings, findings_markdown, render_rules, render_scorecard, seed_note
-from .rules import HEAD_MARGIN, RETINA_MIN_ARI, VERDICT_RULES, Rule, assess, verdict_rule, vit_parts
+from .rules import HEAD_MARGIN, RETINA_MIN_ARI, vit_parts
 
 __all__ = [
     "Claim", "CLAIMS", "CLAIMS_BY_ID", "load_claims", "record_claim", "SCALES", "VERDICTS", "assess", "HEAD_MARGIN", "intermediate_layers",

@@ -9,8 +9,9 @@ import json
 from pathlib import Path
 
 from ..checks import ArgumentTypeError, check_choice, check_int
+from . import rules as _rules  # noqa: F401  (registers every claim's rule)
 from .claims import CLAIMS, CLAIMS_BY_ID, SCALES, load_claims
-from .rules import VERDICT_RULES
+from .registry import VERDICT_RULES
 
 #: The verdicts and values of the tiny scale across training seeds (``scripts/portability.py seeds``),
 #: beside the tiny claim records: ``seeds`` and, per claim id, ``verdicts`` (seed -> verdict).
