@@ -88,4 +88,14 @@ bench maps-efficientnet_lite0 "--device $device --channels 2 --layer blocks.6.0 
 # The retina CNN's FFT first layer against conv2d (issue 17)
 bench retina "--device $device --batch 2 --repeats 1" \
     benchmarks/retina.py --device "$device"
+# How many steps the SAE as released needs (issue 32, item 4): on the sample scale's feature matrices,
+# exported here by `python benchmarks/sae_convergence.py --preset sample --layers ... --export
+# runs/sae-convergence-sample.npz` and carried (runs/ is ignored by git); skipped without them
+convergence=runs/sae-convergence-sample.npz
+if [ -f "$convergence" ]; then
+    bench sae-convergence "--device $device --epochs 3 --skip-written --threads 1" \
+        benchmarks/sae_convergence.py --matrices "$convergence" --device "$device" --epochs 10000 --lr 5e-5 --skip-written
+else
+    echo "== sae-convergence: skipped, no $convergence (export it with benchmarks/sae_convergence.py --export, then carry it)" >>"$out/gpu.log"
+fi
 exit $failed

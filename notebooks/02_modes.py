@@ -17,8 +17,11 @@
 # This section replicates §4 of the paper (Fig. 4, 5, S2–S5, S9). At every analysis layer, the
 # images × channels matrix of contributions (each channel's positive part, summed over space, as
 # in the paper's §10.1) is decomposed by the paper's sparse autoencoder into **modes**: sparse,
-# non-negative groups of channels. An SAE on the activations (each channel's spatial sum) is
-# trained the same way for comparison. Each mode's *loadings* are its codes over the images; we
+# non-negative groups of channels. An SAE on the activations is trained the same way for
+# comparison; it reads each channel's spatial sum as the authors' SAEs do: for a CNN its positive
+# part Σ relu(h) (`preprocessing/3a_train_saes_resnet.py`). Where a layer's outputs take both
+# signs (EfficientNet's linear bottlenecks; not the tiny ResNet's post-ReLU blocks), activation
+# SAEs of the signed sums Σ h are trained too and reported beside, not judged. Each mode's *loadings* are its codes over the images; we
 # correlate them with class indicators.
 #
 # The paper's SAE exists in two versions, and this page reports both:
@@ -47,19 +50,21 @@
 # :format: myst
 # ```
 #
-# **What does not hold at the sample scale, and why** (EfficientNet-Lite0, 2,000 images):
+# **What the sample scale shows** (EfficientNet-Lite0, 2,000 images; the findings table gives
+# the numbers):
 #
-# - *Claim 5* fails on the activations alone. The SAE as written reconstructs contributions
-#   well, but activations poorly: the block outputs of EfficientNet-Lite0 are linear
-#   bottlenecks with about half their summed entries negative, and a non-negative dictionary
-#   cannot produce a negative value. The best it could do, max(x, 0), is printed under the
-#   comparison table, and the SAE as written comes close to it. The SAE as released, with its
-#   signed dictionary, reaches the paper's range on both at the layers where it was trained
-#   (the findings table and the comparison table give the numbers), although it was trained far
-#   less than the authors train it: what fails is a non-negative dictionary on a signed layer,
-#   not the decomposition.
-# - *Claim 6* fails on its second half. Contribution modes are more class-selective than
-#   activation modes at every intermediate layer, as the paper says, but the single channels'
+# - *Claim 5 holds* once the activation SAEs read what the authors' SAEs read, the positive part
+#   Σ relu(h): both reconstructions reach the paper's range. Read as signed sums Σ h, the
+#   activations of EfficientNet-Lite0's linear bottlenecks are about half negative, and a
+#   non-negative dictionary cannot reconstruct them: those SAEs stay near max(x, 0), the most
+#   such a dictionary can reach (printed under the comparison table). That, not the method, is
+#   what failed claim 5 in this book's earlier execution, which read the signed sums; ResNet-50's
+#   post-ReLU blocks, the paper's network, do not raise the question. The SAE as released,
+#   trained here for at most 200 epochs of 16 steps (the authors: 300 of about 390) with a
+#   quarter to a third of its modes alive, is recorded beside and not judged; how long it needs
+#   is measured by `benchmarks/sae_convergence.py`.
+# - *Claim 6 fails on its second half.* Contribution modes are more class-selective than
+#   activation modes at most intermediate layers, as the paper says, but the single channels'
 #   positive parts reach a higher Fig. 5D statistic than the modes at more than half of the
 #   layers, the early ones and the last ones (the dotted lines of the class-selectivity figure):
 #   with three modes per channel, the median mode is less selective than the median channel.
@@ -101,8 +106,11 @@ labels, layers = store.field("label"), store.layers
 indicator, classes = modes.indicators(labels)
 class_names = [entry.class_names[c] for c in classes]
 settings = experiment.sae_settings(PAPER_CONFIGURATIONS["as written"], expansion=sae_expansion)
+signed_differs = settings.activation_part != "signed" and any(np.any(store.activations(l, "negative") != 0) for l in layers)
 print(f"scale: {config.name} | model: {entry.name} | data: {config.dataset}, {len(labels)} images, {len(classes)} classes\n"
-      f"SAE as written: lr {settings.lr}, at most {settings.epochs} epochs, inputs: {settings.inputs} contribution parts")
+      f"SAE as written: lr {settings.lr}, at most {settings.epochs} epochs, inputs: {settings.inputs} contribution parts, "
+      f"{settings.activation_part} part of the activations"
+      + ("; the signed activation sums differ at some layers: their SAEs are trained beside" if signed_differs else ""))
 
 # %% [markdown]
 # ## Reconstruction, alive modes and mode sparsity across depth (Fig. S2)
@@ -132,8 +140,8 @@ for axis, ylabel, title in zip(axes, ("R²", "fraction of modes alive", "Hoyer s
 axes[0].legend(fontsize=7)
 axes[1].legend(fontsize=7)
 plt.show()
-claim5 = {"sae": "as written", "layers": layers, "r2_contributions": across["contributions"]["r2"].to_numpy(),
-          "r2_activations": across["activations"]["r2"].to_numpy()}
+claim5 = {"sae": "as written", "layers": layers, "activation_part": settings.activation_part,
+          "r2_contributions": across["contributions"]["r2"].to_numpy(), "r2_activations": across["activations"]["r2"].to_numpy()}
 r2_per_feature = {"r2_per_feature_contributions": across["contributions"]["r2_per_feature"].mean(),
                   "r2_per_feature_activations": across["activations"]["r2_per_feature"].mean()}
 metrics.assign(alive=[f"{a}/{n}" for a, n in zip(metrics["alive_modes"], metrics["n_modes"])]).set_index(["layer", "kind"])[
@@ -211,7 +219,7 @@ for axis in axes:
     plots.depth_axis(axis, layers)
     axis.legend(fontsize=7)
 plt.show()
-claim6 = {"sae": "as written", "layers": layers,
+claim6 = {"sae": "as written", "layers": layers, "activation_part": settings.activation_part,
           "median_max_contribution_modes": selectivity["contributions modes, median over modes"].to_numpy(),
           "median_max_activation_modes": selectivity["activations modes, median over modes"].to_numpy(),
           "median_max_contribution_channels": selectivity["contributions channels, median over modes"].to_numpy(),
@@ -230,8 +238,8 @@ selectivity.round(3)
 # it at a few layers for at most the preset's `released_sae_epochs` epochs of the images here,
 # so its numbers are a lower bound of what it reaches. A non-negative dictionary cannot
 # reconstruct a negative value: on a layer with signed outputs (EfficientNet's linear
-# bottlenecks), the activation R² of the SAE as written is bounded by that of max(x, 0), printed
-# below the table (1 for the post-ReLU layers of the tiny ResNet).
+# bottlenecks), an SAE as written of the signed sums Σ h is bounded by the R² of max(x, 0); where
+# such layers exist, both are printed below the table (the judged activations are Σ relu(h)).
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 compared = scorecard.intermediate_layers(layers, config.released_sae_layers)
@@ -245,8 +253,17 @@ if compare_released:
                  "alive_activations": "alive, activations", "epochs_contributions": "epochs, contributions",
                  "epochs_activations": "epochs, activations", "median_max_contribution_modes": "Fig. 5D statistic, contribution modes",
                  "median_max_activation_modes": "Fig. 5D statistic, activation modes"}).round(3))
-bound = np.mean([stats.r2_score(fits[l, "activations"].features, np.maximum(fits[l, "activations"].features, 0)) for l in compared])
-print(f"means over {', '.join(compared)} ({len(labels)} images); R² of max(x, 0) as a reconstruction of the activations: {bound:.3f}")
+if signed_differs:  # the signed sums: what a non-negative dictionary cannot reconstruct (not judged)
+    signed_fits = fit_layers(store, experiment.sae_settings(PAPER_CONFIGURATIONS["as written"], expansion=sae_expansion,
+                                                            activation_part="signed"), kinds=("activations",))
+    claim5["signed_activations"] = {"r2_activations": [signed_fits[l, "activations"].metrics["r2"] for l in layers]}
+    claim6["signed_activations"] = {"median_max_activation_modes": [
+        modes.summary(modes.correlation(signed_fits[l, "activations"].codes, indicator))["median_max"] for l in layers]}
+    signed_features = {l: signed_fits[l, "activations"].features for l in compared}
+    bound = np.mean([stats.r2_score(x, np.maximum(x, 0)) for x in signed_features.values()])
+    print(f"signed activation sums Σ h (not judged), SAE as written: mean R² {np.mean(claim5['signed_activations']['r2_activations']):.3f} "
+          f"over all layers; R² of max(x, 0) as a reconstruction of them, over {', '.join(compared)}: {bound:.3f} "
+          "(the most a non-negative dictionary can reach)")
 _ = scorecard.assess(results_dir, config.name, 5, claim5, **r2_per_feature)
 _ = scorecard.assess(results_dir, config.name, 6, claim6)
 

@@ -48,19 +48,27 @@
 #   channels ranked by their own class correlation, a baseline the paper does not show, do as
 #   well as contribution modes or better at most layers: the modes' advantage here is over
 #   activation modes, not over channels.
-# - *Claim 7 does not hold at the paper's 2%*, which is 3 to 6 channels of these layers (40 of
-#   ResNet-50's 2,048): ablating them lowers the target class without removing it, and
-#   preserving them removes every class, the target too. The figure across pct shows at which
-#   shares, if any, the target and the other classes part.
-# - *Claim 10 does not hold*: ablating 9% of the channels of the dog modes at the late layers
-#   lowers the dogs' and the other classes' accuracy alike, and preserving them removes both.
-#   One difference from the paper's setting: here the dogs are half of the 20 classes; in
-#   ImageNet they are 118 of 1,000.
+# - *Claim 7 does not hold, on its ablation half.* Ablating as many channels as the paper's 2%
+#   of ResNet-50 (40 per late layer; the share was fixed before the run) removes the target class
+#   almost entirely, but it also costs the other classes more than the rule allows: their median
+#   ratio stays below its 0.8. Preserving 37% of the channels, the authors' released share,
+#   keeps the target and removes the others: that half holds. The paper's 2% read literally is 3
+#   to 6 channels of these layers; it lowers the target without removing it, and preserving so
+#   few removes every class (recorded beside, not judged).
+# - *Claim 10 does not hold*, on either image set. As in the authors' released run (the last
+#   quarter of the depth, 9% ablated, 37% preserved), ablating the top channels of the dog modes
+#   lowers the dogs' top-5 accuracy no more than the other classes', and preserving them removes
+#   both. The verdict reads the run on the one-image-per-class ImageNet sample, where the dogs are
+#   118 of 1,000 classes as in ImageNet; there ablation changes hardly anything. On the section's
+#   own images, where the dogs are half of the classes, it lowers both groups alike.
 #
 # At the tiny scale, claim 8 sits on its rule's boundary: contribution modes beat activation
 # modes at half of the six layers, and on other CPU code paths (torch's portable kernels,
 # oneDNN's SSE4.1 convolutions) rounding differences in the SAEs move that count by one, which
-# flips the verdict; read it as a tie.
+# flips the verdict; read it as a tie. Claim 10 at the tiny scale sits on its rule's boundary
+# across the tiny models' training seeds (the scorecard marks it): preservation holds for every
+# seed, but the superclasses' median accuracy ratio under ablation lies around the rule's 0.5,
+# above it for some seeds and below it for others.
 
 # %% tags=["parameters"]
 preset = "tiny"
@@ -72,9 +80,11 @@ control_per_class = None  # images per class of the control experiments; None: t
 n_trials = None  # trials of a target and an off-target class per layer (Fig. 6D); None: the preset's (the paper: 20)
 control_layers = None  # at how many layers, evenly spaced, the sweep runs; None: the preset's (all at tiny)
 pcts = [1, 2, 5, 10, 18, 25, 50, 80, 99]  # percentages of a layer's channels (the paper's)
-class_pct = None  # Fig. 6C: % of channels perturbed per class at the late layers; None: the preset's
-late_layers = 3  # Fig. 6C and S10 perturb the last this many layers together (the paper: three late blocks)
-superclass_pct = 9  # Fig. S10: % of channels of the superclass's aggregated modes (the paper: 9)
+class_pct = None  # Fig. 6C: % of channels ablated per class at the late layers (the paper: 2); None: the preset's
+class_share = None  # "width-matched" (as many channels as class_pct % of ResNet-50 at that depth) or "as given"; None: the preset's
+preserve_pct = 37  # % of channels kept under preservation, claims 7 and 10 (the authors' released superclass run: 37)
+late_layers = 3  # Fig. 6C perturbs the last this many layers together (the paper: three late blocks)
+superclass_pct = 9  # Fig. S10: % of channels ablated of the superclass's aggregated modes (the paper: 9)
 superclass_top_k = None  # top-k accuracy of Fig. S10; None: the preset's (sample: 5, as the paper)
 shown_class = 0  # the class shown in Fig. 6C (position among the store's classes)
 seed = 0  # draws of the trials, of the random channels, and tie-breaking
@@ -90,7 +100,7 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from IPython.display import Markdown
+from IPython.display import Markdown, display
 from myst_nb import glue
 
 from codec import control, modes, plots, scorecard
@@ -100,7 +110,7 @@ from codec.sae import PAPER_CONFIGURATIONS, fit_layers
 plots.theme()
 experiment = Experiment.from_preset(preset, runs_dir, weights=weights, data_root=data_root, per_class=per_class, steps=steps, sae_epochs=sae_epochs,
                                     device=device, control_per_class=control_per_class, control_trials=n_trials, control_layers=control_layers,
-                                    class_pct=class_pct, superclass_top_k=superclass_top_k)
+                                    class_pct=class_pct, class_share=class_share, superclass_top_k=superclass_top_k)
 config, entry = experiment.config, experiment.entry
 started = time.perf_counter()
 store = experiment.store()
@@ -133,8 +143,8 @@ for axis, kind in zip(axes, ("contributions", "activations")):
     fit = fits[selection_layer, kind]
     correlation = modes.correlation(fit.codes, indicator)
     best = int(modes.top_modes(correlation)[shown_class, 0])
-    weights = control.channel_weights(fit.dictionary[best], store.channels[selection_layer])
-    ordered = np.sort(weights)[::-1]
+    mode_weights = control.channel_weights(fit.dictionary[best], store.channels[selection_layer])
+    ordered = np.sort(mode_weights)[::-1]
     axis.bar(np.arange(1, len(ordered) + 1), ordered, width=1.0, color=plots.colour(kind))
     for pct, style in ((2, ":"), (10, "--"), (25, "-.")):
         n = control.n_selected(len(ordered), pct)
@@ -150,24 +160,37 @@ plt.show()
 # ## One class, its top modes perturbed at the late layers (Fig. 6C)
 #
 # For every class in turn, its two most correlated contribution modes at each of the last
-# layers are summed, the top `class_pct` % of each layer's channels by that weight are ablated
-# (or preserved) at all those layers together, and every class's accuracy is divided by its
-# unperturbed accuracy. The left panels show one class; the matrix shows every target class
-# (rows) against every class (columns). The paper: ablating about 2% of ResNet-50's channels
-# removes the target class and barely moves the others; preserving them keeps the target and
-# removes the others.
+# layers are summed, the top channels of each layer by that weight are ablated (or preserved)
+# at all those layers together, and every class's accuracy is divided by its unperturbed
+# accuracy. The left panels show one class; the matrix shows every target class (rows) against
+# every class (columns). The paper: ablating about 2% of ResNet-50's channels removes the target
+# class and barely moves the others; preserving them keeps the target and removes the others.
+#
+# **How many channels.** 2% of ResNet-50's late blocks is 20 to 40 channels; 2% of a network five
+# to ten times narrower is 3 to 6. At the ImageNet scales the verdict is judged at the
+# *width-matched* share: at each late layer, as many channels as 2% of ResNet-50's block at the
+# same relative depth (`codec.control.width_matched_pcts`); the paper's 2%, read literally, is
+# recorded beside it. Preservation keeps its own share, `preserve_pct` (37%, the one share the
+# authors released for preservation, in their superclass run). Both choices were fixed before
+# their results were seen (`codec/control/shares.py`). The tiny planted network keeps its
+# preset's share (10%), as there is no ImageNet network to match.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 late_forward = control.MaskedForward(entry.model, inputs, late, rows_per_pass=config.control_rows)
 late_weights = {layer: control.class_weights(fits[layer, "contributions"], indicator, late_forward.channels[layer]) for layer in late}
-class_ratios = {mode: control.class_control(late_forward, late_weights, control_labels, classes, config.class_pct, mode, seed=seed)
-                for mode in control.MODES}
-n_late = {layer: control.n_selected(late_forward.channels[layer], config.class_pct) for layer in late}
+ablate_pct = (control.width_matched_pcts(layers, late_forward.channels, late, config.class_pct) if config.class_share == "width-matched"
+              else config.class_pct)
+judged_pcts = {"ablate": ablate_pct, "preserve": preserve_pct}
+literal_pcts = {"ablate": config.class_pct, "preserve": config.class_pct}  # the paper's share, read literally
+class_ratios, literal_ratios = ({mode: control.class_control(late_forward, late_weights, control_labels, classes, shares[mode], mode, seed=seed)
+                                 for mode in control.MODES} for shares in (judged_pcts, literal_pcts))
+late_channels = {layer: late_forward.channels[layer] for layer in late}
+n_late = {mode: control.selected_counts(late_channels, judged_pcts[mode]) for mode in control.MODES}
 fig, axes = plots.panels(3, height=3.6, width=plots.FULL_WIDTH + 1.5)
 positions = np.arange(len(classes))
 for axis, mode in zip(axes[:2], control.MODES):
     plots.class_ratio_bars(axis, class_ratios[mode][shown_class], shown_class, class_names,
-                           f"{mode.capitalize()} '{class_names[shown_class][:18]}' modes")
+                           f"{mode.capitalize()} '{class_names[shown_class][:18]}' modes ({sum(n_late[mode].values())} channels)")
 shown = plots.heatmap(axes[2], class_ratios["ablate"], "Ablation, every class (rows: target)", signed=False,
                       colorbar_label="accuracy ratio (clipped at 1.5)", vmin=0, vmax=1.5)
 axes[2].set_xticks(positions[::2], positions[::2])
@@ -176,19 +199,25 @@ axes[2].set_xlabel("class evaluated (table row order)")
 axes[2].set_ylabel("target class (its modes ablated)")
 plt.show()
 targets = {mode: control.target_and_others(class_ratios[mode]) for mode in control.MODES}
-claim7 = {"layers": late, "pct": config.class_pct, "n_channels": n_late, "top_modes": 2, "images_per_class": config.control_per_class,
-          **{f"{mode}_{part}": values for mode in control.MODES for part, values in zip(("target", "others"), targets[mode])}}
-_ = scorecard.assess(results_dir, config.name, 7, claim7)
-print(f"{config.class_pct:g}% of the channels of {', '.join(f'{layer} ({n} of {late_forward.channels[layer]})' for layer, n in n_late.items())}")
+literal_targets = {mode: control.target_and_others(literal_ratios[mode]) for mode in control.MODES}
+claim7 = {"layers": late, "share": config.class_share, "pct": ablate_pct, "preserve_pct": preserve_pct, "n_channels": n_late["ablate"],
+          "n_channels_preserved": n_late["preserve"], "top_modes": 2, "images_per_class": config.control_per_class,
+          **{f"{mode}_{part}": values for mode in control.MODES for part, values in zip(("target", "others"), targets[mode])},
+          "paper_share": {"pct": config.class_pct, "n_channels": control.selected_counts(late_channels, config.class_pct),
+                          **{f"{mode}_{part}": values for mode in control.MODES
+                             for part, values in zip(("target", "others"), literal_targets[mode])}}}
+for mode in control.MODES:
+    print(f"{mode}: " + ", ".join(f"{layer} {n} of {late_forward.channels[layer]}" for layer, n in n_late[mode].items()) + " channels")
 pd.DataFrame({f"{mode}: {part}": values for mode in control.MODES for part, values in zip(("target", "others (mean)"), targets[mode])},
              index=class_names).round(2)
 
 # %% [markdown]
-# The paper's 2% is 40 of ResNet-50's 2,048 channels; in a narrower network the same share is a
-# few channels. The same experiment at every pct shows at which share, if any, the target class
-# goes while the others stay (ablation), or stays while the others go (preservation): the median
-# over target classes of the target's ratio (solid) and of the others' mean ratio (dashed). The
-# dotted vertical line is the share judged above.
+# The same experiment at every pct (the same share at every late layer) shows at which share, if
+# any, the target class goes while the others stay (ablation), or stays while the others go
+# (preservation): the median over target classes of the target's ratio (solid) and of the
+# others' mean ratio (dashed). The dotted vertical line is the share judged above (under
+# ablation at the ImageNet scales, the shaded band spans the width-matched shares of the late
+# layers); the medians are saved with claim 7's record.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 across = {mode: control.class_control_across(late_forward, late_weights, control_labels, classes, pcts, mode, seed=seed)
@@ -198,12 +227,20 @@ for axis, mode in zip(axes, control.MODES):
     medians = across[mode].groupby("pct")[["ratio_target", "ratio_others"]].median()
     axis.plot(medians.index, medians["ratio_target"], "o-", color=plots.colour("contributions"), markersize=4, label="target class")
     axis.plot(medians.index, medians["ratio_others"], "s--", color=plots.colour("activations"), markersize=4, label="other classes (mean)")
-    axis.axvline(config.class_pct, color=plots.colour("baseline"), linewidth=0.8, linestyle=":")
+    judged = judged_pcts[mode]
+    if isinstance(judged, dict):
+        axis.axvspan(min(judged.values()), max(judged.values()), color=plots.colour("baseline"), alpha=0.15, linewidth=0)
+    else:
+        axis.axvline(judged, color=plots.colour("baseline"), linewidth=0.8, linestyle=":")
     plots.pct_axis(axis, "channels perturbed per late layer (%, log scale)")
     axis.set_ylabel("accuracy ratio (median)")
     axis.set_title(f"{mode.capitalize()} a class's top 2 modes")
 plots.legend_below(fig, axes)
 plt.show()
+sweep_medians = {mode: across[mode].groupby("pct")[["ratio_target", "ratio_others"]].median() for mode in control.MODES}
+claim7["sweep"] = {"pcts": list(sweep_medians["ablate"].index),
+                   **{f"{mode}_{part}": sweep_medians[mode][f"ratio_{part}"].to_numpy() for mode in control.MODES for part in ("target", "others")}}
+_ = scorecard.assess(results_dir, config.name, 7, claim7)
 
 # %% [markdown]
 # ## Accuracy as more channels are perturbed (Fig. 6D)
@@ -263,56 +300,77 @@ score_table.round(2)
 # ## A superclass as a group (Fig. S10)
 #
 # For each superclass, the contribution modes whose correlation with its indicator exceeds 0.2
-# (else its single best mode) are summed at each of the late layers; the top `superclass_pct` %
-# of each layer's channels by that weight are ablated, or preserved, at all of them together,
-# and the top-k accuracy of the superclass's images is compared with that of all other images.
-# The paper: ablating 9% of ResNet-50's channels took dogs' top-5 accuracy from 96% to 9% and
-# the other classes' from 92% to 86%. At the sample scale the superclass is WordNet's *dog*
-# (`dog.n.01`: 10 of the 20 classes, the printed list; Imagewoof's dingo is a wild dog in
-# WordNet, not under `dog.n.01`); at the tiny scale the planted groups, each shape and each
-# texture. The curves show every pct; the table and the scorecard take the paper's
-# `superclass_pct` (the dotted line).
+# (else its single best mode) are summed at each layer of the last quarter of the depth (the
+# authors' released run perturbs ResNet-50's blocks 12–15 of 16; here the layers at the same
+# relative depth, `codec.control.layers_at_reference_depths`); the top `superclass_pct` % (9%)
+# of each layer's channels by that weight are ablated, or the top `preserve_pct` % (37%)
+# preserved, at all of them together, as in the released run, and the top-k accuracy of the
+# superclass's images is compared with that of all other images. The paper: ablating 9% of
+# ResNet-50's channels took dogs' top-5 accuracy from 96% to 9% and the other classes' from 92%
+# to 86%. At the sample scale the superclass is WordNet's *dog* (`dog.n.01`: 10 of the 20
+# classes, the printed list; Imagewoof's dingo is a wild dog in WordNet, not under `dog.n.01`);
+# at the tiny scale the planted groups, each shape and each texture. The curves show every pct;
+# the table and the scorecard take the two shares (the dotted lines).
 # The planted data give a check the paper could not make: ablating a texture's modes should
 # remove the classes with that texture, whatever their shape, and spare the classes of the
 # other textures.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
+super_layers = control.layers_at_reference_depths(layers)
+super_forward = control.MaskedForward(entry.model, inputs, super_layers, rows_per_pass=config.control_rows)
 groups = control.superclass_groups(experiment.dataset, classes)
-group_indicator = modes.superclass_indicators(labels, groups)
-group_weights = {layer: control.group_weights(fits[layer, "contributions"], group_indicator, late_forward.channels[layer]) for layer in late}
-group_pcts = sorted(set(pcts) | {superclass_pct})
-group_curves = {(name, mode): control.group_control(late_forward, {layer: group_weights[layer][g] for layer in late}, control_labels,
-                                                    members, group_pcts, mode, top_k=config.superclass_top_k, seed=seed)
-                for g, (name, members) in enumerate(groups.items()) for mode in control.MODES}
+group_pcts = sorted(set(pcts) | {superclass_pct, preserve_pct})
+group_curves = control.superclass_control(super_forward, fits, labels, control_labels, groups, dict.fromkeys(control.MODES, group_pcts),
+                                          top_k=config.superclass_top_k, seed=seed)
 names = list(groups)
-print("superclasses: " + "; ".join(f"{name}: {len(members)} classes ({', '.join(entry.class_names[c] for c in members)})"
-                                    for name, members in groups.items()))
+print(f"layers: {', '.join(super_layers)} (the last quarter of the depth)\nsuperclasses: "
+      + "; ".join(f"{name}: {len(members)} classes ({', '.join(entry.class_names[c] for c in members)})" for name, members in groups.items()))
 fig, axes = plots.panels(2, height=3.8, sharey=True)
 for axis, mode in zip(axes, control.MODES):
     for name, colour in zip(names, plots.series_colours(len(names))):
         curve = group_curves[name, mode]
         axis.plot(curve["pct"], curve["group_after"] / curve["group_before"], "o-", color=colour, markersize=3.5, label=name)
         axis.plot(curve["pct"], curve["others_after"] / curve["others_before"], "s--", color=colour, markersize=3, alpha=0.6)
-    axis.axvline(superclass_pct, color=plots.colour("baseline"), linewidth=0.8, linestyle=":")
-    plots.pct_axis(axis, "channels perturbed per late layer (%, log scale)")
+    axis.axvline(superclass_pct if mode == "ablate" else preserve_pct, color=plots.colour("baseline"), linewidth=0.8, linestyle=":")
+    plots.pct_axis(axis, "channels perturbed per layer (%, log scale)")
     axis.set_ylabel(f"top-{config.superclass_top_k} accuracy ratio")
     axis.set_title(f"{mode.capitalize()}: superclass solid, others dashed")
 plots.legend_below(fig, axes, ncol=min(len(names), 4))
 plt.show()
-group_table = pd.DataFrame([{"superclass": name, "mode": mode, "classes": len(groups[name]),
-                             **group_curves[name, mode].set_index("pct").loc[superclass_pct, ["group_before", "group_after", "others_before",
-                                                                                                "others_after"]]}
-                            for name in names for mode in control.MODES]).set_index(["superclass", "mode"]).rename(
-    columns={"group_before": "superclass before", "group_after": "superclass after", "others_before": "others before",
-             "others_after": "others after"})
-claim10 = {"layers": late, "pct": superclass_pct, "top_k": config.superclass_top_k,
-           "groups": {name: {"group_before": group_table.loc[(name, "ablate"), "superclass before"],
-                             "others_before": group_table.loc[(name, "ablate"), "others before"],
-                             **{f"{mode}_{part}_after": group_table.loc[(name, mode), f"{label} after"]
-                                for mode in control.MODES for part, label in (("group", "superclass"), ("others", "others"))}}
-                      for name in names}}
+claim10 = {"layers": super_layers, "pct": superclass_pct, "preserve_pct": preserve_pct, "top_k": config.superclass_top_k,
+           **control.superclass_details(group_curves, groups, control_labels, superclass_pct, preserve_pct)}
+pd.DataFrame(claim10["groups"]).T.rename_axis("superclass").round(3)
+
+# %% [markdown]
+# ### The superclass among ImageNet's 1,000 classes
+#
+# Here the dogs are half of the images; in ImageNet they are 118 of 1,000 classes, and the modes
+# that correlate with a superclass of half the images are another object. At the sample scale the
+# same experiment runs on the one-image-per-class ImageNet sample (`imagenet-sample-1k`: 1,000
+# validation images, 118 of them dogs): a contribution store and SAEs of its own at the same
+# layers, accuracy pooled over the dog images and over the rest. This run, whose dog share is
+# the paper's, is the one claim 10's verdict reads where it exists (fixed before its result was
+# seen); the run above is recorded beside it.
+
+# %% tags=["hide-input", "nbval-ignore-output"]
+if config.superclass_dataset:
+    wide = Experiment.from_preset(preset, runs_dir, weights=weights, data_root=data_root, steps=steps, sae_epochs=sae_epochs,
+                                  device=device, dataset=config.superclass_dataset)
+    wide_store = wide.store()
+    wide_labels = wide_store.field("label")
+    wide_fits = fit_layers(wide_store, experiment.sae_settings(PAPER_CONFIGURATIONS["as written"], expansion=sae_expansion),
+                           layers=super_layers, kinds=("contributions",))
+    wide_groups = control.superclass_groups(wide.dataset, np.unique(wide_labels))
+    wide_inputs, _ = wide.inputs(np.arange(len(wide_labels)))
+    wide_forward = control.MaskedForward(entry.model, wide_inputs, super_layers, rows_per_pass=config.control_rows)
+    wide_curves = control.superclass_control(wide_forward, wide_fits, wide_labels, wide_labels, wide_groups,
+                                             {"ablate": [superclass_pct], "preserve": [preserve_pct]}, top_k=config.superclass_top_k, seed=seed)
+    claim10["imagenet_sample"] = {"images": len(wide_labels), "classes": len(np.unique(wide_labels)),
+                                  **control.superclass_details(wide_curves, wide_groups, wide_labels, superclass_pct, preserve_pct)}
+    display(pd.DataFrame(claim10["imagenet_sample"]["groups"]).T.rename_axis(f"superclass ({len(wide_labels)} images)").round(3))
+else:
+    print(f"the {config.name} scale names no second image set for the superclass (its preset's superclass_dataset is None)")
 _ = scorecard.assess(results_dir, config.name, 10, claim10)
-group_table.round(3)
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 glue("findings_03", Markdown(scorecard.findings_markdown(results_dir, config.name, [7, 8, 9, 10])), display=False)

@@ -120,3 +120,27 @@ def test_gpu_runbook_runs_every_pending_gpu_benchmark_here_with_quick_sizes(tmp_
 def test_gpu_runbook_refuses_an_unknown_command():
     finished = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu.sh"), "measure"], capture_output=True, text=True)
     assert finished.returncode == 2 and "usage: bash benchmarks/gpu.sh wheels | run OUTPUT_FOLDER" in finished.stderr
+
+
+def test_sae_convergence_reports_when_a_planted_sae_settles(tmp_path):
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import sae_convergence
+
+    assert sae_convergence.settle([0.1, 0.5, 0.795, 0.80, 0.81], tolerance=0.02) == 3
+    rng = np.random.default_rng(0)
+    matrix = (rng.random((300, 4)) @ rng.random((4, 12))).astype(np.float32)  # rank 4, non-negative
+    settings = {"as written": {"epochs": 30, "lr": 1e-2, "patience": 0}, "as released": {"epochs": 5, "lr": 1e-2, "hidden": 32}}
+    matrices = tmp_path / "planted.npz"
+    np.savez(matrices, settings=json.dumps(settings), **{"planted|contributions": matrix})
+    command = [sys.executable, str(ROOT / "benchmarks" / "sae_convergence.py"), "--matrices", str(matrices),
+               "--epochs", "60", "--threads", "1"]
+    output = subprocess.run(command, check=True, capture_output=True, text=True, timeout=600).stdout
+    report = json.loads(output.strip().splitlines()[-1])["results"]["planted|contributions"]
+    released, written = report["as_released"], report["as_written"]
+    assert released["epochs_run"] == 60 and list(released["r2_at"]) == ["10", "25", "50"]  # no early stopping, checkpoints
+    assert released["r2_at"]["50"] > released["r2_at"]["10"] and 1 <= released["epochs_to_settle"] <= 60
+    assert released["steps_to_settle"] == released["epochs_to_settle"] * 3  # 300 rows in batches of 128
+    assert released["best_r2"] > 0.4 and released["lr"] == 1e-2 and released["modes"] == 36
+    assert written["epochs_run"] == 30 and written["sae"] == "ThresholdSAESettings"

@@ -384,6 +384,9 @@ def test_width_matched_pcts_select_as_many_channels_as_resnet50_at_the_same_dept
     # ResNet-50's last three blocks (2,048 wide) at 2%: int(2048 * 2 / 100) = 40 channels each
     assert {layer: control.n_selected(channels[layer], shares[layer]) for layer in late} == {layer: 40 for layer in late}
     assert {layer: control.n_selected(channels[layer], 2) for layer in late} == {"blocks.13": 3, "blocks.14": 3, "blocks.15": 6}
+    late_channels = {layer: channels[layer] for layer in late}  # the same counts through selected_counts, per layer and shared
+    assert control.selected_counts(late_channels, shares) == {layer: 40 for layer in late}
+    assert list(control.selected_counts(late_channels, 2).items()) == [("blocks.13", 3), ("blocks.14", 3), ("blocks.15", 6)]
     # every layer, every share: the count is the reference's, capped at the layer's width
     for pct in (1, 2, 5, 9, 18, 37, 50):
         every = control.width_matched_pcts(layers, channels, layers, pct)

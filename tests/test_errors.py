@@ -603,6 +603,10 @@ EXTRA = {
         _bad(lambda c: control.layers_at_reference_depths(["a"], positions=(-1,)), "positions"),
         _bad(lambda c: control.layers_at_reference_depths(["a"], positions=(3,), n_reference=2), "positions"),
         _bad(lambda c: control.layers_at_reference_depths(["a"], n_reference=0), "n_reference")],
+    "codec.control.shares.selected_counts": [
+        _bad(lambda c: control.selected_counts({}, 2), "channels"),
+        _bad(lambda c: control.selected_counts({"a": 10, "b": 20}, {"a": 2}), "pct"),
+        _bad(lambda c: control.selected_counts({"a": 10}, 120), "pct")],
     "codec.control.shares.width_matched_pcts": [
         _bad(lambda c: control.width_matched_pcts("ab", {"a": 10}, ["a"], 2), "layers"),
         _bad(lambda c: control.width_matched_pcts(["a"], {"a": 10}, "a", 2), "perturbed"),

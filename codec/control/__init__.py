@@ -65,6 +65,7 @@ from .shares import (
     layers_at_reference_depths,
     reference_position,
     relative_depths,
+    selected_counts,
     width_matched_pcts,
 )
 from .superclass import group_control, superclass_control, superclass_details, superclass_groups
@@ -75,7 +76,7 @@ __all__ = [
     "performance_score", "curves", "scores", "class_control", "class_control_across", "group_control", "SOURCES", "images_per_class",
     "target_and_others", "evenly_spaced", "superclass_groups", "superclass_control", "superclass_details", "source_rankings",
     "depth_sweep", "score_table", "class_weights", "group_weights",
-    "RESNET50_BLOCK_WIDTHS", "relative_depths", "reference_position", "width_matched_pcts",
+    "RESNET50_BLOCK_WIDTHS", "relative_depths", "reference_position", "width_matched_pcts", "selected_counts",
     "layers_at_reference_depths", "PRESERVE_PCT", "RELEASED_SUPERCLASS_POSITIONS", "RELEASED_SUPERCLASS_ABLATE_PCT",
     "RELEASED_SUPERCLASS_PRESERVE_PCT"
 ]

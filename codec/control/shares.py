@@ -151,3 +151,28 @@ def width_matched_pcts(layers: Sequence[str], channels: Mapping[str, int], pertu
         # the middle of the interval that int(C · p / 100) maps to count: no rounding can move it
         shares[layer] = 100.0 if count == width else 100.0 * (count + 0.5) / width
     return shares
+
+
+def selected_counts(channels: Mapping[str, int], pct) -> dict[str, int]:
+    """How many channels a share selects at each layer (the authors' rule, :func:`n_selected`).
+
+    Parameters
+    ----------
+    channels : mapping of str to int
+        Channels of each layer (e.g. ``MaskedForward.channels``), in the order to report them.
+    pct : float or mapping of str to float
+        One share for every layer, or a share per layer (as :func:`width_matched_pcts` gives).
+
+    Returns
+    -------
+    dict of str to int
+        ``{layer: n_selected(channels[layer], share of the layer)}``.
+    """
+    if not isinstance(channels, Mapping) or not channels:
+        raise ArgumentTypeError(f"channels: a non-empty mapping of layer name to channel count, got {channels!r}")
+    if isinstance(pct, Mapping):
+        missing = [layer for layer in channels if layer not in pct]
+        if missing:
+            raise ValueError(f"pct: gives no share for layers {missing}; give one share or one per layer")
+        return {layer: n_selected(count, pct[layer]) for layer, count in channels.items()}
+    return {layer: n_selected(count, pct) for layer, count in channels.items()}
