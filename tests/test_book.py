@@ -31,6 +31,7 @@ def _script(name):
 
 build_book = _script("build_book")
 check_site = _script("check_site")
+render_grid = build_book.render_grid
 MEASURED_CLAIMS = (1, 2, 3, 4, 15, 16, 5, 6, 14, 7, 8, 9, 10, 11, 12, 13)  # sections 1 to 6
 
 # Sections whose sample execution is not committed yet, with why: the book's sample column of their
@@ -111,6 +112,24 @@ def test_committed_scorecard_is_generated_from_the_committed_results(tmp_path):
     shutil.copytree(ROOT / "book" / "results", copy / "results")
     assert build_book.write_scorecard(copy).read_text() == committed, (
         "book/scorecard.md differs from what the recorded results give: it was edited by hand or is stale")
+
+
+def test_committed_intro_opens_with_the_findings_of_the_committed_results(tmp_path):
+    copy = tmp_path / "book"
+    shutil.copytree(ROOT / "book" / "results", copy / "results")
+    shutil.copy2(ROOT / "book" / "intro.md", copy / "intro.md")
+    assert build_book.write_intro(copy).read_text() == (ROOT / "book" / "intro.md").read_text(), (
+        "book/intro.md's findings differ from what the recorded results give: it was edited by hand or is stale "
+        "(python scripts/build_book.py writes them)")
+
+
+def test_the_intro_states_no_number_that_a_run_can_change_outside_its_generated_findings():
+    import re
+
+    intro = (ROOT / "book" / "intro.md").read_text()
+    before, rest = intro.split(build_book.FINDINGS_START)
+    prose = before + rest.split(build_book.FINDINGS_END)[1]
+    assert not re.findall(r"\d+(?:\.\d+)?\s*%", prose), "a percentage in the intro's prose: glue it from the results or drop it"
 
 
 def test_committed_book_is_the_sample_execution():
@@ -398,11 +417,13 @@ def test_tiny_build_records_claims_stays_out_of_book_and_every_page_passes_in_ch
         assert record["scale"] == "tiny" and record["verdict"] in ("holds", "does not hold", "not testable at this scale")
     scorecard = (staged / "scorecard.md").read_text()
     rows = {int(line.split("|")[1]): line for line in scorecard.splitlines() if line.startswith("| ") and line.split("|")[1].strip().isdigit()}
+    assert "| # | claim | sample | tiny |" in scorecard  # the grid at a glance; no paper column while nothing is recorded there
     for claim in MEASURED_CLAIMS:
-        tiny_cell = rows[claim].split("|")[4]
-        assert any(f"**{verdict}**" in tiny_cell for verdict in ("holds", "does not hold", "not testable at this scale")) \
+        tiny_cell = rows[claim].split(" | ")[3]
+        assert any(f"&nbsp;{verdict}</span>" in tiny_cell for verdict in ("holds", "does not hold", "not testable at this scale")) \
             and "not yet measured" not in tiny_cell
-    assert "not yet measured" in rows[12]
+    assert "nothing is recorded there yet" in scorecard
+    assert build_book.FINDINGS_START + "\n" + render_grid(staged / "results") in (staged / "intro.md").read_text()
 
     html = out / "_build" / "html"
     pages = {p.relative_to(html).as_posix() for p in html.rglob("*.html") if "_static" not in p.parts}
