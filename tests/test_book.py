@@ -443,3 +443,24 @@ def test_tiny_build_records_claims_stays_out_of_book_and_every_page_passes_in_ch
     executed = json.loads((staged / "04_maps.ipynb").read_text())
     images = [o for cell in executed["cells"] for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) >= 3  # Fig. 7A, 7B, the claim-11 scores
+
+
+def test_the_intros_quick_start_runs_as_written_and_completeness_holds():
+    """The intro's Python block, executed as it stands (Lite0's weights come with the test dependencies)."""
+    import re
+
+    import torch
+
+    intro = (ROOT / "book" / "intro.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", intro, re.S)
+    assert len(blocks) == 1, "the intro's quick start is one Python block"
+    namespace: dict = {}
+    torch.manual_seed(0)
+    exec(compile(blocks[0], "book/intro.md", "exec"), namespace)
+    result, entry = namespace["result"], namespace["entry"]
+    last = result[entry.layers[-1]]
+    assert last.shape == (4, 2, 320)
+    # IG-10 with the trapezoid rule: the contributions add up to y(x) - y(x') within a few percent
+    total = last.sum(dim=(1, 2))
+    gap = result.target_at_input - result.target_at_baseline
+    assert torch.allclose(total, gap, rtol=0.1, atol=0.5), (total, gap)
