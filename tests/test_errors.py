@@ -543,7 +543,8 @@ EXTRA = {
     "codec.visualize.maps.layer_at_authors_depth": [_bad(lambda c: visualize.layer_at_authors_depth([]), "layers"),
                                                     _bad(lambda c: visualize.layer_at_authors_depth("layer3"), "layers")],
     "codec.visualize.display.checked_maps": [_bad(lambda c: visualize.checked_maps(np.ones((4, 4))), "maps")],
-    "codec.visualize.display.display_mask": [_bad(lambda c: visualize.display_mask(np.ones((4, 4))), "maps")],
+    "codec.visualize.display.display_mask": [_bad(lambda c: visualize.display_mask(np.ones((4, 4))), "maps"),
+                                             _bad(lambda c: visualize.display_mask(np.ones((3, 4, 4)), scale="row"), "scale")],
     "codec.visualize.display.masked_image": [_bad(lambda c: visualize.masked_image(np.ones((4, 4, 3)), np.ones((5, 5))), "mask"),
                                              _bad(lambda c: visualize.masked_image(np.ones((4, 4)), np.ones((4, 4))), "picture")],
     "codec.visualize.consistency.mass_shares": [
