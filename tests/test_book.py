@@ -464,3 +464,16 @@ def test_the_intros_quick_start_runs_as_written_and_completeness_holds():
     total = last.sum(dim=(1, 2))
     gap = result.target_at_input - result.target_at_baseline
     assert torch.allclose(total, gap, rtol=0.1, atol=0.5), (total, gap)
+
+
+def test_the_staged_pages_fold_their_parameter_cells_and_the_committed_ones_stay_as_executed(tmp_path):
+    staged = tmp_path / "book"
+    staged.mkdir()
+    source = ROOT / "book" / "02_modes.ipynb"
+    shutil.copy2(source, staged / source.name)
+    assert build_book.fold_parameters(staged) == [staged / source.name]
+    cells = json.loads((staged / source.name).read_text())["cells"]
+    folded = [cell for cell in cells if "hide-cell" in cell["metadata"].get("tags", [])]
+    assert [set(cell["metadata"]["tags"]) & set(build_book.FOLDED_TAGS) for cell in folded] == [{"parameters"}, {"injected-parameters"}]
+    assert build_book.fold_parameters(staged) == []  # once
+    assert "hide-cell" not in source.read_text()
