@@ -31,7 +31,7 @@ help:
 	@echo "make book       execute the notebooks at PRESET=$(PRESET) and build the site into $(BOOK_OUT)/_build/html"
 	@echo "                (PRESET=sample executes into book/, the committed book)"
 	@echo "make test-portable  the numerically sensitive tests under other CPU code paths and thread counts"
-	@echo "make check-site open every page of the built site in headless Chromium (SCREENSHOTS=dir saves each page as PNG)"
+	@echo "make check-site open every page of the built site in headless Chromium (SCREENSHOTS=dir saves each page as PNGs at 1300 and 390 px)"
 	@echo "make reference  refresh the tiny reference notebooks that nbval checks (tests/nbval)"
 	@echo "make bench   print the contribution-engine benchmark (ResNet-50, CPU)"
 	@echo "make setup   only create .venv"
@@ -66,7 +66,7 @@ $(MATHJAX):
 book: setup $(MATHJAX)
 	$(PY) scripts/build_book.py --preset $(PRESET) --out $(BOOK_OUT) $(PUBLISH) $(BOOK_ARGS)
 
-# SCREENSHOTS=folder also saves a full-page PNG of every page, 1300 px wide, to look at
+# SCREENSHOTS=folder also saves full-page PNGs of every page, 1300 px and 390 px wide, to look at
 SCREENSHOTS ?=
 check-site: setup
 	$(PY) scripts/check_site.py $(BOOK_OUT)/_build/html $(if $(SCREENSHOTS),--screenshots $(SCREENSHOTS),)

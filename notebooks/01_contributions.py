@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 1. Contributions are sparse, and excitation and inhibition decorrelate with depth
+# # 1. Are contributions sparser than activations? Sparsity, excitation and inhibition across depth
 #
 # This section replicates §2–3 of the paper (Fig. 2, 3, S1, S11). For every image and every
 # analysis layer we compute each channel's **contribution** to the network's top-1 logit

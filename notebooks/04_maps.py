@@ -126,9 +126,12 @@ print(f"scale: {config.name} | model: {entry.name} | data: {config.dataset}, {le
 # right: the image; the map of *all* the layer's channels (the whole input-gradient map times
 # the image); the maps of the three modes (their top channels; r: the mode's correlation with the
 # class); the positive and negative parts of the first mode's map (red: pixels that raise the
-# target, blue: pixels that lower it). The masks are the authors' display: |map| median-filtered, averaged over colours, scaled, times
-# the contrast, clipped, laid on the image. The table checks completeness: each map's pixel sum
-# against its channels' hidden contributions.
+# target, blue: pixels that lower it). The masks are the authors' display: |map| median-filtered,
+# averaged over colours, scaled, times the contrast, clipped, laid on the image; the all-channels
+# mask on its own scale, the three modes' masks on one scale shared between them (the authors
+# scale each mask to its own maximum, which at a contrast of 7 makes every mask bright: shared, a
+# mode whose channels carry less of the target here is dimmer). The table checks completeness:
+# each map's pixel sum against its channels' hidden contributions.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 shown_class = int(np.argmax(correlation.max(0)))  # the class with the most class-specific mode at the layer
@@ -139,7 +142,8 @@ selections = torch.cat([torch.ones(1, n_channels),
                         visualize.mode_selection(contribution_fit.dictionary, shown_modes, n_channels, top=map_channels)]).to(image)
 result = visualize.input_maps(entry.model, image, layer, selections, **visualize.map_target(labels, [row], true_class_softmax, store.settings))
 picture = entry.to_image(image[0])
-masks = visualize.display_mask(result.maps[0], filter_size, contrast)
+masks = np.concatenate([visualize.display_mask(result.maps[0, :1], filter_size, contrast),
+                        visualize.display_mask(result.maps[0, 1:], filter_size, contrast, scale="shared")])
 titles = ["all channels"] + [f"mode {m}\nr = {correlation[m, shown_class]:.2f}" for m in shown_modes]
 fig, axes = plt.subplots(1, 7, figsize=(plots.FULL_WIDTH + 4, 2.9))
 plots.image(axes[0], picture, f"image\n({class_names[shown_class]})")
@@ -164,7 +168,15 @@ completeness
 # (cellos, marimbas). Here the class is picked from the data (the one with the most
 # class-specific mode at the layer, as above), and so are the images: those of *other* classes
 # on which the first mode loads most. Each column is one image; the rows are the image and the
-# two modes' masks on it.
+# two modes' masks on it, with the mode's loading on the image in the title.
+#
+# A mode's map is the contribution of its top channels to the target on that image, whatever the
+# mode's loading there: the loading never enters the map, in the authors' code as here. With the
+# authors' display, each mask scaled to its own maximum and multiplied by 7, a mode that loads
+# 0.00 on an image gets a mask as bright as one that loads 0.97. Here the two masks of one image
+# share one scale, so what tells the modes apart is how much of the target their channels carry
+# on the image; look for the dimmer mask, and for whether the bright parts cover the same
+# content across the columns.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 n_columns = 5
@@ -182,7 +194,7 @@ for r, mode in enumerate(shown_modes[:2]):
         picture = entry.to_image(images[c])
         if r == 0:
             plots.image(axes[0, c], picture, entry.class_names[labels[rows[c]]][:20])
-        mask = visualize.display_mask(maps[c, r], filter_size, contrast)
+        mask = visualize.display_mask(maps[c], filter_size, contrast, scale="shared")[r]  # both modes on one scale per image
         plots.image(axis, visualize.masked_image(picture, mask), f"mode {mode}: {contribution_fit.codes[rows[c], mode]:.2f}")
     if len(rows) < n_columns and r == 0:
         for c in range(len(rows), n_columns):

@@ -196,12 +196,20 @@ def check_page(client: DevTools, url: str) -> tuple[list[str], dict]:
     return problems, state
 
 
+#: the window widths a page is photographed at: a laptop's and a phone's, in CSS pixels
+SCREENSHOT_WIDTHS = {"": 1300, "-390": 390}
+
+
 def screenshot(client: DevTools, path: Path, width: int = 1300) -> None:
-    """The whole loaded page as a PNG, at ``width`` CSS pixels (a reader's laptop window)."""
+    """The whole loaded page as a PNG, at ``width`` CSS pixels (1300: a reader's laptop window; below
+    600, a phone: the page is laid out as on a mobile device)."""
+    mobile = width < 600
+    client.call("Emulation.setDeviceMetricsOverride", width=width, height=800, deviceScaleFactor=1, mobile=mobile)
+    time.sleep(0.3)  # relayout at the new width before the height is read
     height = json.loads(client.call("Runtime.evaluate", expression="JSON.stringify(document.documentElement.scrollHeight)",
                                     returnByValue=True)["result"]["value"])
-    client.call("Emulation.setDeviceMetricsOverride", width=width, height=min(int(height), 16000), deviceScaleFactor=1, mobile=False)
-    time.sleep(0.3)  # relayout at the new size
+    client.call("Emulation.setDeviceMetricsOverride", width=width, height=min(int(height), 16000), deviceScaleFactor=1, mobile=mobile)
+    time.sleep(0.3)
     shot = client.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(base64.b64decode(shot["data"]))
@@ -211,7 +219,8 @@ def screenshot(client: DevTools, path: Path, width: int = 1300) -> None:
 def check_site(html_dir: Path, screenshots: Path | None = None) -> dict[str, list[str]]:
     """Check every HTML page under ``html_dir``; returns {page: problems} (empty lists pass).
 
-    With ``screenshots``, each page is also saved there as a full-page PNG at 1300 px wide.
+    With ``screenshots``, each page is also saved there as full-page PNGs at 1300 px and at 390 px
+    (``<page>.png``, ``<page>-390.png``; :data:`SCREENSHOT_WIDTHS`).
     """
     html_dir = Path(html_dir)
     pages = sorted(p.relative_to(html_dir).as_posix() for p in html_dir.rglob("*.html")
@@ -229,7 +238,9 @@ def check_site(html_dir: Path, screenshots: Path | None = None) -> dict[str, lis
             for page in pages:
                 problems, state = check_page(client, f"{base}/{page}")
                 if screenshots is not None:
-                    screenshot(client, Path(screenshots) / (page.replace("/", "__").removesuffix(".html") + ".png"))
+                    for suffix, width in SCREENSHOT_WIDTHS.items():
+                        name = page.replace("/", "__").removesuffix(".html") + suffix + ".png"
+                        screenshot(client, Path(screenshots) / name, width)
                 problems += icon_problems(html_dir, page)
                 results[page] = problems
                 print(f"{'ok  ' if not problems else 'FAIL'} {page}: {state['images']} images, "
@@ -247,7 +258,7 @@ def check_site(html_dir: Path, screenshots: Path | None = None) -> dict[str, lis
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("html_dir", type=Path, help="the built site (a folder with index.html)")
-    parser.add_argument("--screenshots", type=Path, help="also save a full-page PNG of every page (1300 px wide) here")
+    parser.add_argument("--screenshots", type=Path, help="also save full-page PNGs of every page, 1300 px and 390 px wide, here")
     args = parser.parse_args(argv)
     results = check_site(args.html_dir, args.screenshots)
     failed = [page for page, problems in results.items() if problems]

@@ -31,6 +31,7 @@ def _script(name):
 
 build_book = _script("build_book")
 check_site = _script("check_site")
+render_grid = build_book.render_grid
 MEASURED_CLAIMS = (1, 2, 3, 4, 15, 16, 5, 6, 14, 7, 8, 9, 10, 11, 12, 13)  # sections 1 to 6
 
 # Sections whose sample execution is not committed yet, with why: the book's sample column of their
@@ -111,6 +112,24 @@ def test_committed_scorecard_is_generated_from_the_committed_results(tmp_path):
     shutil.copytree(ROOT / "book" / "results", copy / "results")
     assert build_book.write_scorecard(copy).read_text() == committed, (
         "book/scorecard.md differs from what the recorded results give: it was edited by hand or is stale")
+
+
+def test_committed_intro_opens_with_the_findings_of_the_committed_results(tmp_path):
+    copy = tmp_path / "book"
+    shutil.copytree(ROOT / "book" / "results", copy / "results")
+    shutil.copy2(ROOT / "book" / "intro.md", copy / "intro.md")
+    assert build_book.write_intro(copy).read_text() == (ROOT / "book" / "intro.md").read_text(), (
+        "book/intro.md's findings differ from what the recorded results give: it was edited by hand or is stale "
+        "(python scripts/build_book.py writes them)")
+
+
+def test_the_intro_states_no_number_that_a_run_can_change_outside_its_generated_findings():
+    import re
+
+    intro = (ROOT / "book" / "intro.md").read_text()
+    before, rest = intro.split(build_book.FINDINGS_START)
+    prose = before + rest.split(build_book.FINDINGS_END)[1]
+    assert not re.findall(r"\d+(?:\.\d+)?\s*%", prose), "a percentage in the intro's prose: glue it from the results or drop it"
 
 
 def test_committed_book_is_the_sample_execution():
@@ -398,11 +417,13 @@ def test_tiny_build_records_claims_stays_out_of_book_and_every_page_passes_in_ch
         assert record["scale"] == "tiny" and record["verdict"] in ("holds", "does not hold", "not testable at this scale")
     scorecard = (staged / "scorecard.md").read_text()
     rows = {int(line.split("|")[1]): line for line in scorecard.splitlines() if line.startswith("| ") and line.split("|")[1].strip().isdigit()}
+    assert "| # | claim | sample | tiny |" in scorecard  # the grid at a glance; no paper column while nothing is recorded there
     for claim in MEASURED_CLAIMS:
-        tiny_cell = rows[claim].split("|")[4]
-        assert any(f"**{verdict}**" in tiny_cell for verdict in ("holds", "does not hold", "not testable at this scale")) \
+        tiny_cell = rows[claim].split(" | ")[3]
+        assert any(f"&nbsp;{verdict}</span>" in tiny_cell for verdict in ("holds", "does not hold", "not testable at this scale")) \
             and "not yet measured" not in tiny_cell
-    assert "not yet measured" in rows[12]
+    assert "nothing is recorded there yet" in scorecard
+    assert build_book.FINDINGS_START + "\n" + render_grid(staged / "results") in (staged / "intro.md").read_text()
 
     html = out / "_build" / "html"
     pages = {p.relative_to(html).as_posix() for p in html.rglob("*.html") if "_static" not in p.parts}
@@ -422,3 +443,37 @@ def test_tiny_build_records_claims_stays_out_of_book_and_every_page_passes_in_ch
     executed = json.loads((staged / "04_maps.ipynb").read_text())
     images = [o for cell in executed["cells"] for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) >= 3  # Fig. 7A, 7B, the claim-11 scores
+
+
+def test_the_intros_quick_start_runs_as_written_and_completeness_holds():
+    """The intro's Python block, executed as it stands (Lite0's weights come with the test dependencies)."""
+    import re
+
+    import torch
+
+    intro = (ROOT / "book" / "intro.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", intro, re.S)
+    assert len(blocks) == 1, "the intro's quick start is one Python block"
+    namespace: dict = {}
+    torch.manual_seed(0)
+    exec(compile(blocks[0], "book/intro.md", "exec"), namespace)
+    result, entry = namespace["result"], namespace["entry"]
+    last = result[entry.layers[-1]]
+    assert last.shape == (4, 2, 320)
+    # IG-10 with the trapezoid rule: the contributions add up to y(x) - y(x') within a few percent
+    total = last.sum(dim=(1, 2))
+    gap = result.target_at_input - result.target_at_baseline
+    assert torch.allclose(total, gap, rtol=0.1, atol=0.5), (total, gap)
+
+
+def test_the_staged_pages_fold_their_parameter_cells_and_the_committed_ones_stay_as_executed(tmp_path):
+    staged = tmp_path / "book"
+    staged.mkdir()
+    source = ROOT / "book" / "02_modes.ipynb"
+    shutil.copy2(source, staged / source.name)
+    assert build_book.fold_parameters(staged) == [staged / source.name]
+    cells = json.loads((staged / source.name).read_text())["cells"]
+    folded = [cell for cell in cells if "hide-cell" in cell["metadata"].get("tags", [])]
+    assert [set(cell["metadata"]["tags"]) & set(build_book.FOLDED_TAGS) for cell in folded] == [{"parameters"}, {"injected-parameters"}]
+    assert build_book.fold_parameters(staged) == []  # once
+    assert "hide-cell" not in source.read_text()

@@ -7,34 +7,110 @@ import pytest
 from codec import scorecard
 
 
+def _blocks(page: str) -> dict[int, str]:
+    """render_scorecard's folded block of each claim, by claim id."""
+    blocks = page.split("(claim-")[1:]
+    return {int(block.split(")=")[0]): block for block in blocks}
+
+
+def _grid_rows(grid: str) -> dict[int, list[str]]:
+    """render_grid's rows by claim id: the cells after the number (claim, then one per scale shown)."""
+    rows = [line for line in grid.splitlines() if line.startswith("| ") and line.split("|")[1].strip().isdigit()]
+    return {int(row.split("|")[1]): [cell.strip() for cell in row.strip().removesuffix("|").split(" | ")[1:]] for row in rows}
+
+
 def test_unrecorded_claims_read_not_yet_measured(tmp_path):
-    table = scorecard.render_scorecard(tmp_path)
-    rows = [line for line in table.splitlines()[2:]]
-    assert len(rows) == len(scorecard.CLAIMS) == 16
-    assert all(row.count("not yet measured") == 3 for row in rows)
+    blocks = _blocks(scorecard.render_scorecard(tmp_path))
+    assert sorted(blocks) == [claim.id for claim in scorecard.CLAIMS] == list(range(1, 17))
+    assert all(block.count("not yet measured") == 3 for block in blocks.values())
+    rows = _grid_rows(scorecard.render_grid(tmp_path))
+    assert all(cells[1:] == ["not yet measured", "not yet measured"] for cells in rows.values())
+    assert scorecard.totals_sentence(tmp_path) == "" and scorecard.verdict_counts(tmp_path) == {}
 
 
-def test_recorded_claim_appears_in_its_row_and_column(tmp_path):
-    path = scorecard.record_claim(tmp_path, "tiny", 2, "Hoyer 0.31 -> 0.58 | rising", "holds", {"hoyer": [0.31, 0.58]})
-    assert json.loads(path.read_text())["details"] == {"hoyer": [0.31, 0.58]}
-    row = [line for line in scorecard.render_scorecard(tmp_path).splitlines() if line.startswith("| 2 |")][0]
-    cells = [c.strip() for c in row.split(" | ")]
-    assert cells[-3] == "**holds**: Hoyer 0.31 -> 0.58 \\| rising"
-    assert cells[-2] == "not yet measured" and cells[-1].startswith("not yet measured")
+def test_recorded_claim_appears_in_its_block_with_its_verdict_and_rule(tmp_path):
+    path = scorecard.record_claim(tmp_path, "tiny", 2, "Hoyer 0.31 -> 0.58 | rising", "holds", {"hoyer_contribution": [0.31, 0.58]})
+    assert json.loads(path.read_text())["details"] == {"hoyer_contribution": [0.31, 0.58]}
+    block = _blocks(scorecard.render_scorecard(tmp_path))[2]
+    tiny = next(line for line in block.splitlines() if line.startswith("- **tiny**"))
+    assert "codec-holds" in tiny and "&nbsp;holds</span></span>: Hoyer 0.31 -> 0.58 | rising" in tiny
+    assert "- **sample**: not yet measured" in block and "- **paper**: not yet measured" in block
+    assert f"**Rule.** {scorecard.VERDICT_RULES[2].text}" in block and "{doc}`01_contributions`" in block
+
+
+def test_every_rule_is_printed_in_its_claims_block(tmp_path):
+    blocks = _blocks(scorecard.render_scorecard(tmp_path))
+    for claim_id, rule in scorecard.VERDICT_RULES.items():
+        assert rule.text in blocks[claim_id]
 
 
 def test_a_tiny_cell_says_how_its_verdict_fares_across_training_seeds(tmp_path):
-    scorecard.record_claim(tmp_path, "tiny", 5, "R2 0.98", "holds", {"r2": [0.98]})
-    scorecard.record_claim(tmp_path, "tiny", 8, "2 of 6 layers", "does not hold", {"wins": [2]})
-    scorecard.record_claim(tmp_path, "tiny", 1, "sparser", "holds", {"hoyer": [0.5]})
-    scorecard.record_claim(tmp_path, "sample", 8, "5 of 8 layers", "holds", {"wins": [5]})
+    scorecard.record_claim(tmp_path, "tiny", 5, "R2 0.98", "holds", {"r2_contributions": [0.98], "r2_activations": [0.9]})
+    scorecard.record_claim(tmp_path, "tiny", 8, "2 of 6 layers", "does not hold", {"ablate_contribution_modes": [0.1, 0.2],
+                                                                                   "ablate_activation_modes": [0.0, 0.3]})
+    scorecard.record_claim(tmp_path, "sample", 8, "5 of 8 layers", "holds", {"ablate_contribution_modes": [0.1], "ablate_activation_modes": [0.2]})
     (tmp_path / "tiny" / scorecard.SEED_VARIABILITY).write_text(json.dumps({"seeds": [0, 1, 2], "claims": {
         "5": {"verdicts": {"0": "holds", "1": "holds", "2": "holds"}},
         "8": {"verdicts": {"0": "does not hold", "1": "holds", "2": "does not hold"}}}}))
-    rows = {line.split(" | ")[0]: line.split(" | ") for line in scorecard.render_scorecard(tmp_path).splitlines()}
-    assert rows["| 5"][-3].endswith("R2 0.98 The same verdict for all 3 training seeds.")
-    assert rows["| 8"][-3].endswith("*On its rule's boundary at this scale*: does not hold for 2, holds for 1 of 3 training seeds.")
-    assert "seeds" not in rows["| 8"][-2] and "seeds" not in rows["| 1"][-3]  # sample cells, and claims no training reaches
+    blocks = _blocks(scorecard.render_scorecard(tmp_path))
+    assert "R2 0.98 The same verdict for all 3 training seeds." in blocks[5]
+    assert "*On its rule's boundary at this scale*: does not hold for 2, holds for 1 of 3 training seeds." in blocks[8]
+    assert "seeds" not in next(line for line in blocks[8].splitlines() if line.startswith("- **sample**"))
+    grid = scorecard.render_grid(tmp_path)
+    rows = _grid_rows(grid)
+    assert "†" in rows[8][2] and "†" not in rows[5][2] and "†" not in rows[8][1]  # columns: claim, sample, tiny
+    assert "† On its rule's boundary at this scale" in grid
+
+
+def test_the_grid_gives_each_verdict_with_its_deciding_number_links_the_section_and_counts_per_scale(tmp_path):
+    scorecard.assess(tmp_path, "sample", 1, {"hoyer_contribution": [0.6, 0.7, 0.5], "hoyer_activation": [0.4, 0.5, 0.52],
+                                             "hoyer_difference_se": [0.01, 0.01, 0.05]})
+    scorecard.assess(tmp_path, "sample", 2, {"hoyer_contribution": [0.5, 0.4, 0.3]})
+    scorecard.assess(tmp_path, "tiny", 2, {"hoyer_contribution": [0.3, 0.4, 0.5]})
+    scorecard.assess(tmp_path, "sample", 16, {"ratio": 11.5, "device": "cpu"})
+    grid = scorecard.render_grid(tmp_path, link_prefix="book/")
+    rows = _grid_rows(grid)
+    assert "| # | claim | sample | tiny |" in grid  # no paper column while nothing is recorded there
+    assert rows[1][0] == "{doc}`Contributions sparser than activations <book/01_contributions>`"
+    assert "codec-holds" in rows[1][1] and rows[1][1].endswith("<br>sparser at 2/3 layers, 1 ties")
+    assert "codec-fails" in rows[2][1] and "r = -1.00 with depth" in rows[2][1] and "r = 1.00 with depth" in rows[2][2]
+    assert "codec-untestable" in rows[16][1] and "ratio 11.5 on cpu" in rows[16][1]
+    assert scorecard.verdict_counts(tmp_path) == {
+        "sample": {"holds": 1, "does not hold": 1, "not testable at this scale": 1},
+        "tiny": {"holds": 1, "does not hold": 0, "not testable at this scale": 0}}
+    assert scorecard.totals_sentence(tmp_path) == (
+        "At `sample`, of 3 claims measured, **1 hold**, 1 do not, 1 cannot be tested at this scale; "
+        "at `tiny`, of 1 claims measured, **1 hold**, 0 do not.")
+    assert "nothing is recorded there yet" in grid
+    scorecard.record_claim(tmp_path, "paper", 3, "x", "holds", {"ei_correlation_per_image_median": [0.5, 0.1]})
+    grid = scorecard.render_grid(tmp_path)
+    assert "| # | claim | sample | tiny | paper |" in grid and "nothing is recorded there yet" not in grid
+    assert "E/I r 0.50 → 0.10" in _grid_rows(grid)[3][3]
+
+
+def test_every_claim_names_the_section_that_records_it():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for section, claim_ids in scorecard.SECTIONS.items():
+        source = (root / "notebooks" / f"{section}.py").read_text()
+        recorded = {int(n) for n in re.findall(r"findings_markdown\(results_dir, config\.name, \[([0-9, ]+)\]", source)[0].split(",")}
+        assert recorded == set(claim_ids), f"{section} opens with claims {sorted(recorded)}, SECTIONS says {claim_ids}"
+        assert all(scorecard.CLAIMS_BY_ID[claim_id].section == section for claim_id in claim_ids)
+    assert all(claim.short and len(claim.short) <= 50 for claim in scorecard.CLAIMS)
+
+
+def test_every_committed_record_has_a_headline_and_a_claims_parts_agree_with_its_verdict():
+    from pathlib import Path
+
+    found = scorecard.load_claims(Path(__file__).resolve().parents[1] / "book" / "results")
+    assert found
+    for (claim_id, scale), record in found.items():
+        text = scorecard.headline(record)
+        assert text and len(text) <= 60, (claim_id, scale, text)
+        if "✓" in text or "✗" in text:  # a claim in parts holds when every part does
+            assert (record["verdict"] == "holds") == ("✗" not in text), (claim_id, scale, text, record["verdict"])
 
 
 @pytest.mark.parametrize("kwargs, pattern", [
@@ -54,11 +130,9 @@ def test_bad_records_are_refused(tmp_path, kwargs, pattern):
 MEASURED = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)
 
 
-def test_every_measured_claim_has_one_rule_and_the_page_prints_it():
+def test_every_measured_claim_has_one_rule_and_one_headline():
     assert set(MEASURED) <= set(scorecard.VERDICT_RULES)
-    text = scorecard.render_rules()
-    for claim_id in scorecard.VERDICT_RULES:
-        assert f"**Claim {claim_id}**: {scorecard.VERDICT_RULES[claim_id].text}" in text
+    assert set(scorecard.HEADLINES) == set(scorecard.VERDICT_RULES)
 
 
 def _sweep(stabilities, r2s):
@@ -373,8 +447,8 @@ def test_a_qualitative_claims_verdict_is_labelled_as_this_projects_test(tmp_path
     scorecard.record_claim(tmp_path, "sample", 11, "maps alike for 3 of 8", "does not hold")
     scorecard.record_claim(tmp_path, "sample", 12, "clusters hold", "holds")
     page = scorecard.render_scorecard(tmp_path)
-    assert "**does not hold** (this project's test of a qualitative claim): maps alike" in page
-    assert "**holds**: clusters hold" in page
+    assert "&nbsp;does not hold</span></span> (this project's test of a qualitative claim): maps alike" in page
+    assert "&nbsp;holds</span></span>: clusters hold" in page
     assert [claim.id for claim in scorecard.CLAIMS if claim.qualitative] == [11]
 
 

@@ -182,6 +182,33 @@ def test_display_mask_follows_the_authors_recipe():
         display_mask(maps, contrast=0)
 
 
+def test_display_mask_filters_as_the_authors_call_does_border_included():
+    from scipy.ndimage import median_filter
+
+    rng = np.random.default_rng(1)
+    maps = rng.normal(size=(2, 3, 16, 16))
+    def authors(one, **border):
+        picture = np.abs(one).transpose(1, 2, 0)
+        mean = np.stack([median_filter(picture[:, :, c], size=4, **border) for c in range(3)], axis=2).mean(axis=2)
+        return np.clip((mean - mean.min()) / (mean.max() - mean.min()) * 7, 0, 1)
+
+    np.testing.assert_allclose(display_mask(maps, filter_size=4, contrast=7.0), np.stack([authors(one) for one in maps]), atol=1e-12)
+    nearest = np.stack([authors(one, mode="nearest") for one in maps])
+    assert not np.allclose(display_mask(maps), nearest)  # the border mode matters, so the test can tell them apart
+
+
+def test_a_shared_scale_keeps_a_small_map_dim_beside_a_large_one():
+    rng = np.random.default_rng(2)
+    large = rng.normal(size=(3, 12, 12))
+    maps = np.stack([large, 0.1 * large])
+    each = display_mask(maps, filter_size=1, contrast=1.0)
+    np.testing.assert_allclose(each[0], each[1])  # the authors' display: the two look the same
+    shared = display_mask(maps, filter_size=1, contrast=1.0, scale="shared")
+    assert shared.max() == 1.0 and shared[1].max() < 0.15 and np.isclose(shared[0], each[0], atol=0.1).all()
+    with pytest.raises(ValueError, match="scale"):
+        display_mask(maps, scale="per-row")
+
+
 def test_mass_shares_on_planted_regions():
     maps = np.zeros((1, 3, 4, 4))
     maps[0, 0, :2, :2] = 3.0  # all mass on the object's 4 pixels

@@ -13,6 +13,9 @@ title, no icon, so the browser asks the server for ``/favicon.ico``, which the s
 the redirect). This extension writes the redirect page first, as a small complete HTML document
 that names the book's favicon and links to the first page for browsers that do not follow the
 refresh.
+
+It also serves the book's small stylesheet (``static/codec.css``: the colours of the scorecard's
+verdict marks, :data:`codec.scorecard.VERDICT_MARKS`).
 """
 import html
 import posixpath
@@ -55,7 +58,13 @@ def _write_root_redirect(app, exception):
     Path(app.outdir, "index.html").write_text(page, encoding="utf-8")
 
 
+def _add_static_path(app, config):
+    config.html_static_path.append(str(Path(__file__).parent / "static"))
+
+
 def setup(app):
+    app.connect("config-inited", _add_static_path)
+    app.add_css_file("codec.css")
     # early: html-page-context stops at the first handler that returns a template name
     app.connect("html-page-context", _drop_repeated_scripts, priority=100)
     # before sphinx-external-toc's handler (priority 500), which then finds index.html written

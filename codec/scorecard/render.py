@@ -1,6 +1,7 @@
-"""The scorecard page and the findings tables, rendered from recorded claims only: the scorecard
-(:func:`render_scorecard`), the rules in words (:func:`render_rules`), the table a section opens
-with (:func:`findings`, :func:`findings_markdown`).
+"""The scorecard page and the findings tables, rendered from recorded claims only: the grid at a
+glance (:func:`render_grid`: a verdict and the number that decides it, per claim and scale, with
+:func:`totals_sentence`), every value in full with its rule (:func:`render_scorecard`), and the table
+a section opens with (:func:`findings`, :func:`findings_markdown`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from ..checks import ArgumentTypeError, check_choice, check_int
 from . import rules as _rules  # noqa: F401  (registers every claim's rule)
-from .claims import CLAIMS, CLAIMS_BY_ID, SCALES, load_claims
+from .claims import CLAIMS, CLAIMS_BY_ID, SCALES, VERDICTS, load_claims
 from .registry import VERDICT_RULES
 
 #: The verdicts and values of the tiny scale across training seeds (``scripts/portability.py seeds``),
@@ -40,39 +41,125 @@ def seed_note(variability: dict | None, claim_id: int) -> str:
     return f"*On its rule's boundary at this scale*: {counts} of {len(verdicts)} training seeds."
 
 
-def render_scorecard(results_dir) -> str:
-    """The scorecard as a Markdown table: one row per claim, one column per scale.
+#: a verdict as the grid marks it: (symbol, CSS class); the book's stylesheet colours the classes
+VERDICT_MARKS = {"holds": ("✓", "codec-holds"), "does not hold": ("✗", "codec-fails"),
+                 "not testable at this scale": ("–", "codec-untestable")}
 
-    A tiny cell ends with how its verdict fares across training seeds (:func:`seed_note`), where
-    ``results/tiny/seed-variability.json`` exists.
+
+def verdict_counts(results_dir) -> dict[str, dict[str, int]]:
+    """How many claims received each verdict, per scale: ``{scale: {verdict: count}}`` (scales with no record left out)."""
+    counts: dict[str, dict[str, int]] = {}
+    for (_, scale), record in load_claims(results_dir).items():
+        counts.setdefault(scale, dict.fromkeys(VERDICTS, 0))[record["verdict"]] += 1
+    return {scale: counts[scale] for scale in GRID_SCALES if scale in counts}
+
+
+def totals_sentence(results_dir) -> str:
+    """The verdicts counted per scale, in one sentence of Markdown ("" when nothing is recorded)."""
+    parts = []
+    for scale, count in verdict_counts(results_dir).items():
+        words = [f"**{count['holds']} hold**", f"{count['does not hold']} do not"]
+        if count["not testable at this scale"]:
+            words.append(f"{count['not testable at this scale']} cannot be tested at this scale")
+        parts.append(f"at `{scale}`, of {sum(count.values())} claims measured, " + ", ".join(words))
+    return ("; ".join(parts)[:1].upper() + "; ".join(parts)[1:] + ".") if parts else ""
+
+
+#: the grid's order of the scales: the real network first
+GRID_SCALES = ("sample", "tiny", "paper")
+
+
+def _verdict_html(verdict: str) -> str:
+    symbol, css = VERDICT_MARKS[verdict]
+    # on a phone the stylesheet shows the symbol alone (the column is narrow): the word is a span of its own
+    return f'<span class="codec-verdict {css}">{symbol}<span class="codec-word">&nbsp;{verdict}</span></span>'
+
+
+def render_grid(results_dir, link_prefix: str = "") -> str:
+    """The scorecard at a glance, as Markdown: the verdicts counted per scale, then one row per claim
+    (its number, the claim in a few words linked to the section that measures it, and per scale a
+    coloured verdict with the number that decides it, :func:`~codec.scorecard.headlines.headline`).
+
+    The ``paper`` column is shown only once a claim is recorded there. A tiny verdict that differs
+    across training seeds (``results/tiny/seed-variability.json``) is marked † and the mark explained.
+
+    Parameters
+    ----------
+    results_dir : path
+        The results folder (``<results>/<scale>/claim-NN.json``).
+    link_prefix : str
+        Prefix of the section pages' names as seen from the page that shows the grid ("" from
+        ``book/``, ``"book/"`` from the book's root).
     """
+    from .headlines import headline
+
+    if not isinstance(link_prefix, str):
+        raise ArgumentTypeError(f"link_prefix: a str such as '' or 'book/', got {link_prefix!r}")
     found = load_claims(results_dir)
-    seeds_file = Path(results_dir) / "tiny" / SEED_VARIABILITY
-    variability = json.loads(seeds_file.read_text()) if seeds_file.exists() else None
+    variability = _variability(results_dir)
+    scales = [scale for scale in GRID_SCALES if scale != "paper" or any(s == "paper" for _, s in found)]
+    boundary = False
 
     def cell(claim_id, scale):
+        nonlocal boundary
         record = found.get((claim_id, scale))
         if record is None:
             return "not yet measured"
-        note = seed_note(variability, claim_id) if scale == "tiny" else ""
-        label = " (this project's test of a qualitative claim)" if CLAIMS_BY_ID[claim_id].qualitative else ""
-        text = f"**{record['verdict']}**{label}: {record['value']}" + (f" {note}" if note else "")
-        return text.replace("|", "\\|").replace("\n", " ")
+        mark = ""
+        if scale == "tiny" and seed_note(variability, claim_id).startswith("*On its rule's boundary"):
+            mark, boundary = " †", True
+        return f"{_verdict_html(record['verdict'])}{mark}<br>{headline(record)}".replace("|", "\\|")
 
-    lines = [
-        "| # | claim | paper | " + " | ".join(SCALES) + " |",
-        "|---|---|---|" + "---|" * len(SCALES),
-    ]
+    lines = ["```{table}", ":class: codec-grid", "", "| # | claim | " + " | ".join(scales) + " |", "|---|---|" + "---|" * len(scales)]
     for claim in CLAIMS:
-        cells = " | ".join(cell(claim.id, scale) for scale in SCALES)
-        lines.append(f"| {claim.id} | {claim.text} | {claim.figure} | {cells} |")
-    return "\n".join(lines)
+        qualitative = " (qualitative)" if claim.qualitative else ""
+        title = f"{{doc}}`{claim.short} <{link_prefix}{claim.section}>`{qualitative}"
+        lines.append(f"| {claim.id} | {title} | " + " | ".join(cell(claim.id, scale) for scale in scales) + " |")
+    lines.append("```")
+    notes = [totals_sentence(results_dir), "", *lines]
+    if boundary:
+        notes += ["", "† On its rule's boundary at this scale: the verdict differs across the tiny models' training seeds."]
+    if "paper" not in scales:
+        notes += ["", "The `paper` scale (ResNet-50 and ViT-B/16 on ImageNet's 50,000 validation images) needs a GPU and "
+                      "the user's weights and data; nothing is recorded there yet."]
+    return "\n".join(notes)
 
 
+def _variability(results_dir):
+    seeds_file = Path(results_dir) / "tiny" / SEED_VARIABILITY
+    return json.loads(seeds_file.read_text()) if seeds_file.exists() else None
 
-def render_rules() -> str:
-    """The verdict rule of every claim that has one, as a Markdown list."""
-    return "\n".join(f"- **Claim {claim_id}**: {VERDICT_RULES[claim_id].text}" for claim_id in sorted(VERDICT_RULES))
+
+def render_scorecard(results_dir) -> str:
+    """Every claim's recorded values in full, one folded block per claim (a sphinx-design dropdown):
+    the paper's statement and figure, the section that measures it, per scale the verdict and the
+    measured value (a tiny one with how its verdict fares across training seeds, :func:`seed_note`),
+    and the claim's verdict rule.
+
+    Parameters
+    ----------
+    results_dir : path
+        The results folder (``<results>/<scale>/claim-NN.json``).
+    """
+    found = load_claims(results_dir)
+    variability = _variability(results_dir)
+    blocks = []
+    for claim in CLAIMS:
+        label = " (this project's test of a qualitative claim)" if claim.qualitative else ""
+        lines = [f"(claim-{claim.id})=", f"````{{dropdown}} {claim.id}. {claim.short}",
+                 f"*{claim.text}* ({claim.figure}; measured in {{doc}}`{claim.section}`)", ""]
+        for scale in SCALES:
+            record = found.get((claim.id, scale))
+            if record is None:
+                lines.append(f"- **{scale}**: not yet measured")
+                continue
+            note = seed_note(variability, claim.id) if scale == "tiny" else ""
+            value = record["value"].replace("\n", " ")
+            lines.append(f"- **{scale}**: {_verdict_html(record['verdict'])}{label}: {value}" + (f" {note}" if note else ""))
+        rule = VERDICT_RULES.get(claim.id)
+        lines += ["", f"**Rule.** {rule.text}" if rule else "**Rule.** none yet", "````"]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def findings(results_dir, scale: str, claim_ids, with_rules: bool = False):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .comparisons import TIE_RULE, depth_correlation, describe_outcomes, exceeds_at_every_layer, intermediate_positions, layer_outcomes
+from .parts import HEAD_MARGIN, RETINA_MIN_ARI, class_medians, class_parts, retina_parts, superclass_parts, vit_parts
 from .registry import verdict_rule
 
 #: how a section sums a layer's activations over space, by ModelEntry.activation_part (in a record's details)
@@ -129,15 +130,6 @@ def _ratio_statement(target: float, others: float, what: str = "target") -> str:
     return f"{what} {target:.2f}, others {others:.2f}"
 
 
-def _class_medians(record) -> dict:
-    return {key: float(np.nanmedian(record[key])) for key in ("ablate_target", "ablate_others", "preserve_target", "preserve_others")}
-
-
-def _class_parts(median) -> tuple[bool, bool]:
-    return (median["ablate_target"] <= 0.5 and median["ablate_others"] >= 0.8,
-            median["preserve_target"] >= 0.5 and median["preserve_others"] <= 0.5)
-
-
 def _share_words(pct) -> str:
     if isinstance(pct, dict):
         return "width-matched shares " + ", ".join(f"{p:.1f}%" for p in pct.values())
@@ -154,8 +146,8 @@ def _share_words(pct) -> str:
                  "The paper's share read literally (ablation and preservation at 2%) is reported beside, not judged. A record "
                  "made before these shares (one share for both, named in its value) is judged by the same thresholds.")
 def _class_control(details):
-    median = _class_medians(details)
-    ablation, preservation = _class_parts(median)
+    median = class_medians(details)
+    ablation, preservation = class_parts(median)
     n = details["n_channels"]
     if "preserve_pct" not in details:  # a record made before preservation had its own share: its words as they were
         return bool(ablation and preservation), (
@@ -172,8 +164,8 @@ def _class_control(details):
              f"{len(details['ablate_target'])} classes, {details['images_per_class']} images per class)")
     literal = details.get("paper_share")
     if literal:
-        other = _class_medians(literal)
-        parts = _class_parts(other)
+        other = class_medians(literal)
+        parts = class_parts(other)
         value += (f"; with both at {literal['pct']:g}% ({', '.join(str(c) for c in literal['n_channels'].values())} channels; the "
                   f"paper's share read literally at the ImageNet scales; not judged): ablation "
                   f"{_ratio_statement(other['ablate_target'], other['ablate_others'])}, preservation "
@@ -217,10 +209,7 @@ def _sharp_rise(details):
 
 def _superclass_run(groups, top_k) -> tuple[bool, str]:
     """One superclass run's verdict and words: ``groups`` as :func:`codec.control.superclass_details` gives."""
-    ratio = {key: float(np.nanmedian([g[key + "_after"] / g[key.split("_")[1] + "_before"] for g in groups.values()]))
-             for key in ("ablate_group", "ablate_others", "preserve_group", "preserve_others")}
-    ablation = ratio["ablate_group"] <= 0.5 and ratio["ablate_others"] >= 0.8
-    preservation = ratio["preserve_group"] >= 0.5 and ratio["preserve_others"] <= 0.5
+    ratio, ablation, preservation = superclass_parts(groups)
     names = sorted(groups)  # the recorded details keep no order
     shown = names[0] if len(names) == 1 else f"{len(names)} superclasses"
     one = groups[names[0]]
@@ -284,10 +273,6 @@ def _mode_maps(details):
         f"{share['mass_distractors']:.0%} (their area {share['area_distractors']:.0%}); on the object for {others}")
 
 
-#: claim 12: the layers' clusterings "agree" when their adjusted Rand index reaches this (and beats chance)
-RETINA_MIN_ARI = 0.5
-
-
 @verdict_rule(12, "two parts; the claim holds when both do. Clusters: the k-means partitions of the cells (k by silhouette) "
                   "from the cells × modes correlations of the first two layers agree, with an adjusted Rand index of at least "
                   f"{RETINA_MIN_ARI} and above the 95th percentile of shuffled partitions. Combinations: for the same cell, IRFs at "
@@ -295,8 +280,7 @@ RETINA_MIN_ARI = 0.5
                   "combination, by more than the 95th percentile of the difference under shuffled combinations.")
 def _retina(details):
     agreement, effect = details["agreement"], details["effect"]
-    clusters = agreement["ari"] >= RETINA_MIN_ARI and agreement["ari"] > agreement["chance_95"]
-    combinations = effect["difference"] > effect["chance_95"]
+    clusters, combinations = retina_parts(details)
     ks = ", ".join(f"{layer} k = {k}" for layer, k in details["k"].items())
     value = (f"clusters: {'hold' if clusters else 'do not hold'} ({ks}; layers agree with ARI {agreement['ari']:.2f}, chance 95th "
              f"percentile {agreement['chance_95']:.2f}); combinations: {'hold' if combinations else 'do not hold'} (IRF r within a "
@@ -310,49 +294,6 @@ def _retina(details):
     if "test_r" in details:
         value = f"CNN test r {details['test_r']:.2f} (median over cells); " + value
     return bool(clusters and combinations), value
-
-
-_VIT_KINDS = (("tokens", "token features"), ("mlp", "MLP"), ("attention", "attention"))
-#: claim 13's heads part: "barely specialised" when the heads' median Hoyer exceeds random groupings' by less than this
-HEAD_MARGIN = 0.1
-
-
-def vit_parts(details) -> dict:
-    """Claim 13's three parts judged separately: ``{"sparsity", "ablation", "heads"}`` -> (holds, words).
-
-    ``details``: ``kinds`` maps each of ``tokens``, ``mlp``, ``attention`` to ``hoyer_contribution`` and
-    ``hoyer_activation`` (one per block) and ``ablate_contribution_modes`` and
-    ``ablate_activation_modes`` (one per swept block); ``heads`` holds ``median_heads`` and
-    ``median_random`` (one per attention layer) and ``share_above``.
-    """
-    if not isinstance(details, dict) or not isinstance(details.get("kinds"), dict) or "heads" not in details:
-        raise ValueError("details: claim 13's details hold 'kinds' (tokens, mlp, attention) and 'heads'")
-    kinds = details["kinds"]
-    outcomes = {kind: layer_outcomes(kinds[kind]["hoyer_contribution"], kinds[kind]["hoyer_activation"],
-                                     kinds[kind].get("hoyer_difference_se")) for kind, _ in _VIT_KINDS}
-    with_errors = all("hoyer_difference_se" in kinds[kind] for kind, _ in _VIT_KINDS)
-    ties = sum(int((o == 0).sum()) for o in outcomes.values())
-    sparsity = (exceeds_at_every_layer(np.concatenate(list(outcomes.values())), with_errors),
-                "contributions sparser than activations (mean Hoyer) at " + ", ".join(
-                    f"{int((o > 0).sum())} of {len(o)} {name} layers" for (kind, name), o in zip(_VIT_KINDS, outcomes.values()))
-                + (f"; a tie within one standard error at {ties}" if with_errors else ""))
-    better = {kind: (int((np.asarray(kinds[kind]["ablate_contribution_modes"]) < np.asarray(kinds[kind]["ablate_activation_modes"])).sum()),
-                     len(kinds[kind]["ablate_contribution_modes"])) for kind, _ in _VIT_KINDS}
-    all_better, all_total = sum(n for n, _ in better.values()), sum(t for _, t in better.values())
-    means = {kind: (float(np.mean(kinds[kind]["ablate_contribution_modes"])), float(np.mean(kinds[kind]["ablate_activation_modes"])))
-             for kind, _ in _VIT_KINDS}
-    ablation = (better["tokens"][0] > better["tokens"][1] / 2 and all_better > all_total / 2,
-                "ablation score lower for contribution modes than for activation modes at " + ", ".join(
-                    f"{better[kind][0]} of {better[kind][1]} {name} layers (mean {means[kind][0]:.2f} vs {means[kind][1]:.2f})"
-                    for kind, name in _VIT_KINDS))
-    heads = details["heads"]
-    excess = np.asarray(heads["median_heads"], dtype=float) - np.asarray(heads["median_random"], dtype=float)
-    share = np.asarray(heads["share_above"], dtype=float)
-    head_part = (bool(np.all(excess < HEAD_MARGIN)),
-                 f"per-head sums' median Hoyer minus random groupings' {excess.min():+.3f} to {excess.max():+.3f} over "
-                 f"{len(excess)} attention layers; images above their random groupings' 95th percentile "
-                 f"{share.min():.0%}–{share.max():.0%}")
-    return {"sparsity": sparsity, "ablation": ablation, "heads": head_part}
 
 
 @verdict_rule(13, "three parts, each reported with its own verdict; the claim holds when all three do. Sparsity: the mean "

@@ -33,7 +33,9 @@ handful of backward passes at each path point, whatever the number of channels a
 
 Display (the authors' choices as defaults): :func:`display_mask` takes ``|C|``, median-filters each
 colour channel (size 4), averages the colour channels, scales to [0, 1], multiplies by a contrast
-of 7 and clips, and :func:`masked_image` uses the result as a mask on the image.
+of 7 and clips (each map on its own scale; ``scale="shared"`` puts the maps of one call on one scale,
+so that a small map stays dim beside a large one), and :func:`masked_image` uses the result as a
+mask on the image.
 
 Claim 11 (a mode's maps show the same low-level feature across classes) is scored, not
 eyeballed: :func:`mass_shares` (where the map's mass lies, against the regions' share of the area,
@@ -60,7 +62,7 @@ from .consistency import (
     mass_shares,
     mode_loadings_rows,
 )
-from .display import PAPER_CONTRAST, PAPER_FILTER_SIZE, checked_maps, display_mask, masked_image
+from .display import DISPLAY_SCALES, PAPER_CONTRAST, PAPER_FILTER_SIZE, checked_maps, display_mask, masked_image
 from .maps import (
     MAP_METHODS,
     PAPER_CHANNELS_PER_MODE,
@@ -74,8 +76,9 @@ from .maps import (
 )
 
 __all__ = [
-    "MAP_METHODS", "PAPER_FILTER_SIZE", "PAPER_CONTRAST", "PAPER_CHANNELS_PER_MODE", "InputMaps", "channel_selection", "mode_selection",
-    "random_selections", "input_maps", "checked_maps", "display_mask", "masked_image", "completeness_table", "layer_at_authors_depth",
-    "mass_shares", "image_features", "map_descriptors", "cross_class_consistency", "mode_loadings_rows", "group_selections", "map_target",
-    "map_scores", "claim_details", "claim_groups"
+    "MAP_METHODS", "PAPER_FILTER_SIZE", "PAPER_CONTRAST", "PAPER_CHANNELS_PER_MODE", "InputMaps", "channel_selection",
+    "mode_selection", "random_selections", "input_maps", "checked_maps", "display_mask", "DISPLAY_SCALES",
+    "masked_image", "completeness_table", "layer_at_authors_depth", "mass_shares", "image_features", "map_descriptors",
+    "cross_class_consistency", "mode_loadings_rows", "group_selections", "map_target", "map_scores", "claim_details",
+    "claim_groups",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from torch import Tensor
 
-from ..checks import check_int, check_number
+from ..checks import check_choice, check_int, check_number
 
 #: The authors' display settings (released code of Fig. 7): median filter size and contrast.
 PAPER_FILTER_SIZE = 4
@@ -24,9 +24,23 @@ def checked_maps(maps, name: str = "maps") -> np.ndarray:
     return maps
 
 
-def display_mask(maps, filter_size: int = PAPER_FILTER_SIZE, contrast: float = PAPER_CONTRAST) -> np.ndarray:
+#: how :func:`display_mask` scales maps to [0, 1]: each map from its own minimum to its maximum (the
+#: authors'), or all the maps of one call on one scale
+DISPLAY_SCALES = ("each", "shared")
+
+
+def display_mask(maps, filter_size: int = PAPER_FILTER_SIZE, contrast: float = PAPER_CONTRAST, scale: str = "each") -> np.ndarray:
     """The authors' display of a map: ``|map|`` median-filtered per colour channel, averaged over
     colours, scaled to [0, 1] (min to max, per map), times ``contrast``, clipped to [0, 1].
+
+    The median filter treats the border as scipy's default does (``mode="reflect"``), as the
+    authors' call ``median_filter(mask[:, :, c], size=filter_size)`` in
+    ``figures/figure_7_visualization/visualize_modes.py`` of ``baccuslab/CODEC_ICLR_2026``.
+
+    With the authors' per-map scaling every map reaches 1 somewhere and, times a contrast of 7,
+    most of an image is at full brightness: two maps of very different size look alike. With
+    ``scale="shared"`` all the maps of the call share one scale (the smallest and largest value
+    over all of them), so that a map whose contributions are small is dim beside a large one.
 
     Parameters
     ----------
@@ -35,6 +49,9 @@ def display_mask(maps, filter_size: int = PAPER_FILTER_SIZE, contrast: float = P
         Side of the median filter (1: none); the authors: 4.
     contrast : float
         The authors: 7 (6 in some panels).
+    scale : {"each", "shared"}
+        ``"each"``: every map from its own minimum to its maximum (the authors'); ``"shared"``: one
+        scale for all the maps given.
 
     Returns
     -------
@@ -45,11 +62,13 @@ def display_mask(maps, filter_size: int = PAPER_FILTER_SIZE, contrast: float = P
     maps = np.abs(checked_maps(maps))
     check_int("filter_size", filter_size, 1)
     contrast = check_number("contrast", contrast, above=0)
+    check_choice("scale", scale, DISPLAY_SCALES)
     size = [1] * (maps.ndim - 2) + [filter_size, filter_size]
-    filtered = median_filter(maps, size=size, mode="nearest") if filter_size > 1 else maps
+    filtered = median_filter(maps, size=size) if filter_size > 1 else maps
     mean = filtered.mean(axis=-3)
-    low = mean.min(axis=(-2, -1), keepdims=True)
-    span = mean.max(axis=(-2, -1), keepdims=True) - low
+    axes = (-2, -1) if scale == "each" else None
+    low = mean.min(axis=axes, keepdims=True)
+    span = mean.max(axis=axes, keepdims=True) - low
     scaled = np.divide(mean - low, span, out=np.zeros_like(mean), where=span > 0)
     return np.clip(scaled * contrast, 0.0, 1.0)
 
