@@ -52,8 +52,10 @@
 #   literal loop of one backward pass per unit.
 # - *Claim 11 does not hold by its rule at either scale.* A mode's maps are no more alike across
 #   classes than the maps of random channel sets of the same size: above the random sets' 95th
-#   percentile for one group in four (tiny textures) or one in eight (sample classes), and
-#   activation modes and single channels score like contribution modes. On the planted images
+#   percentile for few of the groups or none (the findings table gives the count), and
+#   activation modes and single channels score like contribution modes. At the sample scale the
+#   per-class values swing widely with the images a mode picks (8 per class): the re-execution
+#   with section 2's retrained SAEs moved them, not the verdict. On the planted images
 #   every selection, random ones included, puts most of its mass on the object (about seven
 #   times its share of the area), and more than their share on the distractors too: at this
 #   layer, any few channels see the object, so where a map lies says more about the network
@@ -174,9 +176,12 @@ completeness
 # mode's loading there: the loading never enters the map, in the authors' code as here. With the
 # authors' display, each mask scaled to its own maximum and multiplied by 7, a mode that loads
 # 0.00 on an image gets a mask as bright as one that loads 0.97. Here the two masks of one image
-# share one scale, so what tells the modes apart is how much of the target their channels carry
-# on the image; look for the dimmer mask, and for whether the bright parts cover the same
-# content across the columns.
+# share one scale, so that a mode whose channels carry less of the target on the image would be
+# dimmer. What to look for: whether the two rows differ at all. Where they look alike on one
+# scale too, the likeness is not the display's: a few channels' maps at this layer are shaped
+# by the image itself (each pixel times the target's gradient through those channels), and two
+# modes with different top channels can highlight the same parts of an image. Claim 11's score
+# below measures how alike the maps of different selections are, against random channel sets.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 n_columns = 5
