@@ -36,6 +36,9 @@ SIGNED_CMAP = "RdBu_r"
 UNSIGNED_CMAP = "viridis"
 #: Width of a full-width figure in inches: the book's text column at 100 dpi.
 FULL_WIDTH = 9.0
+#: Width of the book's content column in inches at 100 dpi (about 700 CSS px in a 1300-px window): a figure
+#: drawn at it is shown at its natural size, so its 10-pt text stays legible (issue 33 moves the sections to it).
+COLUMN_WIDTH = 7.0
 
 
 def _check_axis(axis) -> None:

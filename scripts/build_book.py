@@ -63,8 +63,13 @@ values the sections save (`results/<scale>/claim-NN.json`) by `scripts/build_boo
 """
 
 
+#: pages that teach the library instead of measuring claims: their code is shown, they record no claim and open
+#: with no findings table; built, executed at every scale and checked by nbval like the sections
+TUTORIALS = ("00_your_model",)
+
+
 def notebook_sources(only: list[str] | None = None) -> list[Path]:
-    """The section notebooks, or those whose number is in ``only`` (e.g. ["01"])."""
+    """The notebooks (the tutorial 00 and the sections), or those whose number is in ``only`` (e.g. ["01"])."""
     sources = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
     if not sources:
         raise SystemExit(f"no section notebooks (NN_*.py) in {NOTEBOOKS}")
@@ -236,7 +241,8 @@ def build(preset: str, out: Path, publish: bool, runs_dir: Path, execute_noteboo
             seconds = execute(source, output, cwd=ROOT, parameters={
                 "preset": preset,
                 "runs_dir": os.path.relpath(runs_dir, ROOT),
-                "results_dir": os.path.relpath(target / "results", ROOT),
+                # a tutorial records no claim, so it has no results folder to be told of
+                **({} if source.stem in TUTORIALS else {"results_dir": os.path.relpath(target / "results", ROOT)}),
                 **(extra or {}),
             })
             print(f"executed {source.name} at {preset} in {seconds:.0f} s -> {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}")

@@ -439,3 +439,18 @@ def test_class_control_takes_a_percentage_per_layer(toy):
         control.class_control(forward, weights, labels, classes, pct={"other": 10})
     with pytest.raises(ValueError, match="pct: a percentage"):
         control.class_control(forward, weights, labels, classes, pct={"hidden": 120})
+
+
+def test_median_target_is_the_class_whose_own_ratio_is_the_median():
+    ratios = np.full((5, 5), 0.9)
+    np.fill_diagonal(ratios, [0.4, 0.1, 0.3, 0.9, 0.2])  # sorted: 0.1 (1), 0.2 (4), 0.3 (2), 0.4 (0), 0.9 (3)
+    assert control.median_target(ratios) == 2
+    even = ratios[:4, :4].copy()  # own ratios 0.4, 0.1, 0.3, 0.9: the lower middle one is 0.3 (class 2)
+    assert control.median_target(even) == 2
+    tied = np.full((3, 3), 0.5)  # every target alike: the lowest position among the middle
+    assert control.median_target(tied) == 1
+    unknown = ratios.copy()
+    unknown[[1, 4], [1, 4]] = np.nan  # classes never right before the perturbation do not count
+    assert control.median_target(unknown) == 0  # 0.3 (2), 0.4 (0), 0.9 (3): the middle is class 0
+    with pytest.raises(ValueError, match="ratios: every target's own ratio is NaN"):
+        control.median_target(np.full((3, 3), np.nan))

@@ -442,6 +442,8 @@ EXTRA = {
                                   _bad(lambda c: control.auc([2, 1], [1, 1]), "pcts")],
     "codec.control.scoring.performance_score": [_bad(lambda c: control.performance_score([1, 2], [1, 1], [0, 0]), "off_target")],
     "codec.control.scoring.target_and_others": [_bad(lambda c: control.target_and_others(np.ones((2, 3))), "ratios")],
+    "codec.control.scoring.median_target": [_bad(lambda c: control.median_target(np.ones((2, 3))), "ratios"),
+                                            _bad(lambda c: control.median_target(np.full((2, 2), np.nan)), "ratios")],
     "codec.control.scoring.checked_classes": [_bad(lambda c: control.scoring.checked_classes([0, 1], [0, 5]), "classes")],
     "codec.control.scoring.class_accuracy": [_bad(lambda c: control.class_accuracy(torch.randn(6, 5), [0, 1], [0]), "labels")],
     "codec.control.experiments.class_control": [
@@ -637,6 +639,8 @@ EXTRA = {
     "codec.scorecard.parts.class_medians": [_bad(lambda c: scorecard.class_medians([0.5]), "details"),
                                             _bad(lambda c: scorecard.class_medians({"ablate_target": [0.5]}), "details")],
     "codec.scorecard.parts.class_parts": [_bad(lambda c: scorecard.class_parts({"ablate_target": 0.5}), "median")],
+    "codec.scorecard.parts.released_control_table": [_bad(lambda c: scorecard.released_control_table({}, {}, {}), "claim7"),
+                                                     _bad(lambda c: scorecard.released_control_table({"as_released": {}}, [], {}), "claim8")],
     "codec.scorecard.parts.superclass_parts": [_bad(lambda c: scorecard.superclass_parts({}), "groups"),
                                                _bad(lambda c: scorecard.superclass_parts([1]), "groups")],
     "codec.scorecard.parts.retina_parts": [_bad(lambda c: scorecard.retina_parts({"agreement": {}}), "details"),

@@ -79,8 +79,8 @@ def test_the_grid_gives_each_verdict_with_its_deciding_number_links_the_section_
         "sample": {"holds": 1, "does not hold": 1, "not testable at this scale": 1},
         "tiny": {"holds": 1, "does not hold": 0, "not testable at this scale": 0}}
     assert scorecard.totals_sentence(tmp_path) == (
-        "At `sample`, of 3 claims measured, **1 hold**, 1 do not, 1 cannot be tested at this scale; "
-        "at `tiny`, of 1 claims measured, **1 hold**, 0 do not.")
+        "At `sample`, of 3 claims measured, **1 holds**, 1 does not, 1 cannot be tested at this scale; "
+        "at `tiny`, of 1 claim measured, **1 holds**, 0 do not.")
     assert "nothing is recorded there yet" in grid
     scorecard.record_claim(tmp_path, "paper", 3, "x", "holds", {"ei_correlation_per_image_median": [0.5, 0.1]})
     grid = scorecard.render_grid(tmp_path)
@@ -498,3 +498,37 @@ def test_claim_10_reads_the_imagenet_sample_run_where_there_is_one(tmp_path):
     assert "on this scale's images (not judged, would not hold): dog: accuracy ratio ablated superclass 0.90" in record["value"]
     alone = scorecard.assess(tmp_path, "tiny", 10, own)
     assert alone["verdict"] == "does not hold" and alone["value"].startswith("9% ablated, 37% preserved at a, b; dog: accuracy ratio")
+
+
+def test_the_control_claims_report_the_sae_as_released_beside_and_never_judge_it(tmp_path):
+    seven = _class_control(ablate=([0.2, 0.3, 0.4], [0.9, 0.9, 0.9]), preserve=([0.8, 0.9, 0.7], [0.2, 0.1, 0.3])) | {"preserve_pct": 37}
+    seven["as_released"] = {"layers": ["a", "b"], "epochs": [200, 180],
+                            **_class_control(ablate=([0.9, 0.9, 0.8], [1.0, 1.0, 1.0]), preserve=([0.1, 0.0, 0.0], [0.0, 0.0, 0.0]))}
+    record = scorecard.assess(tmp_path, "sample", 7, seven)
+    assert record["verdict"] == "holds"
+    assert record["value"].endswith("; SAE as released (at most 200 epochs), same shares (not judged): ablation target 0.90, others "
+                                    "1.00, preservation target 0.00, others 0.00, which would not hold")
+    eight = _scores([-0.5, -0.5, -0.5], [-0.1, -0.1, -0.1])
+    eight["as_released"] = {"layers": ["l1"], "epochs": [60, 60], "ablate_contribution_modes": [0.0], "ablate_activation_modes": [-0.3]}
+    record = scorecard.assess(tmp_path, "sample", 8, eight)
+    assert record["verdict"] == "holds"
+    assert record["value"].endswith("; SAE as released (at most 60 epochs) at l1 (not judged): lower for contribution modes at 0 of 1 "
+                                    "layers, mean score 0.00 vs -0.30")
+    ten = _superclass(ablate=(0.2, 0.95), preserve=(0.8, 0.3)) | {"preserve_pct": 37}
+    ten["as_released"] = {"layers": ["a", "b"], "epochs": [200, 200], **_superclass(ablate=(0.9, 0.9), preserve=(0.1, 0.1))}
+    record = scorecard.assess(tmp_path, "sample", 10, ten)
+    assert record["verdict"] == "holds"
+    assert record["value"].endswith("; SAE as released (at most 200 epochs), the judged run's images (not judged): superclass ratio "
+                                    "ablated superclass 0.90, others 0.90, preserved superclass 0.10, others 0.10, which would not hold")
+    # the released numbers never decide: the judged ones failing fail the claim, whatever the released ones say
+    for claim, details, key, bad in ((7, seven, "ablate_target", [0.9, 0.9, 0.9]), (8, eight, "ablate_contribution_modes", [0.0, 0.0, 0.0])):
+        flipped = details | {key: bad, "as_released": details["as_released"] | {key: details[key]}}
+        assert scorecard.assess(tmp_path, "sample", claim, flipped)["verdict"] == "does not hold"
+    table = scorecard.released_control_table(seven, eight, ten)
+    assert list(table.columns) == ["SAE as written", "SAE as released"]
+    assert table.loc["claim 7, accuracy ratio ablated: target"].tolist() == ["0.30", "0.90"]
+    assert table.loc["claim 10, accuracy ratio preserved: others"].tolist() == ["0.30", "0.10"]
+    assert table.loc["claim 8, layers where contribution modes ablate better"].tolist() == ["3 of 3", "0 of 1"]
+    wide = _superclass(ablate=(0.5, 0.5), preserve=(0.6, 0.6))["groups"]  # the judged run, where there is one, is the written column
+    table = scorecard.released_control_table(seven, eight, ten | {"imagenet_sample": {"images": 10, "classes": 10, "groups": wide}})
+    assert table.loc["claim 10, accuracy ratio ablated: superclass"].tolist() == ["0.50", "0.90"]

@@ -55,7 +55,7 @@ from .rankings import (
     source_rankings,
     top_channels,
 )
-from .scoring import auc, class_accuracy, curves, performance_score, score_table, scores, target_and_others
+from .scoring import auc, class_accuracy, curves, median_target, performance_score, score_table, scores, target_and_others
 from .shares import (
     PRESERVE_PCT,
     RELEASED_SUPERCLASS_ABLATE_PCT,
@@ -74,7 +74,7 @@ __all__ = [
     "PAPER_PCTS", "MODES", "COMBINE", "PrefixCacheError", "MaskedForward", "ablate", "preserve", "channel_mask", "n_selected",
     "channel_weights", "rank_channels", "mode_rankings", "channel_rankings", "top_channels", "class_accuracy", "control_sweep", "auc",
     "performance_score", "curves", "scores", "class_control", "class_control_across", "group_control", "SOURCES", "images_per_class",
-    "target_and_others", "evenly_spaced", "superclass_groups", "superclass_control", "superclass_details", "source_rankings",
+    "target_and_others", "median_target", "evenly_spaced", "superclass_groups", "superclass_control", "superclass_details", "source_rankings",
     "depth_sweep", "score_table", "class_weights", "group_weights",
     "RESNET50_BLOCK_WIDTHS", "relative_depths", "reference_position", "width_matched_pcts", "selected_counts",
     "layers_at_reference_depths", "PRESERVE_PCT", "RELEASED_SUPERCLASS_POSITIONS", "RELEASED_SUPERCLASS_ABLATE_PCT",

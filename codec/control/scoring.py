@@ -146,3 +146,27 @@ def target_and_others(ratios) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.diag(ratios).copy(), np.nanmean(others, axis=1)
+
+
+def median_target(ratios) -> int:
+    """The class to show as Fig. 6C's example, by a rule fixed before any result: the target whose
+    own accuracy ratio under the perturbation is the median of all targets' (the lower of the two
+    middle ones for an even count; ties broken by the lower class position). A typical class, not
+    the best one.
+
+    Parameters
+    ----------
+    ratios : array, shape (K, K)
+        :func:`class_control`'s ratios (rows: target class, columns: class evaluated).
+
+    Returns
+    -------
+    int
+        The target's position among the K classes.
+    """
+    target, _ = target_and_others(ratios)
+    if np.isnan(target).all():
+        raise ValueError("ratios: every target's own ratio is NaN (no class was classified correctly before the perturbation)")
+    order = np.lexsort((np.arange(len(target)), np.where(np.isnan(target), np.inf, target)))
+    finite = int(np.isfinite(target).sum())
+    return int(order[(finite - 1) // 2])

@@ -34,7 +34,7 @@ from .comparisons import (
 )
 from .departures import DEPARTURES, Departure, render_departures
 from .headlines import HEADLINES, headline
-from .parts import HEAD_MARGIN, RETINA_MIN_ARI, class_medians, class_parts, retina_parts, superclass_parts, vit_parts
+from .parts import HEAD_MARGIN, RETINA_MIN_ARI, class_medians, class_parts, released_control_table, retina_parts, superclass_parts, vit_parts
 from .registry import VERDICT_RULES, Rule, assess, verdict_rule
 from .render import (
     SEED_VARIABILITY,
@@ -51,7 +51,7 @@ from .render import (
 __all__ = [
     "Claim", "CLAIMS", "CLAIMS_BY_ID", "load_claims", "record_claim", "SCALES", "VERDICTS", "assess",
     "HEAD_MARGIN", "intermediate_layers", "RETINA_MIN_ARI", "Rule", "verdict_rule", "VERDICT_RULES",
-    "vit_parts", "class_medians", "class_parts", "retina_parts", "superclass_parts", "findings",
+    "vit_parts", "class_medians", "class_parts", "released_control_table", "retina_parts", "superclass_parts", "findings",
     "findings_markdown", "render_scorecard", "seed_note", "SEED_VARIABILITY", "layer_outcomes", "Departure",
     "DEPARTURES", "render_departures", "TIE_RULE", "HEADLINES", "headline", "VERDICT_MARKS", "render_grid",
     "totals_sentence", "verdict_counts", "SECTIONS", "depth_correlation", "describe_outcomes",

@@ -2,7 +2,9 @@
 (:func:`class_parts`, :func:`superclass_parts`), claim 12's clusters and IRF combinations
 (:func:`retina_parts`), claim 13's sparsity, ablation and heads (:func:`vit_parts`). The verdict
 rules (:mod:`codec.scorecard.rules`) and the grid's headlines (:mod:`codec.scorecard.headlines`)
-read the same functions, so a part's mark cannot disagree with the verdict.
+read the same functions, so a part's mark cannot disagree with the verdict. Section 3 sets the
+control claims' parts under the SAE as written beside those under the SAE as released
+(:func:`released_control_table`).
 """
 
 from __future__ import annotations
@@ -104,3 +106,43 @@ def vit_parts(details) -> dict:
                  f"{len(excess)} attention layers; images above their random groupings' 95th percentile "
                  f"{share.min():.0%}–{share.max():.0%}")
     return {"sparsity": sparsity, "ablation": ablation, "heads": head_part}
+
+
+def released_control_table(claim7: dict, claim8: dict, claim10: dict):
+    """The control claims' parts under the paper's SAE as written and the SAE as released, side by side.
+
+    Parameters
+    ----------
+    claim7, claim8, claim10 : dict
+        The details section 3 records for claims 7, 8 and 10, each holding ``as_released`` (the same
+        numbers from the SAE as released; claim 8's at its own layers, named in the row).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per measure (claim 7's and claim 10's median accuracy ratios, claim 8's count of
+        layers where contribution modes ablate better than activation modes), columns
+        ``"SAE as written"`` and ``"SAE as released"``, as text.
+    """
+    import pandas as pd
+
+    for claim, details in ((7, claim7), (8, claim8), (10, claim10)):
+        if not isinstance(details, dict) or not isinstance(details.get("as_released"), dict):
+            raise ValueError(f"claim{claim}: its details hold no 'as_released' numbers; run section 3 with compare_released=True")
+    rows = {}
+    written, released = class_medians(claim7), class_medians(claim7["as_released"])
+    for key, words in zip(_CLASS_KEYS, ("ablated: target", "ablated: others", "preserved: target", "preserved: others")):
+        rows[f"claim 7, accuracy ratio {words}"] = (f"{written[key]:.2f}", f"{released[key]:.2f}")
+    judged10 = claim10.get("imagenet_sample", claim10)["groups"]
+    written, released = superclass_parts(judged10)[0], superclass_parts(claim10["as_released"]["groups"])[0]
+    for key, words in zip(("ablate_group", "ablate_others", "preserve_group", "preserve_others"),
+                          ("ablated: superclass", "ablated: others", "preserved: superclass", "preserved: others")):
+        rows[f"claim 10, accuracy ratio {words}"] = (f"{written[key]:.2f}", f"{released[key]:.2f}")
+    counts = []
+    for details in (claim8, claim8["as_released"]):
+        c, a = np.asarray(details["ablate_contribution_modes"]), np.asarray(details["ablate_activation_modes"])
+        counts.append(f"{int((c < a).sum())} of {len(c)}")
+    rows["claim 8, layers where contribution modes ablate better"] = tuple(counts)
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=["SAE as written", "SAE as released"])
+    table.index.name = "measure (medians over classes or superclasses)"
+    return table

@@ -58,10 +58,13 @@ def totals_sentence(results_dir) -> str:
     """The verdicts counted per scale, in one sentence of Markdown ("" when nothing is recorded)."""
     parts = []
     for scale, count in verdict_counts(results_dir).items():
-        words = [f"**{count['holds']} hold**", f"{count['does not hold']} do not"]
+        one = {key: n == 1 for key, n in count.items()}
+        words = [f"**{count['holds']} {'holds' if one['holds'] else 'hold'}**",
+                 f"{count['does not hold']} {'does not' if one['does not hold'] else 'do not'}"]
         if count["not testable at this scale"]:
             words.append(f"{count['not testable at this scale']} cannot be tested at this scale")
-        parts.append(f"at `{scale}`, of {sum(count.values())} claims measured, " + ", ".join(words))
+        total = sum(count.values())
+        parts.append(f"at `{scale}`, of {total} {'claim' if total == 1 else 'claims'} measured, " + ", ".join(words))
     return ("; ".join(parts)[:1].upper() + "; ".join(parts)[1:] + ".") if parts else ""
 
 

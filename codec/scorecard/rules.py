@@ -11,6 +11,11 @@ from .comparisons import TIE_RULE, depth_correlation, describe_outcomes, exceeds
 from .parts import HEAD_MARGIN, RETINA_MIN_ARI, class_medians, class_parts, retina_parts, superclass_parts, vit_parts
 from .registry import verdict_rule
 
+#: the control claims' (7, 8, 10) words on the SAE as released, whose numbers their values report beside
+RELEASED_BESIDE = ("The modes come from the paper's SAE as written; where the section also ran the SAE as released (`STSAE`, "
+                   "its channels ranked by their signed dictionary weight, largest first, as the released top_n does), its "
+                   "numbers are reported beside, not judged. ")
+
 #: how a section sums a layer's activations over space, by ModelEntry.activation_part (in a record's details)
 _PART_WORDS = {"positive": "Σ relu(h)", "signed": "Σ h"}
 
@@ -84,6 +89,12 @@ def _released_note(details, keys: tuple[str, str], what: str) -> str:
             f"({', '.join(layers)}; not judged): {what} contributions {c:.2f}, activations {a:.2f}")
 
 
+def _released_epochs(released) -> str:
+    """How long the SAEs as released behind a control claim's note trained (``epochs``: one per SAE), in words."""
+    epochs = released.get("epochs")
+    return f" (at most {int(max(epochs))} epochs)" if epochs is not None and len(epochs) else ""
+
+
 def _signed_note(details, key: str, what: str) -> str:
     """The activation SAEs of signed sums Σ h, where a section trained them beside (not part of the verdict)."""
     other = details.get("signed_activations")
@@ -143,7 +154,8 @@ def _share_words(pct) -> str:
                  "their results were seen (codec/control/shares.py): ablation at the ImageNet scales perturbs at each layer as "
                  "many channels as the paper's 2% of ResNet-50's block at the same relative depth (the tiny preset: its own "
                  "share); preservation keeps 37%, the authors' released preservation share (ablate_superclass.py line 36). "
-                 "The paper's share read literally (ablation and preservation at 2%) is reported beside, not judged. A record "
+                 "The paper's share read literally (ablation and preservation at 2%) is reported beside, not judged. "
+                 + RELEASED_BESIDE + "A record "
                  "made before these shares (one share for both, named in its value) is judged by the same thresholds.")
 def _class_control(details):
     median = class_medians(details)
@@ -171,6 +183,13 @@ def _class_control(details):
                   f"{_ratio_statement(other['ablate_target'], other['ablate_others'])}, preservation "
                   f"{_ratio_statement(other['preserve_target'], other['preserve_others'])}, which "
                   f"{'would hold' if all(parts) else 'would not hold'}")
+    released = details.get("as_released")
+    if released:
+        other = class_medians(released)
+        value += (f"; SAE as released{_released_epochs(released)}, same shares (not judged): ablation "
+                  f"{_ratio_statement(other['ablate_target'], other['ablate_others'])}, preservation "
+                  f"{_ratio_statement(other['preserve_target'], other['preserve_others'])}, which "
+                  f"{'would hold' if all(class_parts(other)) else 'would not hold'}")
     return bool(ablation and preservation), value
 
 
@@ -180,15 +199,21 @@ _SOURCE_KEYS = (("contribution modes", "contribution_modes"), ("activation modes
 
 @verdict_rule(8, "holds when the ablation performance score (Fig. 6E: (AUC target − AUC off-target) / AUC off-target of the "
                  "mean accuracy-ratio curves over pct; lower is better) of contribution modes is lower than that of "
-                 "activation modes at more than half of the layers.")
+                 "activation modes at more than half of the layers. " + RELEASED_BESIDE.strip())
 def _fewer_channels(details):
     c, a = np.asarray(details["ablate_contribution_modes"]), np.asarray(details["ablate_activation_modes"])
     better = int((c < a).sum())
     others = "; ".join(f"{name} {np.mean(details['ablate_' + key]):.2f}" for name, key in _SOURCE_KEYS[2:] if "ablate_" + key in details)
+    released = details.get("as_released")
+    note = ""
+    if released:
+        rc, ra = np.asarray(released["ablate_contribution_modes"]), np.asarray(released["ablate_activation_modes"])
+        note = (f"; SAE as released{_released_epochs(released)} at {', '.join(released['layers'])} (not judged): lower for "
+                f"contribution modes at {int((rc < ra).sum())} of {len(rc)} layers, mean score {rc.mean():.2f} vs {ra.mean():.2f}")
     return bool(better > len(c) / 2), (
         f"ablation score lower for contribution modes than for activation modes at {better} of {len(c)} layers; mean score "
         f"over layers: contribution modes {c.mean():.2f}, activation modes {a.mean():.2f}"
-        f"{'; ' + others if others else ''} ({details['n_trials']} trials, {details['images_per_class']} images per class)")
+        f"{'; ' + others if others else ''} ({details['n_trials']} trials, {details['images_per_class']} images per class){note}")
 
 
 @verdict_rule(9, "holds when the largest improvement (decrease) of the contribution modes' ablation score between consecutive "
@@ -230,7 +255,8 @@ def _superclass_run(groups, top_k) -> tuple[bool, str]:
                   "(ablate_superclass.py lines 19, 35, 36): the layers of the last quarter of the depth, 9% ablated, 37% "
                   "preserved. Where the section also ran on the one-image-per-class ImageNet sample (dogs 118 of 1,000 "
                   "classes, the paper's share), the verdict reads that run, decided before its result was seen; the run on "
-                  "the section's own images is reported beside. A record made before (one share for both, at the layers "
+                  "the section's own images is reported beside. "
+                  + RELEASED_BESIDE + "A record made before (one share for both, at the layers "
                   "its value names) is judged by the same thresholds.")
 def _superclass(details):
     holds, words = _superclass_run(details["groups"], details["top_k"])
@@ -238,12 +264,20 @@ def _superclass(details):
         shown, rest = words.split(": ", 1)
         return holds, f"{shown}, {details['pct']:g}% of channels at {', '.join(details['layers'])}: {rest}"
     shares = f"{details['pct']:g}% ablated, {details['preserve_pct']:g}% preserved at {', '.join(details['layers'])}"
+    released = details.get("as_released")
+    note = ""
+    if released:
+        ratio, ablation, preservation = superclass_parts(released["groups"])
+        note = (f"; SAE as released{_released_epochs(released)}, the judged run's images (not judged): superclass ratio ablated "
+                f"{_ratio_statement(ratio['ablate_group'], ratio['ablate_others'], 'superclass')}, preserved "
+                f"{_ratio_statement(ratio['preserve_group'], ratio['preserve_others'], 'superclass')}, which "
+                f"{'would hold' if ablation and preservation else 'would not hold'}")
     wide = details.get("imagenet_sample")
     if not wide:
-        return holds, f"{shares}; {words}"
+        return holds, f"{shares}; {words}{note}"
     wide_holds, wide_words = _superclass_run(wide["groups"], details["top_k"])
     return wide_holds, (f"{shares}; on the ImageNet sample ({wide['images']} images, {wide['classes']} classes): {wide_words}; "
-                        f"on this scale's images (not judged, {'would hold' if holds else 'would not hold'}): {words}")
+                        f"on this scale's images (not judged, {'would hold' if holds else 'would not hold'}): {words}{note}")
 
 
 @verdict_rule(11, "holds when the contribution modes' maps are more alike across classes than the maps of random channel sets "
