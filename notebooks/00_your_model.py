@@ -27,11 +27,11 @@
 # this page only shows how the pieces fit, on too few images to test anything.
 
 # %% tags=["parameters"]
-preset = "tiny"  # whose model and images: "tiny" (planted shapes, no download) or "sample" (EfficientNet-Lite0, real images)
+preset = "tiny"  # "tiny": planted shapes, no download; "sample": EfficientNet-Lite0, real images
 images_per_class = 5  # images per class
 steps = 10  # integration steps of hidden IG
 data_root = None  # the folder of the real images (None: $CODEC_DATA_DIR)
-runs_dir = "runs"  # where the contribution store is written (and read back on a second run)
+runs_dir = "runs"  # where the store is written (and read back on a second run)
 
 # %% [markdown]
 # ## 1. A model, its layers and some images
@@ -59,11 +59,11 @@ started = time.perf_counter()
 config = get_preset(preset)
 entry = load_model(config.model)  # entry.model is a plain nn.Module
 model = entry.model
-layers = entry.layers[-3:]  # with your own network: names from model.named_modules(), input to output
+layers = entry.layers[-3:]  # your own network: names from model.named_modules()
 dataset = preset_dataset(config, per_class=images_per_class, root=data_root)
 images, labels = model_inputs(dataset, range(len(dataset)), entry.transform)
-print(f"scale: {preset} | model: {entry.name} | {len(images)} images of {len(set(labels.tolist()))} classes, "
-      f"shape {tuple(images.shape)} | layers {layers}")
+print(f"scale: {preset} | model: {entry.name} | images {tuple(images.shape)}, "
+      f"{len(set(labels.tolist()))} classes\nlayers {layers}")
 
 # %% [markdown]
 # ## 2. Contributions of one batch
@@ -79,13 +79,16 @@ print(f"scale: {preset} | model: {entry.name} | {len(images)} images of {len(set
 # %% tags=["nbval-ignore-output"]
 batch = images[::images_per_class]  # one image of each class
 layer = layers[-1]
-result = codec.contributions(model, batch, layers, method="ig", steps=steps, target="top1", reduce="ei")
-finer = codec.contributions(model, batch, [layer], method="ig", steps=4 * steps, target="top1", reduce="ei")
-gap = (result.target_at_input - result.target_at_baseline).numpy()  # y(x) - y(x'), per image
-sums = {n: run[layer].sum(dim=(1, 2)).numpy() for n, run in ((steps, result), (4 * steps, finer))}
-print(f"{layer}: contributions {tuple(result[layer].shape)}; completeness error, median over images: "
-      + ", ".join(f"{n} steps {np.median(np.abs(total - gap)):.2f}" for n, total in sums.items())
-      + f" (logit gap {np.median(gap):.2f})")
+result = codec.contributions(model, batch, layers, method="ig", steps=steps,
+                             target="top1", reduce="ei")
+finer = codec.contributions(model, batch, [layer], method="ig", steps=4 * steps,
+                            target="top1", reduce="ei")
+gap = (result.target_at_input - result.target_at_baseline).numpy()  # y(x) - y(x')
+sums = {n: run[layer].sum(dim=(1, 2)).numpy()  # every channel, both parts
+        for n, run in ((steps, result), (4 * steps, finer))}
+print(f"{layer}: contributions {tuple(result[layer].shape)}; median logit gap {np.median(gap):.2f}")
+for n, total in sums.items():
+    print(f"completeness error at {n} steps, median: {np.median(np.abs(total - gap)):.2f}")
 
 # %% [markdown]
 # **What to look for:** left, each image's sum of contributions against its logit gap: on the
@@ -125,10 +128,13 @@ plt.show()
 # activations summed over space.
 
 # %%
-store = codec.store.compute_contributions(entry, dataset, os.path.join(runs_dir, f"your-model-{preset}"), layers=layers,
-                                          steps=steps, batch_size=16, progress=False)
-contribution_hoyer = [stats.hoyer(store.contributions(name).sum(1), axis=1).mean() for name in layers]
-activation_hoyer = [stats.hoyer(store.activations(name, "positive"), axis=1).mean() for name in layers]
+folder = os.path.join(runs_dir, f"your-model-{preset}")
+store = codec.store.compute_contributions(entry, dataset, folder, layers=layers, steps=steps,
+                                          batch_size=16, progress=False)
+contribution_hoyer = [stats.hoyer(store.contributions(name).sum(1), axis=1).mean()
+                      for name in layers]
+activation_hoyer = [stats.hoyer(store.activations(name, "positive"), axis=1).mean()
+                    for name in layers]
 print(f"store {store.path.name}: {len(store.field('label'))} images, layers {store.layers}")
 
 # %% [markdown]
@@ -155,9 +161,10 @@ plt.show()
 
 # %% tags=["nbval-ignore-output"]
 settings = sae.SAESettings(expansion=1, lr=1e-3, epochs=300, patience=30)
-fit = sae.fit_layers(store, settings, layers=[layer], kinds=("contributions",))[layer, "contributions"]
-print(f"{layer}: {fit.metrics['n_modes']} modes, R² {fit.metrics['r2']:.2f}, {fit.metrics['alive_modes']} alive, "
-      f"{fit.metrics['epochs']} epochs")
+fits = sae.fit_layers(store, settings, layers=[layer], kinds=("contributions",))
+fit = fits[layer, "contributions"]
+print(f"{layer}: {fit.metrics['n_modes']} modes, {fit.metrics['alive_modes']} alive, "
+      f"R² {fit.metrics['r2']:.2f} after {fit.metrics['epochs']} epochs")
 
 # %% [markdown]
 # **What to look for:** the reconstruction's R² rising and settling as the SAE trains.
@@ -181,9 +188,9 @@ store_labels = store.field("label")
 indicator, classes = modes.indicators(store_labels)
 correlation = modes.correlation(fit.codes, indicator)  # (modes, classes)
 best = modes.top_modes(correlation, 1)[:, 0]  # each class's most correlated mode
-class_names = [entry.class_names[c] for c in classes]
-print("each class's top mode and its correlation: "
-      + ", ".join(f"{name.split(',')[0]} {m} ({correlation[m, k]:.2f})" for k, (name, m) in enumerate(zip(class_names, best))))
+short = [entry.class_names[c].split(",")[0][:16] for c in classes]  # class names, short
+print(f"{len(set(best))} distinct top modes for {len(classes)} classes; their correlation "
+      f"with their class: median {np.median(correlation[best, np.arange(len(classes))]):.2f}")
 
 # %% [markdown]
 # **What to look for:** a bright diagonal: each class's top mode correlates with that class and
@@ -191,7 +198,6 @@ print("each class's top mode and its correlation: "
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 fig, axes = plots.panels(1, height=1.8 + 0.25 * len(classes), width=plots.COLUMN_WIDTH * 0.85)
-short = [name.split(",")[0][:16] for name in class_names]
 plots.heatmap(axes[0], correlation[best].T, "Class correlation of each class's top mode", signed=True, colorbar_label="correlation")
 axes[0].set_xticks(np.arange(len(short)), short, rotation=90)
 axes[0].set_yticks(np.arange(len(short)), short)
@@ -214,17 +220,19 @@ plt.show()
 # %% tags=["nbval-ignore-output"]
 weights = control.class_weights(fit, indicator, store.channels[layer])  # (classes, channels)
 forward = control.MaskedForward(model, images, [layer])
-across = control.class_control_across(forward, {layer: weights}, labels.numpy(), classes, [2, 5, 10, 25, 50], "ablate")
-medians = across.groupby("pct")[["ratio_target", "ratio_others"]].median()  # over the target classes
-ratios = control.class_control(forward, {layer: weights}, labels.numpy(), classes, pct=25, mode="ablate")  # (target, class)
-target = control.median_target(ratios)  # the class whose own ratio is the median: a typical case
+y = labels.numpy()
+across = control.class_control_across(forward, {layer: weights}, y, classes, [2, 5, 10, 25, 50])
+medians = across.groupby("pct")[["ratio_target", "ratio_others"]].median()  # over targets
+ratios = control.class_control(forward, {layer: weights}, y, classes, pct=25)  # (target, class)
+target = control.median_target(ratios)  # the class whose own ratio is the median
 channels = control.top_channels(control.rank_channels(weights)[target], pct=25)
 with torch.no_grad():
-    before = control.class_accuracy(model(images), labels.numpy(), classes)
+    before = control.class_accuracy(model(images), y, classes)
     with control.ablate(model, {layer: channels}):
-        after = control.class_accuracy(model(images), labels.numpy(), classes)
-print(f"'{short[target]}', {len(channels)} of {store.channels[layer]} channels ablated: accuracy ratio "
-      f"{after[target] / before[target]:.2f} with control.ablate, {ratios[target, target]:.2f} with class_control")
+        after = control.class_accuracy(model(images), y, classes)
+print(f"'{short[target]}', {len(channels)} of {store.channels[layer]} channels ablated: ratio "
+      f"{after[target] / before[target]:.2f} (control.ablate), "
+      f"{ratios[target, target]:.2f} (class_control)")
 medians.round(2)
 
 # %% [markdown]
@@ -250,13 +258,16 @@ plt.show()
 # display (`visualize.display_mask`).
 
 # %% tags=["nbval-ignore-output"]
-row = int(np.flatnonzero(store_labels == classes[target])[np.argmax(fit.codes[store_labels == classes[target], best[target]])])
+mode = best[target]
+rows = np.flatnonzero(store_labels == classes[target])
+row = int(rows[np.argmax(fit.codes[rows, mode])])  # the class's image where the mode is strongest
 image = images[row:row + 1]
-selections = torch.cat([torch.ones(1, store.channels[layer]),
-                        visualize.mode_selection(fit.dictionary, [best[target]], store.channels[layer], top=3)])
-maps = visualize.input_maps(model, image, layer, selections, target="top1").maps[0]  # (2 selections, 3, H, W)
-masks = visualize.display_mask(maps)
-print(f"image {row} ('{short[target]}'), mode {best[target]}: code {fit.codes[row, best[target]]:.2f}")
+n_channels = store.channels[layer]
+selections = torch.cat([torch.ones(1, n_channels),  # all channels, then the mode's top 3
+                        visualize.mode_selection(fit.dictionary, [mode], n_channels, top=3)])
+maps = visualize.input_maps(model, image, layer, selections, target="top1").maps[0]
+masks = visualize.display_mask(maps)  # maps (2, 3, H, W) -> masks (2, H, W)
+print(f"image {row} ('{short[target]}'), mode {mode}: code {fit.codes[row, mode]:.2f}")
 
 # %% [markdown]
 # **What to look for:** the mode's mask on the object, like or unlike the mask of all channels.
@@ -266,6 +277,6 @@ picture = entry.to_image(image[0])
 fig, axes = plots.panels(3, height=2.6, width=plots.COLUMN_WIDTH)
 plots.image(axes[0], picture, f"'{short[target]}'")
 plots.image(axes[1], visualize.masked_image(picture, masks[0]), "all channels")
-plots.image(axes[2], visualize.masked_image(picture, masks[1]), f"mode {best[target]}: top 3 channels")
+plots.image(axes[2], visualize.masked_image(picture, masks[1]), f"mode {mode}: top 3 channels")
 plt.show()
 print(f"this page ran in {time.perf_counter() - started:.0f} s")
