@@ -108,6 +108,29 @@ def test_prefix_cached_evaluation_equals_the_plain_one_and_the_literal_loop(smal
     torch.testing.assert_close(cached(masks, rows=rows), result[:, rows], rtol=1e-6, atol=1e-6)
 
 
+def test_the_unperturbed_pass_and_the_prefix_run_a_few_rows_at_a_time_with_the_same_result():
+    """A set-up on many images runs ``rows_per_pass`` images per pass (bounded memory), not all at once."""
+    from codec.control.forward import _in_chunks
+
+    seen = []
+
+    def doubled_and_a_constant(x):
+        seen.append(len(x))
+        return x * 2, torch.tensor(1.0)
+
+    joined = _in_chunks(doubled_and_a_constant, torch.arange(7.0), 3)
+    assert seen == [3, 3, 1]
+    torch.testing.assert_close(joined[0], torch.arange(7.0) * 2)
+    assert joined[1].ndim == 0  # a value that is not a batch is handed back as the first chunk gave it, for the caller to refuse
+    entry = load_model("shapes_resnet")
+    inputs = torch.randn(7, 3, 64, 64, generator=torch.Generator().manual_seed(2))
+    chunked = MaskedForward(entry.model, inputs, ["layer2.0"], rows_per_pass=3)
+    whole = MaskedForward(entry.model, inputs, ["layer2.0"], rows_per_pass=64)
+    torch.testing.assert_close(chunked.original, whole.original, rtol=1e-5, atol=1e-5)
+    masks = {"layer2.0": _random_masks(4, chunked.channels["layer2.0"], 3)}
+    torch.testing.assert_close(chunked(masks), whole(masks), rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("name, layer", [("shapes_resnet", "layer2.0"), ("shapes_resnet", "layer3.1"),
                                          ("shapes_vit", "blocks.2.attn.proj:input"), ("shapes_vit", "blocks.3.mlp.act"),
                                          ("shapes_vit", "blocks.4")])

@@ -49,6 +49,26 @@ class _LeafTracer(fx.Tracer):
             self.stack.pop()
 
 
+def _in_chunks(function, inputs: Tensor, rows: int) -> tuple:
+    """``function`` of ``inputs`` (N, ...) run ``rows`` at a time, its outputs (a tensor or a tuple of
+    values) put back together along the first axis, as a tuple: the peak memory of one chunk's pass,
+    not of all N at once (a thousand 224-px images through an EfficientNet's first blocks hold
+    gigabytes of activations). A value that is not a batch of the chunk's rows is returned as the
+    first chunk gave it, for the caller to refuse."""
+    parts = []
+    for start in range(0, len(inputs), rows):
+        out = function(inputs[start:start + rows])
+        parts.append(out if isinstance(out, tuple) else (out,))
+    if len(parts) == 1:
+        return parts[0]
+    joined = []
+    for values in zip(*parts):
+        batched = all(isinstance(v, Tensor) and v.ndim > 0 and v.shape[0] == min(rows, len(inputs) - i * rows)
+                      for i, v in enumerate(values))
+        joined.append(torch.cat(values) if batched else values[0])
+    return tuple(joined)
+
+
 def _trace(model: nn.Module, keep_whole: set[str]) -> fx.GraphModule:
     """Trace ``model`` with the given modules kept whole; a submodule that cannot be traced is kept whole too."""
     leaves = set(keep_whole)
@@ -137,7 +157,8 @@ class MaskedForward:
         whole network per mask (the authors' way), with the masks spliced in by hooks.
     rows_per_pass : int
         Rows (masks × images) per forward pass: masks are batched ``max(1, rows_per_pass // N)``
-        at a time.
+        at a time, and the unperturbed pass and the cached prefix run ``rows_per_pass`` images at a
+        time (which bounds the memory of a set-up on many images).
     layout : {"auto", "channels_first", "channels_last"}
 
     Attributes
@@ -169,7 +190,7 @@ class MaskedForward:
             finally:
                 for handle in handles:
                     handle.remove()
-            self.original = model(inputs)
+            self.original = _in_chunks(model, inputs, rows_per_pass)[0]
         self.order = list(dict.fromkeys(order))
         self.channels = {name: int(t.shape[channel_axis(t.ndim, layout)]) for name, t in captured.items()}
         self._cut = self.order[0]
@@ -188,9 +209,7 @@ class MaskedForward:
             module_name = next(name for name, module in model.named_modules() if module is spec.module)
             self._prefix, self._suffix, self._perturbed_at = _split(traced, module_name, spec.capture_input)
             with eval_mode(model), torch.no_grad():
-                self._cached = self._prefix(inputs)
-                if not isinstance(self._cached, tuple):
-                    self._cached = (self._cached,)
+                self._cached = _in_chunks(self._prefix, inputs, rows_per_pass)
             n = len(inputs)
             for value in self._cached:
                 if not isinstance(value, Tensor) or value.ndim == 0 or value.shape[0] != n:
