@@ -28,8 +28,9 @@
 
 # %% tags=["parameters"]
 preset = "tiny"  # "tiny": planted shapes, no download; "sample": EfficientNet-Lite0, real images
-images_per_class = 5  # images per class
+per_class = 5  # images per class
 steps = 10  # integration steps of hidden IG
+weights = None  # a local checkpoint of the scale's model (None: the packaged or downloaded weights)
 data_root = None  # the folder of the real images (None: $CODEC_DATA_DIR)
 runs_dir = "runs"  # where the store is written (and read back on a second run)
 
@@ -57,13 +58,13 @@ from codec.presets import get_preset
 plots.theme()
 started = time.perf_counter()
 config = get_preset(preset)
-entry = load_model(config.model)  # entry.model is a plain nn.Module
+entry = load_model(config.model, weights=weights)  # entry.model is a plain nn.Module
 model = entry.model
 layers = entry.layers[-3:]  # your own network: names from model.named_modules()
-dataset = preset_dataset(config, per_class=images_per_class, root=data_root)
+dataset = preset_dataset(config, per_class=per_class, root=data_root)
 images, labels = model_inputs(dataset, range(len(dataset)), entry.transform)
-print(f"scale: {preset} | model: {entry.name} | images {tuple(images.shape)}, "
-      f"{len(set(labels.tolist()))} classes\nlayers {layers}")
+print(f"scale: {preset} | model: {entry.name} | data: {config.dataset}, {len(images)} images "
+      f"of {len(set(labels.tolist()))} classes, {tuple(images.shape[1:])}\nlayers {layers}")
 
 # %% [markdown]
 # ## 2. Contributions of one batch
@@ -77,7 +78,7 @@ print(f"scale: {preset} | model: {entry.name} | images {tuple(images.shape)}, "
 # with four times as many steps for the last layer).
 
 # %% tags=["nbval-ignore-output"]
-batch = images[::images_per_class]  # one image of each class
+batch = images[::per_class]  # one image of each class
 layer = layers[-1]
 result = codec.contributions(model, batch, layers, method="ig", steps=steps,
                              target="top1", reduce="ei")
