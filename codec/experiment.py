@@ -153,23 +153,28 @@ class Experiment:
         and the part of the activations that the model's family reads (:attr:`codec.models.ModelEntry.activation_part`:
         Σ relu(h) for CNNs, the signed token sum for ViTs, as in the authors' released scripts).
 
+        The SAE as released (:class:`codec.sae.STSAESettings`) keeps its released training: no early
+        stopping (the preset's ``sae_patience`` is the SAE as written's), for the preset's
+        ``released_sae_epochs`` where it has one.
+
         Parameters
         ----------
         kind : type, optional
             A settings class of :mod:`codec.sae` (default :class:`codec.sae.SAESettings`, the
             paper's as written); for :class:`codec.sae.STSAESettings` (as released) the epoch
-            limit is the preset's ``released_sae_epochs`` where it has one.
+            limit is the preset's ``released_sae_epochs`` where it has one, and it trains every epoch.
         **overrides
             Settings fields; a value of None keeps the default.
         """
         kind = kind or SAESettings
         if not isinstance(kind, type) or not issubclass(kind, TrainingSettings):
             raise ArgumentTypeError(f"kind: must be a settings class of codec.sae (SAESettings, STSAESettings, ...), got {kind!r}")
-        epochs = self.config.sae_epochs
-        if issubclass(kind, STSAESettings) and self.config.released_sae_epochs is not None:
-            epochs = self.config.released_sae_epochs
-        fields = {"lr": self.config.sae_lr, "epochs": epochs, "patience": self.config.sae_patience, "seed": self.config.training_seed,
-                  "activation_part": self.entry.activation_part}
+        fields = {"lr": self.config.sae_lr, "epochs": self.config.sae_epochs, "patience": self.config.sae_patience,
+                  "seed": self.config.training_seed, "activation_part": self.entry.activation_part}
+        if issubclass(kind, STSAESettings):  # as released: every epoch of its limit, no early stopping
+            del fields["patience"]
+            if self.config.released_sae_epochs is not None:
+                fields["epochs"] = self.config.released_sae_epochs
         fields |= {name: value for name, value in overrides.items() if value is not None}
         return kind(**fields)
 

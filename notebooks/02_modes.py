@@ -234,9 +234,10 @@ selectivity.round(3)
 # trained on the same matrices, and both are compared by R² (global), alive modes and the
 # Fig. 5D statistic. The verdicts of claims 5 and 6 are decided on the SAE as written, over all
 # layers; the released SAE's numbers are recorded beside them. The released SAE converges
-# slowly (the authors train it for 300 epochs of about 390 steps), and on a CPU this page trains
-# it at a few layers for at most the preset's `released_sae_epochs` epochs of the images here,
-# so its numbers are a lower bound of what it reaches. A non-negative dictionary cannot
+# slowly (the authors train it for 300 epochs of about 390 steps, with no early stopping); on a
+# CPU this page trains it, as released, at a few layers for the preset's `released_sae_epochs`
+# epochs (300 at `sample`) of the images here, a few thousand rows, so 16 steps an epoch at
+# `sample`: its numbers are a lower bound of what it reaches. A non-negative dictionary cannot
 # reconstruct a negative value: on a layer with signed outputs (EfficientNet's linear
 # bottlenecks), an SAE as written of the signed sums Σ h is bounded by the R² of max(x, 0); where
 # such layers exist, both are printed below the table (the judged activations are Σ relu(h)).

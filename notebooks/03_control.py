@@ -389,10 +389,9 @@ else:
 # three experiments run here with it: claim 7 at the same late layers and shares, claim 8's sweep
 # at the intermediate layers where section 2 trains it (`released_sae_layers` of them, both
 # kinds), claim 10 on the run its verdict reads. The scorecard reports these numbers beside the
-# judged ones, not judged: the SAE as released trains for at most the preset's
-# `released_sae_epochs` here (stopping early where its loss stops improving: the scorecard gives
-# the most epochs any of them ran), on a few thousand images, against the authors' 300 epochs
-# of ImageNet (benchmarks/README.md measures where it settles).
+# judged ones, not judged: the SAE as released trains as released, with no early stopping, for
+# the preset's `released_sae_epochs` (300 at `sample`, the authors' count), but on a few thousand
+# images, not ImageNet's 50,000 (benchmarks/README.md measures where it settles).
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 if compare_released:

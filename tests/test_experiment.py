@@ -67,6 +67,9 @@ def test_sae_settings_are_the_presets_and_the_released_sae_has_its_own_epoch_lim
     assert (written.inputs, written.l1_dictionary_reduction, written.threshold, written.nonnegative) == ("positive", "mean", 0.9, True)
     released = experiment.sae_settings(PAPER_CONFIGURATIONS["as released"], expansion=None, seed=2)
     assert type(released) is STSAESettings and released.epochs == tiny.released_sae_epochs and released.seed == 2
+    # trained as released, every epoch: the preset's patience is the SAE as written's (tiny's is not 0)
+    assert tiny.sae_patience > 0 and released.patience == 0 and released.plateau_patience == 10
+    assert experiment.sae_settings(PAPER_CONFIGURATIONS["as released"], patience=7).patience == 7
     assert (released.hidden, released.threshold, released.nonnegative) == (2048, 0.8, False)
     assert written.seed == 0
     # the activations' part is the model family's (the tiny CNN: Σ relu(h), as the authors' CNN SAEs), overridable

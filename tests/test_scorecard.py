@@ -345,6 +345,13 @@ def test_claims_5_and_6_name_the_judged_sae_and_report_the_released_one_without_
     assert value.startswith("SAE as written: mean global R² over 2 layers: contributions 0.80, activations 0.80")
     assert "SAE as released, at most 200 epochs, at 2 intermediate layers (b, c; not judged): mean R² contributions 0.20, " \
            "activations 0.80" in value
+    # every SAE trained the whole limit (as released, no early stopping): the count, not a bound
+    trained_out = details | {"as_released": released | {"epochs_contributions": [300, 300], "epochs_activations": [300, 300]}}
+    _, value = scorecard.VERDICT_RULES[5].judge(trained_out, r2_per_feature_contributions=0.5, r2_per_feature_activations=0.5)
+    assert "SAE as released, 300 epochs, at 2 intermediate layers" in value
+    stopped = details | {"as_released": released | {"epochs_contributions": [300, 300], "epochs_activations": [300, 97]}}
+    _, value = scorecard.VERDICT_RULES[5].judge(stopped, r2_per_feature_contributions=0.5, r2_per_feature_activations=0.5)
+    assert "SAE as released, at most 300 epochs, at 2" in value
 
 
 def _retina(ari=0.8, chance=0.3, difference=0.02, effect_chance=0.015):
@@ -512,13 +519,13 @@ def test_the_control_claims_report_the_sae_as_released_beside_and_never_judge_it
     eight["as_released"] = {"layers": ["l1"], "epochs": [60, 60], "ablate_contribution_modes": [0.0], "ablate_activation_modes": [-0.3]}
     record = scorecard.assess(tmp_path, "sample", 8, eight)
     assert record["verdict"] == "holds"
-    assert record["value"].endswith("; SAE as released (at most 60 epochs) at l1 (not judged): lower for contribution modes at 0 of 1 "
+    assert record["value"].endswith("; SAE as released (60 epochs) at l1 (not judged): lower for contribution modes at 0 of 1 "
                                     "layers, mean score 0.00 vs -0.30")
     ten = _superclass(ablate=(0.2, 0.95), preserve=(0.8, 0.3)) | {"preserve_pct": 37}
     ten["as_released"] = {"layers": ["a", "b"], "epochs": [200, 200], **_superclass(ablate=(0.9, 0.9), preserve=(0.1, 0.1))}
     record = scorecard.assess(tmp_path, "sample", 10, ten)
     assert record["verdict"] == "holds"
-    assert record["value"].endswith("; SAE as released (at most 200 epochs), the judged run's images (not judged): superclass ratio "
+    assert record["value"].endswith("; SAE as released (200 epochs), the judged run's images (not judged): superclass ratio "
                                     "ablated superclass 0.90, others 0.90, preserved superclass 0.10, others 0.10, which would not hold")
     # the released numbers never decide: the judged ones failing fail the claim, whatever the released ones say
     for claim, details, key, bad in ((7, seven, "ablate_target", [0.9, 0.9, 0.9]), (8, eight, "ablate_contribution_modes", [0.0, 0.0, 0.0])):

@@ -84,15 +84,23 @@ def _released_note(details, keys: tuple[str, str], what: str) -> str:
         return ""
     c, a = float(np.mean(other[keys[0]])), float(np.mean(other[keys[1]]))
     layers = other["layers"]
-    epochs = f", at most {int(max(other['epochs_contributions']))} epochs" if "epochs_contributions" in other else ""
+    epochs = _epochs_in_words([n for key in ("epochs_contributions", "epochs_activations") for n in other.get(key, [])])
+    epochs = f", {epochs}" if epochs else ""
     return (f"; SAE as released{epochs}, at {len(layers)} intermediate layer{'s' if len(layers) > 1 else ''} "
             f"({', '.join(layers)}; not judged): {what} contributions {c:.2f}, activations {a:.2f}")
 
 
 def _released_epochs(released) -> str:
     """How long the SAEs as released behind a control claim's note trained (``epochs``: one per SAE), in words."""
-    epochs = released.get("epochs")
-    return f" (at most {int(max(epochs))} epochs)" if epochs is not None and len(epochs) else ""
+    epochs = _epochs_in_words(released.get("epochs"))
+    return f" ({epochs})" if epochs else ""
+
+
+def _epochs_in_words(epochs) -> str:
+    """"300 epochs" where every SAE trained as many, "at most 300 epochs" where some stopped early, "" for none."""
+    if epochs is None or not len(epochs):
+        return ""
+    return f"{int(max(epochs))} epochs" if min(epochs) == max(epochs) else f"at most {int(max(epochs))} epochs"
 
 
 def _signed_note(details, key: str, what: str) -> str:
