@@ -34,11 +34,20 @@ COLOURS = {
 #: Diverging colour map of signed maps (red positive, blue negative), and of unsigned ones.
 SIGNED_CMAP = "RdBu_r"
 UNSIGNED_CMAP = "viridis"
-#: Width of a full-width figure in inches: the book's text column at 100 dpi.
-FULL_WIDTH = 9.0
-#: Width of the book's content column in inches at 100 dpi (about 700 CSS px in a 1300-px window): a figure
-#: drawn at it is shown at its natural size, so its 10-pt text stays legible (issue 33 moves the sections to it).
-COLUMN_WIDTH = 7.0
+#: CSS pixels per inch of a figure's size: a figure of ``w`` inches is shown ``100 w`` CSS px wide.
+CSS_PX_PER_INCH = 100
+#: Image pixels per CSS pixel of the book's figures (sharp on high-density screens).
+PIXEL_DENSITY = 2
+#: The smallest text a figure may show, in CSS px, at a 1300-px window (``scripts/check_site.py``).
+SMALLEST_TEXT_PX = 10
+#: Width of the book's content column in inches at 100 CSS px per inch (692 CSS px in a 1300-px
+#: window): a figure drawn at it is shown at its natural size, so 8-pt text is 11 CSS px.
+COLUMN_WIDTH = 6.9
+#: Width of a full-width figure in inches: the content column.
+FULL_WIDTH = COLUMN_WIDTH
+#: Characters of printed output per line that the content column shows without scrolling (660 CSS
+#: px of 14-px monospace in a 1300-px window).
+OUTPUT_WIDTH = 78
 
 
 def _check_axis(axis) -> None:
@@ -64,10 +73,115 @@ def series_colours(n: int) -> list:
 
 
 def theme() -> None:
-    """seaborn's ``whitegrid`` theme at a size legible at the book's text width."""
+    """seaborn's ``whitegrid`` theme at a size legible at the book's text width, and, in a notebook,
+    figures shown as :func:`figure_png` draws them (twice the pixels, shown at 100 CSS px per inch,
+    their smallest text recorded for ``scripts/check_site.py``)."""
     sns.set_theme(context="notebook", style="whitegrid", font_scale=0.9,
-                  rc={"figure.dpi": 100, "savefig.dpi": 100, "axes.titlesize": 10, "axes.titleweight": "bold",
-                      "legend.fontsize": 8, "legend.frameon": True, "figure.constrained_layout.use": True})
+                  rc={"figure.dpi": CSS_PX_PER_INCH, "savefig.dpi": CSS_PX_PER_INCH, "axes.titlesize": 10,
+                      "axes.titleweight": "bold", "legend.fontsize": 8, "legend.frameon": True,
+                      "figure.constrained_layout.use": True})
+    _show_figures_as_recorded_png()
+
+
+def smallest_text_pt(figure) -> float | None:
+    """The size in points of the smallest text that drawing ``figure`` puts on it (tick labels,
+    titles, legends, annotations; hidden and empty text excluded), or None where it draws none.
+
+    The figure is drawn once on its canvas; :meth:`matplotlib.text.Text.draw` is wrapped meanwhile
+    (and restored on exit), so only the text that is actually drawn counts.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+
+    if not isinstance(figure, Figure):
+        raise ArgumentTypeError(f"figure: must be a matplotlib Figure, got {type(figure).__name__}")
+    sizes: list[float] = []
+    original = Text.draw
+
+    def counting_draw(text, renderer):
+        if text.get_visible() and text.get_text().strip():
+            sizes.append(float(text.get_fontsize()))
+        return original(text, renderer)
+
+    Text.draw = counting_draw
+    try:
+        figure.canvas.draw()
+    finally:
+        Text.draw = original
+    return min(sizes) if sizes else None
+
+
+def figure_png(figure, density: int = PIXEL_DENSITY) -> tuple[bytes, dict]:
+    """``figure`` as a PNG of ``density`` image pixels per CSS pixel, with the display size and the
+    smallest text recorded.
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+    density : int
+        Image pixels per CSS pixel (2: sharp on high-density screens).
+
+    Returns
+    -------
+    png : bytes
+        Drawn at ``CSS_PX_PER_INCH * density`` dots per inch, cropped to its content (as Jupyter's
+        inline figures are); its text chunks ``codec:smallest-text-pt`` (the smallest text, in
+        points; absent where there is none) and ``codec:dpi`` let a reader of the file compute how
+        large the text is on screen (``scripts/check_site.py``).
+    metadata : dict
+        ``{"width": w, "height": h}``, the size to show it at in CSS pixels (the image's pixels over
+        ``density``): Jupyter and Jupyter Book show it there.
+    """
+    import io
+    import struct
+
+    check_int("density", density, 1)
+    smallest = smallest_text_pt(figure)
+    dpi = CSS_PX_PER_INCH * density
+    text = {"codec:dpi": str(dpi)} | ({"codec:smallest-text-pt": f"{smallest:g}"} if smallest is not None else {})
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata=text)
+    png = buffer.getvalue()
+    width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk, first after the signature
+    return png, {"width": width // density, "height": height // density}
+
+
+def _show_figures_as_recorded_png() -> None:
+    """In IPython, show every matplotlib figure through :func:`figure_png` (no-op elsewhere)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from matplotlib.figure import Figure
+
+    formatters = shell.display_formatter.formatters
+    for mime in ("image/svg+xml", "image/jpeg", "application/pdf"):
+        formatters[mime].pop(Figure, None)
+    formatters["image/png"].for_type(Figure, figure_png)
+
+
+def wrapped(text: str, width: int = OUTPUT_WIDTH) -> str:
+    """``text`` with every line wider than ``width`` characters broken at spaces, continuation
+    lines indented by two spaces: printed output that the book's column shows without scrolling."""
+    import textwrap
+
+    if not isinstance(text, str):
+        raise ArgumentTypeError(f"text: must be a str, got {type(text).__name__}")
+    check_int("width", width, 20)
+    return "\n".join(textwrap.fill(line, width, subsequent_indent="  ", break_on_hyphens=False) if len(line) > width else line
+                     for line in text.split("\n"))
+
+
+def class_axes(axis, row_names, column_names=None) -> None:
+    """Name a matrix's rows and columns (the columns' names turned upright), every one of them."""
+    _check_axis(axis)
+    column_names = row_names if column_names is None else column_names
+    axis.set_yticks(np.arange(len(row_names)), [str(name) for name in row_names])
+    axis.set_xticks(np.arange(len(column_names)), [str(name) for name in column_names], rotation=90)
+    axis.tick_params(labelsize=8)
 
 
 def colour(name: str) -> str:
@@ -249,7 +363,7 @@ def class_ratio_bars(axis, ratios, target: int, class_names, title: str) -> None
                   color=colour("contributions"), arrowprops={"arrowstyle": "->", "color": colour("contributions")})
     axis.set_ylim(0, top)
     axis.set_xticks(positions, [str(name)[:14] for name in class_names], rotation=70, ha="right", rotation_mode="anchor",
-                    fontsize=6.5)
+                    fontsize=8)
     axis.set_ylabel("accuracy ratio (perturbed / original)")
     axis.set_title(title)
 

@@ -63,7 +63,7 @@ model = entry.model
 layers = entry.layers[-3:]  # your own network: names from model.named_modules()
 dataset = preset_dataset(config, per_class=per_class, root=data_root)
 images, labels = model_inputs(dataset, range(len(dataset)), entry.transform)
-print(f"scale: {preset} | model: {entry.name} | data: {config.dataset}, {len(images)} images "
+print(f"scale: {preset} | model: {entry.name}\ndata: {config.dataset}, {len(images)} images "
       f"of {len(set(labels.tolist()))} classes, {tuple(images.shape[1:])}\nlayers {layers}")
 
 # %% [markdown]
@@ -136,7 +136,7 @@ contribution_hoyer = [stats.hoyer(store.contributions(name).sum(1), axis=1).mean
                       for name in layers]
 activation_hoyer = [stats.hoyer(store.activations(name, "positive"), axis=1).mean()
                     for name in layers]
-print(f"store {store.path.name}: {len(store.field('label'))} images, layers {store.layers}")
+print(f"store {store.path.name}: {len(store.field('label'))} images\nlayers {store.layers}")
 
 # %% [markdown]
 # **What to look for:** the mean sparsity (Hoyer index, 0 for equal magnitudes, 1 for a single
@@ -190,7 +190,7 @@ indicator, classes = modes.indicators(store_labels)
 correlation = modes.correlation(fit.codes, indicator)  # (modes, classes)
 best = modes.top_modes(correlation, 1)[:, 0]  # each class's most correlated mode
 short = [entry.class_names[c].split(",")[0][:16] for c in classes]  # class names, short
-print(f"{len(set(best))} distinct top modes for {len(classes)} classes; their correlation "
+print(f"{len(set(best))} distinct top modes for {len(classes)} classes\ntheir correlation "
       f"with their class: median {np.median(correlation[best, np.arange(len(classes))]):.2f}")
 
 # %% [markdown]
@@ -231,7 +231,7 @@ with torch.no_grad():
     before = control.class_accuracy(model(images), y, classes)
     with control.ablate(model, {layer: channels}):
         after = control.class_accuracy(model(images), y, classes)
-print(f"'{short[target]}', {len(channels)} of {store.channels[layer]} channels ablated: ratio "
+print(f"'{short[target]}', {len(channels)} of {store.channels[layer]} channels ablated\naccuracy ratio "
       f"{after[target] / before[target]:.2f} (control.ablate), "
       f"{ratios[target, target]:.2f} (class_control)")
 medians.round(2)

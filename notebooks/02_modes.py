@@ -107,10 +107,10 @@ indicator, classes = modes.indicators(labels)
 class_names = [entry.class_names[c] for c in classes]
 settings = experiment.sae_settings(PAPER_CONFIGURATIONS["as written"], expansion=sae_expansion)
 signed_differs = settings.activation_part != "signed" and any(np.any(store.activations(l, "negative") != 0) for l in layers)
-print(f"scale: {config.name} | model: {entry.name} | data: {config.dataset}, {len(labels)} images, {len(classes)} classes\n"
-      f"SAE as written: lr {settings.lr}, at most {settings.epochs} epochs, inputs: {settings.inputs} contribution parts, "
-      f"{settings.activation_part} part of the activations"
-      + ("; the signed activation sums differ at some layers: their SAEs are trained beside" if signed_differs else ""))
+print(plots.wrapped(f"scale: {config.name} | model: {entry.name} | data: {config.dataset}, {len(labels)} images, {len(classes)} classes\n"
+                    f"SAE as written: lr {settings.lr}, at most {settings.epochs} epochs, inputs: {settings.inputs} contribution parts, "
+                    f"{settings.activation_part} part of the activations"
+                    + ("; the signed activation sums differ at some layers: their SAEs are trained beside" if signed_differs else "")))
 
 # %% [markdown]
 # ## Reconstruction, alive modes and mode sparsity across depth (Fig. S2)
@@ -137,8 +137,8 @@ for axis, ylabel, title in zip(axes, ("R²", "fraction of modes alive", "Hoyer s
     plots.depth_axis(axis, layers)
     axis.set_ylabel(ylabel)
     axis.set_title(title)
-axes[0].legend(fontsize=7)
-axes[1].legend(fontsize=7)
+axes[0].legend(fontsize=8)
+axes[1].legend(fontsize=8)
 plt.show()
 claim5 = {"sae": "as written", "layers": layers, "activation_part": settings.activation_part,
           "r2_contributions": across["contributions"]["r2"].to_numpy(), "r2_activations": across["activations"]["r2"].to_numpy()}
@@ -217,7 +217,7 @@ axes[1].set_ylabel("median maximal class correlation")
 axes[1].set_title("Class selectivity (Fig. 5D statistic)")
 for axis in axes:
     plots.depth_axis(axis, layers)
-    axis.legend(fontsize=7)
+    axis.legend(fontsize=8)
 plt.show()
 claim6 = {"sae": "as written", "layers": layers, "activation_part": settings.activation_part,
           "median_max_contribution_modes": selectivity["contributions modes, median over modes"].to_numpy(),
@@ -262,9 +262,10 @@ if signed_differs:  # the signed sums: what a non-negative dictionary cannot rec
         modes.summary(modes.correlation(signed_fits[l, "activations"].codes, indicator))["median_max"] for l in layers]}
     signed_features = {l: signed_fits[l, "activations"].features for l in compared}
     bound = np.mean([stats.r2_score(x, np.maximum(x, 0)) for x in signed_features.values()])
-    print(f"signed activation sums Σ h (not judged), SAE as written: mean R² {np.mean(claim5['signed_activations']['r2_activations']):.3f} "
-          f"over all layers; R² of max(x, 0) as a reconstruction of them, over {', '.join(compared)}: {bound:.3f} "
-          "(the most a non-negative dictionary can reach)")
+    print(plots.wrapped(f"signed activation sums Σ h (not judged), SAE as written: mean R² "
+                        f"{np.mean(claim5['signed_activations']['r2_activations']):.3f} over all layers; R² of max(x, 0) "
+                        f"as a reconstruction of them, over {', '.join(compared)}: {bound:.3f} "
+                        "(the most a non-negative dictionary can reach)"))
 _ = scorecard.assess(results_dir, config.name, 5, claim5, **r2_per_feature)
 _ = scorecard.assess(results_dir, config.name, 6, claim6)
 
@@ -278,7 +279,7 @@ _ = scorecard.assess(results_dir, config.name, 6, claim6)
 fit = fits[layer, "contributions"]
 decompositions, nmf_converged = modes.compare_decompositions(fit.codes, fit.features, indicator, max(2, fit.metrics["alive_modes"]))
 if not nmf_converged:
-    print("note: NMF stopped at 2,000 iterations, before scikit-learn's tolerance")
+    print(plots.wrapped("note: NMF stopped at 2,000 iterations, before scikit-learn's tolerance"))
 pd.DataFrame(decompositions).set_index("decomposition").rename(
     columns={"median_max": "Fig. 5D statistic (median over columns)", "mean_max": "mean over classes of the best column",
              "n_above": "columns above 0.2"}).round(3)
@@ -331,7 +332,7 @@ if normgrad_modes:
         plots.depth_axis(axis, layers)
         axis.set_ylabel(ylabel)
         axis.set_title(title)
-        axis.legend(fontsize=7)
+        axis.legend(fontsize=8)
     plt.show()
 
 # %% [markdown]
@@ -346,7 +347,7 @@ if normgrad_modes:
 # %% tags=["hide-input", "nbval-ignore-output"]
 sweep = modes.robustness_sweep(store, layer, settings, indicator)
 sweep_table = pd.DataFrame(sweep["rows"]).set_index("setting")
-fig, axes = plots.panels(1, height=3.4, width=7.5)
+fig, axes = plots.panels(1, height=3.4, width=plots.COLUMN_WIDTH)
 axes[0].bar(sweep_table.index, sweep_table["stability"], color=plots.colour("contributions"))
 axes[0].axhline(sweep["chance"], color=plots.colour("baseline"), linestyle=":", label="chance (classes shuffled)")
 axes[0].set_ylabel("cosine to the default class modes")

@@ -131,10 +131,10 @@ inputs, control_labels = experiment.inputs(rows)
 control_labels = control_labels.numpy()
 swept = control.evenly_spaced(layers, config.control_layers)
 late = layers[-late_layers:]
-print(f"scale: {config.name} | model: {entry.name} | data: {config.dataset}, {len(labels)} images, {len(classes)} classes "
-      f"(the stores and SAEs as written of section 2)\n"
-      f"control experiments: {config.control_per_class} images per class ({len(rows)} images), {config.control_trials} trials, "
-      f"sweep at {len(swept)} of {len(layers)} layers: {', '.join(swept)}")
+print(plots.wrapped(f"scale: {config.name} | model: {entry.name} | data: {config.dataset}, {len(labels)} images, "
+                    f"{len(classes)} classes (the stores and SAEs as written of section 2)\n"
+                    f"control experiments: {config.control_per_class} images per class ({len(rows)} images), "
+                    f"{config.control_trials} trials, sweep at {len(swept)} of {len(layers)} layers: {', '.join(swept)}"))
 
 # %% [markdown]
 # ## One class, its top modes perturbed at the late layers (Fig. 6C)
@@ -169,17 +169,18 @@ class_ratios, literal_ratios = ({mode: control.class_control(late_forward, late_
 example_class = control.median_target(class_ratios["ablate"]) if shown_class is None else shown_class
 late_channels = {layer: late_forward.channels[layer] for layer in late}
 n_late = {mode: control.selected_counts(late_channels, judged_pcts[mode]) for mode in control.MODES}
-fig, axes = plots.panels(3, height=3.6, width=plots.FULL_WIDTH + 1.5)
-positions = np.arange(len(classes))
-for axis, mode in zip(axes[:2], control.MODES):
+fig, axes = plots.panels(2, height=3.6, width=plots.COLUMN_WIDTH, sharey=True)
+for axis, mode in zip(axes, control.MODES):
     plots.class_ratio_bars(axis, class_ratios[mode][example_class], example_class, class_names,
-                           f"{mode.capitalize()} '{class_names[example_class][:18]}' modes ({sum(n_late[mode].values())} channels)")
-shown = plots.heatmap(axes[2], class_ratios["ablate"], "Ablation, every class (rows: target)", signed=False,
-                      colorbar_label="accuracy ratio (clipped at 1.5)", vmin=0, vmax=1.5)
-axes[2].set_xticks(positions[::2], positions[::2])
-axes[2].set_yticks(positions[::2], positions[::2])
-axes[2].set_xlabel("class evaluated (table row order)")
-axes[2].set_ylabel("target class (its modes ablated)")
+                           f"{mode.capitalize()} its modes ({sum(n_late[mode].values())} ch.)")
+fig.suptitle(f"'{class_names[example_class]}': every class's accuracy ratio", fontsize=10)
+plt.show()
+fig, axes = plots.panels(1, height=1.6 + 0.2 * len(classes), width=plots.COLUMN_WIDTH * 0.8)
+plots.heatmap(axes[0], class_ratios["ablate"], "Ablation of each class's modes", signed=False,
+              colorbar_label="accuracy ratio (clipped at 1.5)", vmin=0, vmax=1.5)
+plots.class_axes(axes[0], class_names)
+axes[0].set_xlabel("class evaluated")
+axes[0].set_ylabel("target class (its modes ablated)")
 plt.show()
 targets = {mode: control.target_and_others(class_ratios[mode]) for mode in control.MODES}
 literal_targets = {mode: control.target_and_others(literal_ratios[mode]) for mode in control.MODES}
@@ -191,7 +192,8 @@ claim7 = {"layers": late, "share": config.class_share, "pct": ablate_pct, "prese
                              for part, values in zip(("target", "others"), literal_targets[mode])}}}
 print(f"shown: '{class_names[example_class]}'" + (", the median target under ablation" if shown_class is None else ""))
 for mode in control.MODES:
-    print(f"{mode}: " + ", ".join(f"{layer} {n} of {late_forward.channels[layer]}" for layer, n in n_late[mode].items()) + " channels")
+    print(plots.wrapped(f"{mode}: " + ", ".join(f"{layer} {n} of {late_forward.channels[layer]}" for layer, n in n_late[mode].items())
+                        + " channels"))
 pd.DataFrame({f"{mode}: {part}": values for mode in control.MODES for part, values in zip(("target", "others (mean)"), targets[mode])},
              index=class_names).round(2)
 
@@ -249,7 +251,7 @@ for axis, kind in zip(axes, ("contributions", "activations")):
     axis.set_xlabel(f"channels of {selection_layer}, by weight")
     axis.set_ylabel("dictionary weight")
     axis.set_title(f"{kind[:-1].capitalize()} mode {best}, r = {correlation[best, example_class]:.2f}")
-    axis.legend(fontsize=7)
+    axis.legend(fontsize=8)
 fig.suptitle(f"The most correlated mode of '{class_names[example_class]}' at {selection_layer}", fontsize=10)
 plt.show()
 
@@ -276,7 +278,7 @@ for axis, mode in zip(axes, control.MODES):
 plots.legend_below(fig, axes)
 plt.show()
 channels_at = sweep[sweep["layer"] == shown_layer].groupby("pct")["n_channels"].first()
-print(f"channels perturbed at {shown_layer} per pct: " + ", ".join(f"{p:g}%: {n}" for p, n in channels_at.items()))
+print(plots.wrapped(f"channels perturbed at {shown_layer} per pct: " + ", ".join(f"{p:g}%: {n}" for p, n in channels_at.items())))
 
 # %% [markdown]
 # ## Performance score across depth (Fig. 6E)
@@ -332,8 +334,9 @@ group_pcts = sorted(set(pcts) | {superclass_pct, preserve_pct})
 group_curves = control.superclass_control(super_forward, fits, labels, control_labels, groups, dict.fromkeys(control.MODES, group_pcts),
                                           top_k=config.superclass_top_k, seed=seed)
 names = list(groups)
-print(f"layers: {', '.join(super_layers)} (the last quarter of the depth)\nsuperclasses: "
-      + "; ".join(f"{name}: {len(members)} classes ({', '.join(entry.class_names[c] for c in members)})" for name, members in groups.items()))
+print(plots.wrapped(f"layers: {', '.join(super_layers)} (the last quarter of the depth)\nsuperclasses: "
+                    + "; ".join(f"{name}: {len(members)} classes ({', '.join(entry.class_names[c] for c in members)})"
+                                for name, members in groups.items())))
 fig, axes = plots.panels(2, height=3.8, sharey=True)
 for axis, mode in zip(axes, control.MODES):
     for name, colour in zip(names, plots.series_colours(len(names))):
@@ -348,7 +351,7 @@ plots.legend_below(fig, axes, ncol=min(len(names), 4))
 plt.show()
 claim10 = {"layers": super_layers, "pct": superclass_pct, "preserve_pct": preserve_pct, "top_k": config.superclass_top_k,
            **control.superclass_details(group_curves, groups, control_labels, superclass_pct, preserve_pct)}
-pd.DataFrame(claim10["groups"]).T.rename_axis("superclass").round(3)
+control.superclass_table(claim10).round(2)
 
 # %% [markdown]
 # ### The superclass among ImageNet's 1,000 classes
@@ -376,9 +379,10 @@ if config.superclass_dataset:
                                              {"ablate": [superclass_pct], "preserve": [preserve_pct]}, top_k=config.superclass_top_k, seed=seed)
     claim10["imagenet_sample"] = {"images": len(wide_labels), "classes": len(np.unique(wide_labels)),
                                   **control.superclass_details(wide_curves, wide_groups, wide_labels, superclass_pct, preserve_pct)}
-    display(pd.DataFrame(claim10["imagenet_sample"]["groups"]).T.rename_axis(f"superclass ({len(wide_labels)} images)").round(3))
+    display(control.superclass_table(claim10["imagenet_sample"]).rename_axis(f"superclass ({len(wide_labels)} images)").round(3))
 else:
-    print(f"the {config.name} scale names no second image set for the superclass (its preset's superclass_dataset is None)")
+    print(plots.wrapped(f"the {config.name} scale names no second image set for the superclass (its preset's superclass_dataset "
+                        "is None)"))
 
 # %% [markdown]
 # ## The SAE as released (claims 7, 8 and 10)

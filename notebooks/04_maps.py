@@ -116,16 +116,16 @@ contribution_fit = fits[layer, "contributions"]
 correlation = modes.correlation(contribution_fit.codes, indicator)
 
 
-print(f"scale: {config.name} | model: {entry.name} | data: {config.dataset}, {len(labels)} images, {len(classes)} classes "
-      f"(the stores and SAEs as written of section 2)\n"
-      f"maps at {layer} ({n_channels} channels), the top {map_channels} channels per mode; target: "
-      f"{'softmax of the true class' if true_class_softmax else store.settings['target']}")
+print(plots.wrapped(f"scale: {config.name} | model: {entry.name} | data: {config.dataset}, {len(labels)} images, {len(classes)} classes "
+                    f"(the stores and SAEs as written of section 2)\n"
+                    f"maps at {layer} ({n_channels} channels), the top {map_channels} channels per mode; target: "
+                    f"{'softmax of the true class' if true_class_softmax else store.settings['target']}"))
 
 # %% [markdown]
 # ## From the input-gradient map to the maps of modes (Fig. 7A)
 #
-# One image and the class's three most correlated contribution modes at the layer. Left to
-# right: the image; the map of *all* the layer's channels (the whole input-gradient map times
+# One image and the class's three most correlated contribution modes at the layer. In reading
+# order: the image; the map of *all* the layer's channels (the whole input-gradient map times
 # the image); the maps of the three modes (their top channels; r: the mode's correlation with the
 # class); the positive and negative parts of the first mode's map (red: pixels that raise the
 # target, blue: pixels that lower it). The masks are the authors' display: |map| median-filtered,
@@ -147,18 +147,21 @@ picture = entry.to_image(image[0])
 masks = np.concatenate([visualize.display_mask(result.maps[0, :1], filter_size, contrast),
                         visualize.display_mask(result.maps[0, 1:], filter_size, contrast, scale="shared")])
 titles = ["all channels"] + [f"mode {m}\nr = {correlation[m, shown_class]:.2f}" for m in shown_modes]
-fig, axes = plt.subplots(1, 7, figsize=(plots.FULL_WIDTH + 4, 2.9))
-plots.image(axes[0], picture, f"image\n({class_names[shown_class]})")
+fig, axes = plt.subplots(2, 4, figsize=(plots.COLUMN_WIDTH, 4.6))
+axes = axes.ravel()
+plots.image(axes[0], picture, f"image\n({class_names[shown_class][:16]})")
 for axis, mask, title in zip(axes[1:5], masks, titles):
     plots.image(axis, visualize.masked_image(picture, mask), title)
 signed = {"positive units": result.positive[0, 1].sum(0).cpu().numpy(), "negative units": result.negative[0, 1].sum(0).cpu().numpy()}
 bound = max(np.percentile(np.abs(v), 99.5) for v in signed.values())  # a few extreme pixels would wash out the rest
-for axis, (part, values) in zip(axes[5:], signed.items()):
+for axis, (part, values) in zip(axes[5:7], signed.items()):
     shown = axis.imshow(values, cmap="RdBu_r", vmin=-bound, vmax=bound)
     axis.set_title(f"mode {shown_modes[0]}:\n{part}")
     axis.axis("off")
-fig.colorbar(shown, ax=axes[5:], fraction=0.04, extend="both", label="contribution per pixel\n(clipped at the 99.5th percentile)")
-fig.suptitle(f"Contribution maps at {layer}, one image of '{class_names[shown_class]}' (the mode's highest loading)", fontsize=10)
+axes[7].axis("off")
+fig.colorbar(shown, ax=axes[7], fraction=0.5, extend="both", label="contribution per pixel\n(clipped at the 99.5th pct.)")
+fig.suptitle(f"Contribution maps at {layer}: one image of '{class_names[shown_class]}'\n(the image where mode "
+             f"{shown_modes[0]} loads most)", fontsize=10)
 plt.show()
 completeness = visualize.completeness_table(result, ["all channels"] + [f"mode {m}" for m in shown_modes])
 completeness
@@ -198,14 +201,14 @@ for r, mode in enumerate(shown_modes[:2]):
             continue
         picture = entry.to_image(images[c])
         if r == 0:
-            plots.image(axes[0, c], picture, entry.class_names[labels[rows[c]]][:20])
+            plots.image(axes[0, c], picture, entry.class_names[labels[rows[c]]][:15])
         mask = visualize.display_mask(maps[c], filter_size, contrast, scale="shared")[r]  # both modes on one scale per image
         plots.image(axis, visualize.masked_image(picture, mask), f"mode {mode}: {contribution_fit.codes[rows[c], mode]:.2f}")
     if len(rows) < n_columns and r == 0:
         for c in range(len(rows), n_columns):
             axes[0, c].axis("off")
-fig.suptitle(f"Two modes of '{class_names[shown_class]}' at {layer} on the images of other classes where mode {shown_modes[0]} "
-             "loads most\n(each mask's title: the mode and its loading on the image)", fontsize=9)
+fig.suptitle(f"Two modes of '{class_names[shown_class]}' at {layer} on images of other classes\nwhere mode {shown_modes[0]} "
+             "loads most (each mask's title: the mode, its loading on the image)", fontsize=10)
 plt.show()
 
 # %% [markdown]

@@ -116,18 +116,19 @@ started = time.perf_counter()
 overrides = {"retina_cnn_epochs": cnn_epochs, "retina_sae_epochs": sae_epochs, "retina_steps": steps}
 config = get_preset(preset, **{name: value for name, value in overrides.items() if value is not None})
 setup = workflow.retina_setup(config, runs_dir, recording=recording, weights=retina_weights, data_root=data_root, seed=seed)
-print(setup.describe())
+print(plots.wrapped(setup.describe()))
 quality = setup.quality
-print(f"CNN on the test movie: r with the observed rates {np.nanmedian(quality['r_observed']):.2f} (median over cells)"
-      + (f", with the noise-free rates {np.nanmedian(quality['r_true']):.2f}; noise ceiling {np.nanmedian(quality['ceiling']):.2f}; "
-         f"explained fraction of the explainable variance {np.nanmedian(quality['explained_fraction']):.0%}" if "r_true" in quality else ""))
+print(plots.wrapped(f"CNN on the test movie: r with the observed rates {np.nanmedian(quality['r_observed']):.2f} (median over cells)"
+                    + (f", with the noise-free rates {np.nanmedian(quality['r_true']):.2f}; noise ceiling "
+                       f"{np.nanmedian(quality['ceiling']):.2f}; explained fraction of the explainable variance "
+                       f"{np.nanmedian(quality['explained_fraction']):.0%}" if "r_true" in quality else "")))
 
 # %% [markdown]
 # ## The recording and the model
 #
-# Left: a frame of the test movie. Middle: the CNN's predicted rate against the observed one
+# Top left: a frame of the test movie. Top right: the CNN's predicted rate against the observed one
 # (spike counts per bin, as a rate) and, for the simulation, the noise-free rate, for one cell
-# of each type over a few seconds of the test movie. Right: per cell, the correlation of the
+# of each type over a few seconds of the test movie. Below: per cell, the correlation of the
 # prediction with the observed rates; for the simulation also with the noise-free rates, and the
 # noise ceiling (the noise-free rate's own correlation with the observed one: the best any
 # model can reach). The field's summary is the fraction of the explainable variance,
@@ -135,9 +136,9 @@ print(f"CNN on the test movie: r with the observed rates {np.nanmedian(quality['
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 r = setup.recording
-fig = plt.figure(figsize=(plots.FULL_WIDTH + 3, 4.2))
-grid = fig.add_gridspec(1, 3, width_ratios=[1, 2.4, 1.4])
-axis = fig.add_subplot(grid[0])
+fig = plt.figure(figsize=(plots.COLUMN_WIDTH, 7.0))
+grid = fig.add_gridspec(2, 2, width_ratios=[1, 2.4], height_ratios=[1.1, 1])
+axis = fig.add_subplot(grid[0, 0])
 axis.imshow(r.test_movie[r.frames].numpy(), cmap="gray")
 axis.set_title(f"a test frame ({r.size}×{r.size} px)")
 axis.axis("off")
@@ -147,31 +148,31 @@ else:
     shown_cells = list(range(min(4, r.n_cells)))
 span = slice(0, min(r.test_rates.shape[0], int(3000 / r.bin_ms)))
 seconds = np.arange(span.stop) * r.bin_ms / 1000
-inner = grid[1].subgridspec(len(shown_cells), 1, hspace=0.15)
+inner = grid[0, 1].subgridspec(len(shown_cells), 1, hspace=0.15)
 for i, cell in enumerate(shown_cells):
     axis = fig.add_subplot(inner[i])
     axis.plot(seconds, r.test_rates[span, cell].numpy(), color="0.75", lw=0.6, label="observed")
     if r.true_test_rates is not None:
         axis.plot(seconds, r.true_test_rates[span, cell].numpy(), color="k", lw=0.9, label="noise-free")
     axis.plot(seconds, setup.predicted[span, cell].numpy(), color="C3", lw=0.9, label="CNN")
-    axis.set_ylabel("Hz", fontsize=7)
+    axis.set_ylabel("Hz", fontsize=8)
     axis.set_title(r.cell_names[cell], fontsize=8, loc="left", pad=1)
     if i < len(shown_cells) - 1:
         axis.set_xticklabels([])
     else:
         axis.set_xlabel("time in the test movie (s)")
     if i == 0:
-        axis.legend(fontsize=7, ncol=3, loc="upper right", frameon=False)
-axis = fig.add_subplot(grid[2])
+        axis.legend(fontsize=8, ncol=3, loc="lower right", bbox_to_anchor=(1, 1), frameon=False)
+axis = fig.add_subplot(grid[1, :])
 x = np.arange(r.n_cells)
 axis.bar(x - 0.25, quality["r_observed"], 0.25, label="CNN vs observed")
 if "r_true" in quality:
     axis.bar(x, quality["r_true"], 0.25, label="CNN vs noise-free")
     axis.bar(x + 0.25, quality["ceiling"], 0.25, label="noise ceiling")
-axis.set_xticks(x, [name.replace(" ", "\n", 1) for name in r.cell_names], fontsize=5, rotation=90)
-axis.set_ylabel("Pearson r on the test movie")
+axis.set_xticks(x, r.cell_names, fontsize=8, rotation=90)
+axis.set_ylabel("Pearson r, test movie")
 axis.set_ylim(0, 1)
-axis.legend(fontsize=7, loc="upper left")
+axis.legend(fontsize=8, loc="lower left", ncol=3)
 axis.set_title("prediction quality per cell")
 fig.suptitle("The recording and the CNN fitted to it", fontsize=10)
 plt.show()
@@ -195,14 +196,14 @@ sae_table = {layer: {"R²": fits[layer, "contributions"].metrics["r2"], "alive m
                      "active modes per time point (L0)": fits[layer, "contributions"].metrics["l0"]} for layer in layers}
 change = store.field("target_at_input") - store.field("target_at_baseline")
 gap = np.abs(change - store.contributions(layers[0]).sum((1, 2))) / np.abs(change)
-print(f"store: {store.n_items} windows, IG {store.settings['steps']} steps, target {store.settings['target'][0]}; completeness: "
-      f"median |y(x) − y(0) − Σ contributions| / |y(x) − y(0)| over windows at {layers[0]}: {np.median(gap):.1e}")
+print(plots.wrapped(f"store: {store.n_items} windows, IG {store.settings['steps']} steps, target {store.settings['target'][0]}; completeness: "
+                    f"median |y(x) − y(0) − Σ contributions| / |y(x) − y(0)| over windows at {layers[0]}: {np.median(gap):.1e}"))
 first = fits[layers[0], "contributions"]
 busiest = np.argsort(-(first.codes > 0).sum(0))[:2]
 fig, axes = plt.subplots(3, 1, figsize=(plots.FULL_WIDTH, 5.2), sharex=True, gridspec_kw={"height_ratios": [1, 2.2, 1.2]})
 axes[0].plot(seconds, setup.predicted[span].numpy().sum(1), color="k", lw=0.8)
 axes[0].set_ylabel("summed\nrate (Hz)")
-axes[0].set_title(f"population response, {layers[0]}'s contributions and its two most active modes", fontsize=9)
+axes[0].set_title(f"population response, {layers[0]}'s contributions, its two most active modes", fontsize=9)
 contributions = np.concatenate([store.contributions(layers[0])[span, 0], store.contributions(layers[0])[span, 1]], axis=1)
 bound = np.percentile(np.abs(contributions), 99)
 shown = axes[1].imshow(contributions.T, aspect="auto", cmap="RdBu_r", vmin=-bound, vmax=bound,
@@ -213,7 +214,7 @@ for mode in busiest:
     axes[2].plot(seconds, first.codes[span, mode], lw=0.8, label=f"mode {mode}")
 axes[2].set_ylabel("loading")
 axes[2].set_xlabel("time in the test movie (s)")
-axes[2].legend(fontsize=7, loc="upper right")
+axes[2].legend(fontsize=8, loc="upper right")
 plt.show()
 pd.DataFrame(sae_table).T.round(3)
 
@@ -229,19 +230,19 @@ pd.DataFrame(sae_table).T.round(3)
 # %% tags=["hide-input", "nbval-ignore-output"]
 clusters = workflow.measure_clusters(setup, fits, layers, n_permutations=n_permutations, seed=seed)
 order = np.lexsort((np.arange(r.n_cells), clusters["layers"][layers[0]]["labels"]))
-fig, axes = plt.subplots(1, len(layers), figsize=(plots.FULL_WIDTH + 2, 0.28 * r.n_cells + 1.8))
+fig, axes = plt.subplots(1, len(layers), figsize=(plots.COLUMN_WIDTH, 0.2 * r.n_cells + 1.9))
 for axis, layer in zip(axes, layers):
     found = clusters["layers"][layer]
     matrix = found["matrix"][order]
     column_order = np.argsort(np.argmax(np.abs(matrix), axis=0))
     shown = axis.imshow(matrix[:, column_order], aspect="auto", cmap="RdBu_r", vmin=-3, vmax=3, interpolation="nearest")
-    axis.set_yticks(range(r.n_cells), [f"{r.cell_names[c]} → {found['labels'][c]}" for c in order], fontsize=6)
-    axis.set_xlabel(f"live modes ({matrix.shape[1]}), sorted by their strongest cell")
-    truth = f", ARI vs true types {found['truth']['ari']:.2f}" if "truth" in found else ""
+    axis.set_yticks(range(r.n_cells), [f"{r.cell_names[c]} → {found['labels'][c]}" for c in order], fontsize=8)
+    axis.set_xlabel(f"live modes ({matrix.shape[1]}),\nby their strongest cell")
+    truth = f"\nARI vs true types {found['truth']['ari']:.2f}" if "truth" in found else ""
     axis.set_title(f"{layer}: k = {found['k']} clusters{truth}", fontsize=9)
-fig.colorbar(shown, ax=axes, fraction=0.03, label="cell–mode correlation (z across cells)")
+fig.colorbar(shown, ax=axes, fraction=0.05, label="cell–mode correlation\n(z across cells)")
 agreement = clusters["agreement"]
-fig.suptitle(f"cells × modes; the two layers' partitions agree with ARI {agreement['ari']:.2f} "
+fig.suptitle(f"cells × modes; the two layers' partitions agree with ARI {agreement['ari']:.2f}\n"
              f"(shuffled 95th percentile {agreement['chance_95']:.2f})", fontsize=10)
 plt.show()
 
@@ -276,18 +277,18 @@ for cell in shown_cells:
             combos.append(p)
     shown_pairs += [(cell, p) for p in combos[:2]]
 if shown_pairs:
-    fig, axes = plt.subplots(len(rows), len(shown_pairs), figsize=(plots.FULL_WIDTH + 2, 1.45 * len(rows) + 0.7), squeeze=False)
+    fig, axes = plt.subplots(len(rows), len(shown_pairs), figsize=(plots.COLUMN_WIDTH, 1.0 * len(rows) + 1.3), squeeze=False)
     for row, (what, factors) in enumerate(rows):
         for column, (cell, p) in enumerate(shown_pairs):
             axis = axes[row, column]
             plots.signed_field(axis, factors[p].numpy())
             modes_on = ",".join(str(m) for m in sorted(measured["combinations"][p]))
             if row == 0:
-                axis.set_title(f"{r.cell_names[cell]}\nt = {measured['times'][p]}, modes {{{modes_on}}}", fontsize=6)
+                axis.set_title(f"{r.cell_names[cell]}\nt = {measured['times'][p]}\n{{{modes_on}}}", fontsize=8)
             if column == 0:
                 axis.set_ylabel(what, fontsize=8)
-    fig.suptitle(f"IRF spatial factors (red: ON, blue: OFF) of one cell per type at two combinations of active {irf_layer} modes",
-                 fontsize=9)
+    fig.suptitle(f"IRF spatial factors (red: ON, blue: OFF) of one cell per type at two\ncombinations of active "
+                 f"{irf_layer} modes (each panel's title: the cell, the time, the modes)", fontsize=9)
     plt.show()
 effect = measured["effect"]
 summary = {"CNN": effect} | ({"true retina": measured["true_effect"]} if "true_effect" in measured else {})
@@ -319,25 +320,33 @@ pd.DataFrame(summary).T[["within", "between", "difference", "chance_95", "p", "n
 lone = {layer: workflow.measure_lone_modes(setup, fits[layer, "contributions"], min_rate, radius=crop_radius,
                                            n_permutations=n_permutations, seed=seed) for layer in layers}
 for layer, found in lone.items():
-    print(f"{layer}: one mode alone is active at {found['pairs']['lone_share']:.0%} of the test windows; "
-          f"{len(found['pairs']['times'])} IRFs of {len(set(found['pairs']['cells'].tolist()))} cells at "
-          f"{len(set(found['pairs']['modes'].tolist()))} lone modes" + ("" if found["similarity"] is not None else f". {found['reason']}"))
+    print(plots.wrapped(f"{layer}: one mode alone is active at {found['pairs']['lone_share']:.0%} of the test windows; "
+                        f"{len(found['pairs']['times'])} IRFs of {len(set(found['pairs']['cells'].tolist()))} cells at "
+                        f"{len(set(found['pairs']['modes'].tolist()))} lone modes"
+                        + ("" if found["similarity"] is not None else f". {found['reason']}")))
 shown_layer, columns = workflow.lone_mode_examples(lone)  # two lone modes, up to 5 cells each
 if shown_layer is not None:
     found, pairs = lone[shown_layer], lone[shown_layer]["pairs"]
     rows = [("CNN", retina.rank_one(found["crops"])[0])]
     if "true_crops" in found:
         rows.append(("true retina", retina.rank_one(found["true_crops"])[0]))
-    fig, axes = plt.subplots(len(rows), len(columns), figsize=(plots.FULL_WIDTH + 2, 1.25 * len(rows) + 0.7), squeeze=False)
-    for row, (what, factors) in enumerate(rows):
-        for column, p in enumerate(columns):
-            axis = axes[row, column]
-            plots.signed_field(axis, factors[p].numpy())
-            if row == 0:
-                axis.set_title(f"mode {pairs['modes'][p]} alone\n{r.cell_names[pairs['cells'][p]]}", fontsize=6)
-            if column == 0:
-                axis.set_ylabel(what, fontsize=8)
-    fig.suptitle(f"IRF spatial factors of different cells when one {shown_layer} mode alone is active, cut "
+    by_mode = {int(m): [p for p in columns if pairs["modes"][p] == m] for m in dict.fromkeys(pairs["modes"][columns].tolist())}
+    width = max(len(shown) for shown in by_mode.values())
+    fig, axes = plt.subplots(len(by_mode) * len(rows), width, figsize=(plots.COLUMN_WIDTH, 1.45 * len(by_mode) * len(rows) + 0.8),
+                             squeeze=False)
+    for block, (mode, shown) in enumerate(by_mode.items()):
+        for row, (what, factors) in enumerate(rows):
+            line = block * len(rows) + row
+            for column in range(width):
+                axis = axes[line, column]
+                if column >= len(shown):
+                    axis.axis("off")
+                    continue
+                plots.signed_field(axis, factors[shown[column]].numpy())
+                if row == 0:
+                    axis.set_title(r.cell_names[pairs["cells"][shown[column]]], fontsize=8)
+            axes[line, 0].set_ylabel(f"mode {mode}\n{what}", fontsize=8)
+    fig.suptitle(f"IRF spatial factors of different cells when one {shown_layer} mode alone is active,\ncut "
                  f"{found['radius']} px around each cell's field centre (red: ON, blue: OFF)", fontsize=9)
     plt.show()
     if "purity" in found:
@@ -349,9 +358,9 @@ if shown_layer is not None:
             for k, name in enumerate(found["pathway_names"]):
                 axis.bar(range(len(lone_modes)), shares[:, k], bottom=bottom, label=name)
                 bottom += shares[:, k]
-            axis.set_xticks(range(len(lone_modes)), [str(m) for m in lone_modes], fontsize=6, rotation=90)
+            axis.set_xticks(range(len(lone_modes)), [str(m) for m in lone_modes], fontsize=8, rotation=90)
             axis.set_xlabel(f"lone {shown_layer} mode")
-            axis.set_title(f"{title}\npurity {found[key]['purity']:.2f} (shuffled 95th percentile {found[key]['chance_95']:.2f})",
+            axis.set_title(f"{title}\npurity {found[key]['purity']:.2f} (shuffled 95th pct. {found[key]['chance_95']:.2f})",
                            fontsize=8)
         axes[0].set_ylabel("share of the mode's IRF times")
         plots.legend_below(fig, axes)
@@ -393,23 +402,23 @@ for column, cell in enumerate(shown_cells):
         axis = axes[row, column]
         plots.signed_field(axis, retina.rank_one(crop)[0][0].numpy())
         if row == 0:
-            axis.set_title(r.cell_names[cell], fontsize=7)
+            axis.set_title(r.cell_names[cell], fontsize=8)
         if column == 0:
-            axis.set_ylabel(f"{what}\nSTA", fontsize=7)
+            axis.set_ylabel(f"{what}\nSTA", fontsize=8)
         axes[-1, column].plot(lags, retina.signed_temporal(crop)[0].numpy(), label=what, color="C3" if what == "CNN" else "k")
-    axes[-1, column].set_xlabel("time before the response (ms)", fontsize=7)
+    axes[-1, column].set_xlabel("time before\nthe response (ms)", fontsize=8)
     axes[-1, column].axhline(0, color="0.7", lw=0.5)
     if "similarity" in noise:
-        axes[-1, column].set_title(f"STA r {noise['similarity'][cell]:.2f}", fontsize=7)
-axes[-1, 0].set_ylabel("temporal factor\n(× centre polarity)", fontsize=7)
-axes[-1, 0].legend(fontsize=6)
-fig.suptitle(f"STAs under white noise ({white_noise_frames} frames), spatial factors cut {noise['radius']} px around each "
+        axes[-1, column].set_title(f"STA r {noise['similarity'][cell]:.2f}", fontsize=8)
+axes[-1, 0].set_ylabel("temporal factor\n(× centre polarity)", fontsize=8)
+axes[-1, 0].legend(fontsize=8)
+fig.suptitle(f"STAs under white noise ({white_noise_frames} frames), spatial factors cut {noise['radius']} px\naround each "
              "field (red: ON, blue: OFF) and their time courses", fontsize=9)
 plt.show()
 if "similarity" in noise:
-    print(f"CNN vs simulated cells under white noise: STA r {np.nanmedian(noise['similarity']):.2f}, rate r "
-          f"{np.nanmedian(noise['r_rates']):.2f} (medians over cells; on the natural test movie the rate r was "
-          f"{np.nanmedian(quality['r_true']):.2f})")
+    print(plots.wrapped(f"CNN vs simulated cells under white noise: STA r {np.nanmedian(noise['similarity']):.2f}, rate r "
+                        f"{np.nanmedian(noise['r_rates']):.2f} (medians over cells; on the natural test movie the rate r was "
+                        f"{np.nanmedian(quality['r_true']):.2f})"))
 
 # %% [markdown]
 # ## Claim 12

@@ -11,6 +11,11 @@ the site, or the site must have a root ``favicon.ico``: otherwise the browser as
 ``/favicon.ico`` and logs a 404, at a moment that makes the browser check alone miss it in some
 runs (this part is read from the files, not timed). Exits 1 and lists the failures otherwise.
 
+Pages are loaded in a 1300-px window, a reader's laptop, and every figure of a notebook's output
+must be legible there: no text under 10 CSS px as shown, measured from the smallest text size and
+resolution that :func:`codec.plots.figure_png` records in the PNG (a figure without that record
+fails), and no output box (printed text, a table) may scroll sideways.
+
 Chromium is started with ``--headless --no-sandbox --disable-gpu --no-first-run
 --disable-background-networking --disable-component-update`` (Debian's ``chromium``; set
 ``CHROMIUM`` to use another binary).
@@ -26,6 +31,7 @@ import http.server
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -34,6 +40,11 @@ import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
+
+#: The smallest figure text a reader should meet, in CSS px (codec.plots.SMALLEST_TEXT_PX), and the
+#: window width the pages are measured at: a reader's laptop.
+SMALLEST_TEXT_PX = 10
+WINDOW_WIDTH = 1300
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update")
@@ -49,6 +60,12 @@ PAGE_STATE = """
     broken: images.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src')),
     math: document.querySelectorAll('.math').length,
     typeset: document.querySelectorAll('mjx-container').length,
+    window: window.innerWidth,
+    figures: Array.from(document.querySelectorAll('.cell_output img')).map(i => ({
+      src: i.currentSrc || i.src, shown: i.getBoundingClientRect().width, natural: i.naturalWidth})),
+    scrolling: Array.from(document.querySelectorAll('.cell_output pre, .cell_output .output table, .cell_output div.output'))
+      .filter(e => e.scrollWidth > e.clientWidth + 1)
+      .map(e => (e.innerText || '').split('\\n').reduce((a, b) => (b.length > a.length ? b : a), '').slice(0, 80)),
   });
 })()
 """
@@ -84,6 +101,61 @@ def icon_problems(html_dir: Path, page: str) -> list[str]:
         target = (html_dir / page).parent / urllib.parse.unquote(parts.path)
         if not parts.path or not target.is_file():
             problems.append(f"icon not found in the site: {href!r}")
+    return problems
+
+
+def png_text(data: bytes) -> dict[str, str]:
+    """The text chunks (``tEXt``) of a PNG file's bytes; {} for anything else."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        return {}
+    chunks, at = {}, 8
+    while at + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        body = data[at + 8:at + 8 + length]
+        if kind == b"tEXt" and b"\0" in body:
+            key, value = body.split(b"\0", 1)
+            chunks[key.decode("latin-1")] = value.decode("latin-1")
+        if kind == b"IEND":
+            break
+        at += 12 + length
+    return chunks
+
+
+#: the words that begin (or name) each kind of problem :func:`legibility_problems` reports
+LEGIBILITY_PROBLEMS = ("figure without a record of its text size", "figure text at ", "output box scrolls sideways")
+
+
+def is_legibility_problem(problem: str) -> bool:
+    """Whether ``problem`` (one of :func:`check_site`'s) is about legibility: a figure's text size or
+    an output box that scrolls sideways."""
+    return problem.startswith(LEGIBILITY_PROBLEMS)
+
+
+def legibility_problems(html_dir: Path, base: str, state: dict) -> list[str]:
+    """The figures of a loaded page whose smallest text is under :data:`SMALLEST_TEXT_PX` CSS px as
+    shown, or that carry no record of it, and the output boxes that scroll sideways.
+
+    A figure's record is the PNG text chunks ``codec:smallest-text-pt`` and ``codec:dpi`` that
+    :func:`codec.plots.figure_png` writes: its smallest text is ``pt / 72 * dpi`` image pixels, shown
+    at ``shown / natural`` CSS px per image pixel.
+    """
+    problems = []
+    for figure in state.get("figures", []):
+        path = urllib.parse.urlsplit(figure["src"]).path
+        name = urllib.parse.unquote(path.split("/")[-1])
+        local = html_dir / urllib.parse.unquote(path.removeprefix(urllib.parse.urlsplit(base).path).lstrip("/"))
+        record = png_text(local.read_bytes()) if local.is_file() else {}
+        if "codec:dpi" not in record:
+            problems.append(f"figure without a record of its text size (draw it after codec.plots.theme()): {name}")
+            continue
+        if "codec:smallest-text-pt" not in record or not figure["natural"]:
+            continue  # no text on it
+        pixels = float(record["codec:smallest-text-pt"]) / 72 * float(record["codec:dpi"]) * figure["shown"] / figure["natural"]
+        if pixels < SMALLEST_TEXT_PX - 0.05:
+            problems.append(f"figure text at {pixels:.1f} CSS px (its smallest, {record['codec:smallest-text-pt']} pt, shown at "
+                            f"{figure['shown']:.0f} of {figure['natural'] / float(record['codec:dpi']) * 100:.0f} CSS px) under "
+                            f"{SMALLEST_TEXT_PX} px at a {state['window']}-px window: {name}")
+    problems += [f"output box scrolls sideways at a {state['window']}-px window: {line!r}" for line in state.get("scrolling", [])]
     return problems
 
 
@@ -169,6 +241,7 @@ def page_target(devtools_http: str) -> str:
 def check_page(client: DevTools, url: str) -> tuple[list[str], dict]:
     """Load one page; returns its problems and its state."""
     client.events.clear()
+    client.call("Emulation.setDeviceMetricsOverride", width=WINDOW_WIDTH, height=800, deviceScaleFactor=1, mobile=False)
     client.call("Page.navigate", url=url)
     client.wait_for("Page.loadEventFired")
     state = json.loads(client.call("Runtime.evaluate", expression=PAGE_STATE, awaitPromise=True,
@@ -237,6 +310,7 @@ def check_site(html_dir: Path, screenshots: Path | None = None) -> dict[str, lis
             results = {}
             for page in pages:
                 problems, state = check_page(client, f"{base}/{page}")
+                problems += legibility_problems(html_dir, base, state)
                 if screenshots is not None:
                     for suffix, width in SCREENSHOT_WIDTHS.items():
                         name = page.replace("/", "__").removesuffix(".html") + suffix + ".png"
@@ -244,7 +318,7 @@ def check_site(html_dir: Path, screenshots: Path | None = None) -> dict[str, lis
                 problems += icon_problems(html_dir, page)
                 results[page] = problems
                 print(f"{'ok  ' if not problems else 'FAIL'} {page}: {state['images']} images, "
-                      f"{state['typeset']} equations typeset")
+                      f"{state['typeset']} equations typeset, {len(state['figures'])} figures measured")
                 for problem in problems:
                     print(f"       {problem}")
             client.close()

@@ -10,6 +10,7 @@ gives a site whose every page passes the browser check.
 import hashlib
 import importlib.util
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -185,6 +186,43 @@ def _tree_digest(folder: Path) -> dict:
 
 
 @needs_chromium
+@needs_chromium
+def test_site_check_measures_figure_text_as_shown_and_output_that_scrolls_sideways(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from codec import plots
+
+    figure, axis = plt.subplots(figsize=(plots.COLUMN_WIDTH, 2))
+    axis.plot([0, 1], [0, 1])
+    axis.tick_params(labelsize=8)
+    png, shown = plots.figure_png(figure)
+    (tmp_path / "figure.png").write_bytes(png)
+    plt.close(figure)
+    (tmp_path / "bare.png").write_bytes(  # a 1x1 PNG without the record
+        bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                      "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"))
+    head = '<head><link rel="icon" href="data:,"></head>'
+    image = f'<img src="figure.png" width="{shown["width"]}">'
+    (tmp_path / "natural.html").write_text(f'<html>{head}<body><div class="cell_output">{image}</div></body></html>')
+    (tmp_path / "halved.html").write_text(  # the same figure squeezed to half its width: 8 pt -> 5.6 CSS px
+        f'<html>{head}<body><div class="cell_output" style="width:{shown["width"] // 2}px">'
+        f'<img src="figure.png" style="max-width:100%"></div></body></html>')
+    (tmp_path / "bare.html").write_text(f'<html>{head}<body><div class="cell_output"><img src="bare.png"></div></body></html>')
+    (tmp_path / "wide.html").write_text(
+        f'<html>{head}<body><div class="cell_output"><pre style="width:400px;overflow:auto">{"x" * 200}</pre>'
+        f'<pre style="width:400px;overflow:auto">short</pre></div></body></html>')
+    results = check_site.check_site(tmp_path)
+    assert results["natural.html"] == []
+    halved = [p for p in results["halved.html"] if "figure text at" in p]
+    assert len(halved) == 1 and re.search(r"figure text at 5\.[56] CSS px", halved[0]), halved
+    assert any("without a record of its text size" in p for p in results["bare.html"])
+    scrolling = [p for p in results["wide.html"] if "scrolls sideways" in p]
+    assert len(scrolling) == 1 and "xxxx" in scrolling[0]
+
+
 def test_site_check_reports_broken_images_script_errors_and_missing_files(tmp_path):
     (tmp_path / "good.png").write_bytes(  # a 1x1 PNG
         bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -412,6 +450,11 @@ def _parameter_names(source) -> set[str]:
     return {line.split("=")[0].strip() for line in cell.source.splitlines() if "=" in line and not line.startswith("#")}
 
 
+#: Sections whose figures and printed output are not yet drawn for the book's column (issue 33):
+#: check_site's legibility problems on them are reported but not failed; every other page must have none.
+NOT_YET_DRAWN_FOR_THE_COLUMN = {"book/01_contributions.html", "book/02_modes.html", "book/06_vit.html"}
+
+
 @pytest.mark.slow
 @needs_chromium
 def test_tiny_build_records_claims_stays_out_of_book_and_every_page_passes_in_chromium(tiny_build):
@@ -437,7 +480,11 @@ def test_tiny_build_records_claims_stays_out_of_book_and_every_page_passes_in_ch
     assert {"book/intro.html", "book/method.html", "book/01_contributions.html", "book/03_control.html", "book/04_maps.html",
             "book/06_vit.html", "book/scorecard.html"} <= pages
     results = check_site.check_site(html)
-    assert {page: problems for page, problems in results.items() if problems} == {}
+    legibility = {page: [p for p in problems if check_site.is_legibility_problem(p)] for page, problems in results.items()}
+    assert {page: problems for page, problems in results.items() if set(problems) - set(legibility[page])} == {}
+    assert {page: problems for page, problems in legibility.items() if problems and page not in NOT_YET_DRAWN_FOR_THE_COLUMN} == {}
+    # an exempted page that has become legible must leave the list
+    assert {page for page in NOT_YET_DRAWN_FOR_THE_COLUMN if not legibility[page]} == set()
     executed = json.loads((staged / "01_contributions.ipynb").read_text())
     images = [o for cell in executed["cells"] for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) >= 7  # Fig. 2B-E, 3A-F, S1 and the distractor scatter

@@ -68,14 +68,14 @@ from .shares import (
     selected_counts,
     width_matched_pcts,
 )
-from .superclass import group_control, superclass_control, superclass_details, superclass_groups
+from .superclass import group_control, superclass_control, superclass_details, superclass_groups, superclass_table
 
 __all__ = [
     "PAPER_PCTS", "MODES", "COMBINE", "PrefixCacheError", "MaskedForward", "ablate", "preserve", "channel_mask", "n_selected",
     "channel_weights", "rank_channels", "mode_rankings", "channel_rankings", "top_channels", "class_accuracy", "control_sweep", "auc",
     "performance_score", "curves", "scores", "class_control", "class_control_across", "group_control", "SOURCES", "images_per_class",
-    "target_and_others", "median_target", "evenly_spaced", "superclass_groups", "superclass_control", "superclass_details", "source_rankings",
-    "depth_sweep", "score_table", "class_weights", "group_weights",
+    "target_and_others", "median_target", "evenly_spaced", "superclass_groups", "superclass_control", "superclass_details", "superclass_table",
+    "source_rankings", "depth_sweep", "score_table", "class_weights", "group_weights",
     "RESNET50_BLOCK_WIDTHS", "relative_depths", "reference_position", "width_matched_pcts", "selected_counts",
     "layers_at_reference_depths", "PRESERVE_PCT", "RELEASED_SUPERCLASS_POSITIONS", "RELEASED_SUPERCLASS_ABLATE_PCT",
     "RELEASED_SUPERCLASS_PRESERVE_PCT"

@@ -146,6 +146,39 @@ def superclass_details(curves: Mapping, groups: Mapping[str, Sequence[int]], lab
     return {"groups": out}
 
 
+def superclass_table(details: Mapping):
+    """:func:`superclass_details`'s numbers as a table to read: one row per superclass, its class
+    count and image share, then its top-k accuracy and the others' before, ablated and preserved.
+
+    Parameters
+    ----------
+    details : dict
+        :func:`superclass_details`'s return (``{"groups": {name: row}}``), or its ``groups``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows: superclasses; columns (two levels): ("", "classes"), ("", "images"), then
+        ("before" | "ablated" | "preserved", "superclass" | "others").
+    """
+    groups = details.get("groups", details) if isinstance(details, Mapping) else None
+    if not isinstance(groups, Mapping) or not all(isinstance(row, Mapping) for row in groups.values()):
+        raise ArgumentTypeError("details: must be superclass_details' return or its 'groups' (a dict of superclass -> numbers)")
+    keys = {("", "classes"): "classes", ("", "images"): "image_share", ("before", "superclass"): "group_before",
+            ("before", "others"): "others_before", ("ablated", "superclass"): "ablate_group_after",
+            ("ablated", "others"): "ablate_others_after", ("preserved", "superclass"): "preserve_group_after",
+            ("preserved", "others"): "preserve_others_after"}
+    for name, row in groups.items():
+        missing = sorted(set(keys.values()) - set(row))
+        if missing:
+            raise ValueError(f"details: superclass {name!r} lacks {missing}")
+    table = pd.DataFrame({column: [row[key] for row in groups.values()] for column, key in keys.items()}, index=list(groups))
+    table.columns = pd.MultiIndex.from_tuples(table.columns)
+    table[("", "classes")] = table[("", "classes")].astype(int)
+    table[("", "images")] = table[("", "images")].map(lambda share: f"{share:.0%}")
+    return table.rename_axis("superclass")
+
+
 def superclass_groups(dataset, classes, synsets: Sequence[str] = ("dog.n.01",)) -> dict:
     """The superclasses of a control experiment: the dataset's own (planted shapes: each shape, each
     texture), else the WordNet synsets among ``classes`` (ImageNet labels), named by their first word.
