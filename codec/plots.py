@@ -157,6 +157,9 @@ def _show_figures_as_recorded_png() -> None:
         return
     from matplotlib.figure import Figure
 
+    # Resolve and import the backend first: matplotlib-inline sets its own figure formats when its
+    # module is imported (at a notebook's first figure), which would replace the one set here.
+    plt.close(plt.figure())
     formatters = shell.display_formatter.formatters
     for mime in ("image/svg+xml", "image/jpeg", "application/pdf"):
         formatters[mime].pop(Figure, None)
@@ -221,7 +224,7 @@ def depth_axis(axis, layers, label: str = "layer (input → output)") -> None:
     shown = depth[::step]
     name = (lambda layer: layer) if len(layers) <= 8 else short_layer_name  # few layers: full names fit
     axis.set_xticks(shown, [name(layers[i - 1]) for i in shown], rotation=60, ha="right",
-                    rotation_mode="anchor", fontsize=7.5)
+                    rotation_mode="anchor", fontsize=8)
     axis.set_xlim(0.5, len(layers) + 0.5)
     axis.set_xlabel(label)
 
@@ -290,8 +293,16 @@ def legend_below(figure, axes, ncol: int | None = None) -> None:
             if label not in handles:
                 handles[label] = handle
                 labels.append(label)
-    figure.legend([handles[label] for label in labels], labels, loc="outside lower center",
-                  ncol=ncol or min(len(labels), 4))
+    columns = ncol or min(len(labels), 4)
+    while True:  # as many columns as fit in the figure's width (the book shows it no wider)
+        legend = figure.legend([handles[label] for label in labels], labels, loc="outside lower center", ncol=columns)
+        if ncol is not None or columns == 1:
+            return
+        renderer = figure.canvas.get_renderer()
+        if legend.get_window_extent(renderer).width <= figure.bbox.width:
+            return
+        legend.remove()
+        columns -= 1
 
 
 #: The colour of each source of channels in the control section (:data:`codec.control.SOURCES` and
@@ -332,12 +343,16 @@ PCT_TICKS = (1, 2, 5, 10, 25, 50, 99)
 
 
 def pct_axis(axis, label: str = "channels perturbed (% of the layer, log scale)") -> None:
-    """A log-scaled x axis of percentages of a layer's channels, ticks at 1, 2, 5, 10, 25, 50, 99."""
+    """A log-scaled x axis of percentages of a layer's channels, ticks at 1, 2, 5, 10, 25, 50, 99;
+    the label is broken into lines that fit the axis's width."""
+    import textwrap
+
     _check_axis(axis)
     axis.set_xscale("log")
     axis.set_xticks(PCT_TICKS, [str(p) for p in PCT_TICKS])
     axis.minorticks_off()
-    axis.set_xlabel(label)
+    width_px = axis.get_position().width * axis.figure.get_figwidth() * CSS_PX_PER_INCH
+    axis.set_xlabel(textwrap.fill(label, max(16, int(width_px / 7.5))))  # about 7.5 CSS px per character of the label
 
 
 def class_ratio_bars(axis, ratios, target: int, class_names, title: str) -> None:
@@ -396,9 +411,9 @@ def consistency_panel(axis, table) -> None:
     axis.scatter(positions, chance, marker="_", s=600, linewidths=2.5, color=colour("reference level"), zorder=3,
                  label="random sets: 95th percentile")
     axis.axhline(0, color=colour("baseline"), linewidth=0.6)
-    axis.set_xticks(positions, [str(g)[:20] for g in groups], rotation=30, ha="right", rotation_mode="anchor", fontsize=7)
-    axis.set_xlabel("group (its modes and channels; sample: a class, tiny: a texture)")
-    axis.set_ylabel("consistency across classes (mean r)")
+    axis.set_xticks(positions, [str(g)[:20] for g in groups], rotation=30, ha="right", rotation_mode="anchor", fontsize=8)
+    axis.set_xlabel("group (its modes and channels)")
+    axis.set_ylabel("consistency across\nclasses (mean r)")
     axis.set_title("Maps alike across classes?", fontsize=9)
 
 
@@ -418,5 +433,5 @@ def mass_share_panel(axis, table, regions) -> None:
     area = [table[f"area_{r}"].mean() for r in regions]
     axis.scatter(positions, area, marker="_", s=900, color=colour("reference level"), linewidths=2.5, zorder=3, label="share of the area")
     axis.set_xticks(positions, list(regions))
-    axis.set_ylabel("share of |map| (mean over groups)")
+    axis.set_ylabel("share of |map|\n(mean over groups)")
     axis.set_title("Where the maps put their mass", fontsize=9)

@@ -133,12 +133,11 @@ for kind in KINDS:
     plots.across_depth(axes[1], layers, across[kind]["alive_modes"] / across[kind]["n_modes"], kind)
     plots.across_depth(axes[2], layers, across[kind]["mode_sparsity"], kind)
 for axis, ylabel, title in zip(axes, ("R²", "fraction of modes alive", "Hoyer sparsity of modes"),
-                               (f"Reconstruction ({len(labels)} images)", "Alive modes", "Mode sparsity")):
+                               ("Reconstruction", "Alive modes", "Mode sparsity")):
     plots.depth_axis(axis, layers)
     axis.set_ylabel(ylabel)
     axis.set_title(title)
-axes[0].legend(fontsize=8)
-axes[1].legend(fontsize=8)
+plots.legend_below(fig, axes[:1])  # the first panel's four lines; the others use the same colours
 plt.show()
 claim5 = {"sae": "as written", "layers": layers, "activation_part": settings.activation_part,
           "r2_contributions": across["contributions"]["r2"].to_numpy(), "r2_activations": across["activations"]["r2"].to_numpy()}
@@ -168,9 +167,10 @@ for axis, kind in zip(axes, KINDS):
     if len(loading) > len(channels):  # inputs="both": the negative parts follow
         axis.bar(channels, -loading[len(channels):], width=1.0, color=plots.colour("negative"), label="negative part (shown below 0)")
     axis.legend()
-    axis.set_title(f"{kind} mode {best}: r = {correlations[layer, kind][best, shown_class]:.2f} with '{class_names[shown_class]}'")
+    axis.set_title(f"{kind.capitalize()} mode {best}: r = {correlations[layer, kind][best, shown_class]:.2f}")
     axis.set_xlabel(f"channel of {layer}")
     axis.set_ylabel("dictionary loading")
+fig.suptitle(f"The most correlated modes of '{class_names[shown_class]}' at {layer}", fontsize=10)
 plt.show()
 
 # %% [markdown]
@@ -197,7 +197,7 @@ for kind in KINDS:
 for axis, what in zip(axes, ("modes", "single channels")):
     axis.set_xlabel("maximum correlation with a class")
     axis.set_ylabel(f"number of {what}")
-    axis.set_title(f"{what.capitalize()} at {layer} ({len(labels)} images)")
+    axis.set_title(f"{what.capitalize()} at {layer}")
     axis.legend()
 plt.show()
 
@@ -299,7 +299,7 @@ for axis, ylabel, title in zip(axes, ("modes per class (r > 0.2)", "classes per 
                                ("Modes of each class", "Classes of each mode")):
     plots.depth_axis(axis, layers)
     axis.set_ylabel(ylabel)
-    axis.set_title(f"{title} ({len(labels)} images)")
+    axis.set_title(title)
 plt.show()
 
 # %% [markdown]
@@ -326,13 +326,13 @@ if normgrad_modes:
                                              (axes[2], classes_per_mode, normgrad_classes_per_mode)):
         plots.across_depth(axis, layers, ig_values, "contributions", label="IG")
         plots.across_depth(axis, layers, normgrad_values, "contributions, other statistic", label="act-normgrad")
-    for axis, ylabel, title in zip(axes, ("median maximal class correlation", "modes per class (r > 0.2)",
-                                          "classes per class-correlated mode"),
-                                   ("Class selectivity (Fig. 5D)", "Modes of each class (S9)", "Classes of each mode (S9)")):
+    for axis, ylabel, title in zip(axes, ("median max. class correlation", "modes per class (r > 0.2)",
+                                          "classes per mode (r > 0.2)"),
+                                   ("Fig. 5D statistic", "Modes per class (S9)", "Classes per mode (S9)")):
         plots.depth_axis(axis, layers)
         axis.set_ylabel(ylabel)
         axis.set_title(title)
-        axis.legend(fontsize=8)
+    plots.legend_below(fig, axes[:1])  # IG (red), act-normgrad (light red), activations (grey) in every panel
     plt.show()
 
 # %% [markdown]
@@ -383,7 +383,8 @@ if groups:
                       label=name)
         plots.depth_axis(axis, layers)
         axis.set_title(f"{kind.capitalize()} modes")
-        axis.set_ylabel("best correlation with the superclass")
+        axis.set_ylabel("best correlation\nwith the superclass")
+    axes[1].label_outer()
     plots.legend_below(fig, axes)
     plt.show()
     display(best["contributions"].round(2))

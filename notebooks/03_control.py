@@ -173,6 +173,7 @@ fig, axes = plots.panels(2, height=3.6, width=plots.COLUMN_WIDTH, sharey=True)
 for axis, mode in zip(axes, control.MODES):
     plots.class_ratio_bars(axis, class_ratios[mode][example_class], example_class, class_names,
                            f"{mode.capitalize()} its modes ({sum(n_late[mode].values())} ch.)")
+axes[1].label_outer()
 fig.suptitle(f"'{class_names[example_class]}': every class's accuracy ratio", fontsize=10)
 plt.show()
 fig, axes = plots.panels(1, height=1.6 + 0.2 * len(classes), width=plots.COLUMN_WIDTH * 0.8)
@@ -221,6 +222,7 @@ for axis, mode in zip(axes, control.MODES):
     plots.pct_axis(axis, "channels perturbed per late layer (%, log scale)")
     axis.set_ylabel("accuracy ratio (median)")
     axis.set_title(f"{mode.capitalize()} a class's top 2 modes")
+axes[1].label_outer()
 plots.legend_below(fig, axes)
 plt.show()
 sweep_medians = {mode: across[mode].groupby("pct")[["ratio_target", "ratio_others"]].median() for mode in control.MODES}
@@ -275,6 +277,7 @@ for axis, mode in zip(axes, control.MODES):
     for source in table.index.unique("source"):
         plots.ratio_curves(axis, table, source)
     axis.set_title(f"{mode.capitalize()} at {shown_layer} ({config.control_trials} trials)")
+axes[1].label_outer()
 plots.legend_below(fig, axes)
 plt.show()
 channels_at = sweep[sweep["layer"] == shown_layer].groupby("pct")["n_channels"].first()
@@ -346,7 +349,9 @@ for axis, mode in zip(axes, control.MODES):
     axis.axvline(superclass_pct if mode == "ablate" else preserve_pct, color=plots.colour("baseline"), linewidth=0.8, linestyle=":")
     plots.pct_axis(axis, "channels perturbed per layer (%, log scale)")
     axis.set_ylabel(f"top-{config.superclass_top_k} accuracy ratio")
-    axis.set_title(f"{mode.capitalize()}: superclass solid, others dashed")
+    axis.set_title(f"{mode.capitalize()}d")
+axes[1].label_outer()
+fig.suptitle("Each superclass's accuracy (solid) and the other classes' (dashed)", fontsize=10)
 plots.legend_below(fig, axes, ncol=min(len(names), 4))
 plt.show()
 claim10 = {"layers": super_layers, "pct": superclass_pct, "preserve_pct": preserve_pct, "top_k": config.superclass_top_k,

@@ -94,3 +94,34 @@ def test_superclass_table_reads_the_details_it_is_given():
         control.superclass_table({"dog": {"classes": 1}})
     with pytest.raises(ArgumentTypeError, match="details"):
         control.superclass_table([row])
+
+
+def test_legend_below_takes_as_many_columns_as_fit_the_figure():
+    plots.theme()
+    labels = [f"a rather long legend entry {i}" for i in range(8)]
+    for width, most in ((plots.COLUMN_WIDTH, 4), (3.0, 1)):
+        figure, axes = plots.panels(2, height=3, width=width)
+        for i, label in enumerate(labels):
+            axes[i % 2].plot([0, 1], [i, i], label=label)
+        plots.legend_below(figure, axes)
+        (legend,) = figure.legends
+        assert legend.get_window_extent(figure.canvas.get_renderer()).width <= figure.bbox.width
+        assert 1 <= legend._ncols <= most
+        plt.close(figure)
+    figure, axes = plots.panels(2, height=3, width=3.0)
+    for label in labels:
+        axes[0].plot([0, 1], [0, 1], label=label)
+    plots.legend_below(figure, axes, ncol=4)  # a given count is kept
+    assert figure.legends[0]._ncols == 4
+    plt.close("all")
+
+
+def test_pct_axis_breaks_its_label_to_the_axis_width():
+    figure, axes = plots.panels(2, height=3, width=plots.COLUMN_WIDTH)
+    plots.pct_axis(axes[0])
+    lines = axes[0].get_xlabel().split("\n")
+    assert len(lines) >= 2 and " ".join(lines) == "channels perturbed (% of the layer, log scale)"
+    wide, axis = plt.subplots(figsize=(12, 3))
+    plots.pct_axis(axis)
+    assert "\n" not in axis.get_xlabel()
+    plt.close("all")
