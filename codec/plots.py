@@ -178,6 +178,26 @@ def wrapped(text: str, width: int = OUTPUT_WIDTH) -> str:
                      for line in text.split("\n"))
 
 
+def number_table(table, digits: int = 3):
+    """``table`` (a DataFrame) for reading: whole numbers without decimals (counts stay counts),
+    other numbers rounded to ``digits`` decimals, NaN as an empty cell, anything else as it is;
+    returns a new DataFrame of strings."""
+    import pandas as pd
+
+    if not isinstance(table, pd.DataFrame):
+        raise ArgumentTypeError(f"table: must be a pandas DataFrame, got {type(table).__name__}")
+    check_int("digits", digits, 0)
+
+    def shown(value):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            return value
+        if np.isnan(value):
+            return ""
+        return f"{value:.0f}" if float(value).is_integer() else f"{value:.{digits}f}"
+
+    return table.map(shown)
+
+
 def class_axes(axis, row_names, column_names=None) -> None:
     """Name a matrix's rows and columns (the columns' names turned upright), every one of them."""
     _check_axis(axis)

@@ -225,7 +225,9 @@ claim6 = {"sae": "as written", "layers": layers, "activation_part": settings.act
           "median_max_contribution_channels": selectivity["contributions channels, median over modes"].to_numpy(),
           "mean_max_contribution_modes": selectivity["contributions modes, mean over classes"].to_numpy(),
           "mean_max_activation_modes": selectivity["activations modes, mean over classes"].to_numpy()}
-selectivity.round(3)
+short = {"contributions": "contrib.", "activations": "activ."}
+selectivity.set_axis(pd.MultiIndex.from_tuples([(statistic, f"{short[kind]} {what}") for statistic in ("median over modes", "mean over classes")
+                                                 for what in ("modes", "channels") for kind in KINDS]), axis=1).round(3)
 
 # %% [markdown]
 # ## The SAE as written and as released (claims 5 and 6)
@@ -248,12 +250,12 @@ if compare_released:
     released = experiment.sae_settings(PAPER_CONFIGURATIONS["as released"], expansion=sae_expansion)
     comparison = modes.compare_configurations(store, {"as written": settings, "as released": released}, indicator, compared)
     claim5["as_released"] = claim6["as_released"] = comparison["as released"]
-    display(pd.DataFrame({name: {column: np.mean(values) for column, values in entry.items() if column != "layers"}
-                          for name, entry in comparison.items()}).T.rename(
-        columns={"r2_contributions": "R², contributions", "r2_activations": "R², activations", "alive_contributions": "alive, contributions",
-                 "alive_activations": "alive, activations", "epochs_contributions": "epochs, contributions",
-                 "epochs_activations": "epochs, activations", "median_max_contribution_modes": "Fig. 5D statistic, contribution modes",
-                 "median_max_activation_modes": "Fig. 5D statistic, activation modes"}).round(3))
+    display(plots.number_table(pd.DataFrame({f"SAE {name}": {column: np.mean(values) for column, values in entry.items() if column != "layers"}
+                                             for name, entry in comparison.items()}).rename(
+        index={"r2_contributions": "R², contributions", "r2_activations": "R², activations", "alive_contributions": "alive, contributions",
+               "alive_activations": "alive, activations", "epochs_contributions": "epochs, contributions",
+               "epochs_activations": "epochs, activations", "median_max_contribution_modes": "Fig. 5D statistic, contribution modes",
+               "median_max_activation_modes": "Fig. 5D statistic, activation modes"}).rename_axis(f"mean over {', '.join(compared)}")))
 if signed_differs:  # the signed sums: what a non-negative dictionary cannot reconstruct (not judged)
     signed_fits = fit_layers(store, experiment.sae_settings(PAPER_CONFIGURATIONS["as written"], expansion=sae_expansion,
                                                             activation_part="signed"), kinds=("activations",))

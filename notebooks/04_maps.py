@@ -244,7 +244,7 @@ if regions is not None:
     plots.mass_share_panel(axes[1], table, list(regions))
 plots.legend_below(fig, axes)
 plt.show()
-table.set_index(["group", "source"]).round(3)
+visualize.consistency_table(table).round(3)
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 glue("findings_04", Markdown(scorecard.findings_markdown(results_dir, config.name, [11])), display=False)

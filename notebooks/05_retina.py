@@ -148,7 +148,7 @@ else:
     shown_cells = list(range(min(4, r.n_cells)))
 span = slice(0, min(r.test_rates.shape[0], int(3000 / r.bin_ms)))
 seconds = np.arange(span.stop) * r.bin_ms / 1000
-inner = grid[0, 1].subgridspec(len(shown_cells), 1, hspace=0.15)
+inner = grid[0, 1].subgridspec(len(shown_cells), 1, hspace=0.08)
 for i, cell in enumerate(shown_cells):
     axis = fig.add_subplot(inner[i])
     axis.plot(seconds, r.test_rates[span, cell].numpy(), color="0.75", lw=0.6, label="observed")
@@ -156,7 +156,7 @@ for i, cell in enumerate(shown_cells):
         axis.plot(seconds, r.true_test_rates[span, cell].numpy(), color="k", lw=0.9, label="noise-free")
     axis.plot(seconds, setup.predicted[span, cell].numpy(), color="C3", lw=0.9, label="CNN")
     axis.set_ylabel("Hz", fontsize=8)
-    axis.set_title(r.cell_names[cell], fontsize=8, loc="left", pad=1)
+    axis.text(0.01, 0.97, r.cell_names[cell], transform=axis.transAxes, va="top", fontsize=8, fontweight="bold")
     if i < len(shown_cells) - 1:
         axis.set_xticklabels([])
     else:
@@ -171,8 +171,9 @@ if "r_true" in quality:
     axis.bar(x + 0.25, quality["ceiling"], 0.25, label="noise ceiling")
 axis.set_xticks(x, r.cell_names, fontsize=8, rotation=90)
 axis.set_ylabel("Pearson r, test movie")
-axis.set_ylim(0, 1)
-axis.legend(fontsize=8, loc="lower left", ncol=3)
+axis.set_ylim(0, 1.2)
+axis.set_yticks(np.arange(0, 1.01, 0.2))
+axis.legend(fontsize=8, loc="upper left", ncol=3)
 axis.set_title("prediction quality per cell")
 fig.suptitle("The recording and the CNN fitted to it", fontsize=10)
 plt.show()
@@ -260,7 +261,8 @@ plt.show()
 # (time, cell) pairs, each row carrying its own cell as the cotangent; for the simulation, the
 # true retina's IRFs at the same times come from its own gradient. Shown: the spatial factor of
 # each IRF's rank-1 decomposition (SVD of frames × pixels, sign-fixed so that an ON response is
-# positive) for one cell of each type at two combinations, with the true retina's below.
+# positive) for one cell of each type (a row each) at two combinations, the true retina's beside
+# the CNN's.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 measured = workflow.measure_combinations(setup, fits[irf_layer, "contributions"], min_rate, max_modes, n_permutations=n_permutations, seed=seed)
@@ -277,18 +279,22 @@ for cell in shown_cells:
             combos.append(p)
     shown_pairs += [(cell, p) for p in combos[:2]]
 if shown_pairs:
-    fig, axes = plt.subplots(len(rows), len(shown_pairs), figsize=(plots.COLUMN_WIDTH, 1.0 * len(rows) + 1.3), squeeze=False)
-    for row, (what, factors) in enumerate(rows):
-        for column, (cell, p) in enumerate(shown_pairs):
-            axis = axes[row, column]
-            plots.signed_field(axis, factors[p].numpy())
-            modes_on = ",".join(str(m) for m in sorted(measured["combinations"][p]))
-            if row == 0:
-                axis.set_title(f"{r.cell_names[cell]}\nt = {measured['times'][p]}\n{{{modes_on}}}", fontsize=8)
-            if column == 0:
-                axis.set_ylabel(what, fontsize=8)
-    fig.suptitle(f"IRF spatial factors (red: ON, blue: OFF) of one cell per type at two\ncombinations of active "
-                 f"{irf_layer} modes (each panel's title: the cell, the time, the modes)", fontsize=9)
+    by_cell = {cell: [p for c, p in shown_pairs if c == cell] for cell in dict.fromkeys(c for c, _ in shown_pairs)}
+    width = max(len(picks) for picks in by_cell.values()) * len(rows)
+    fig, axes = plt.subplots(len(by_cell), width, figsize=(plots.COLUMN_WIDTH, 1.75 * len(by_cell) + 0.8), squeeze=False)
+    for line, (cell, picks) in enumerate(by_cell.items()):
+        for column in range(width):
+            (pick, kind), axis = divmod(column, len(rows)), axes[line, column]
+            if pick >= len(picks):
+                axis.axis("off")
+                continue
+            what, factors = rows[kind]
+            plots.signed_field(axis, factors[picks[pick]].numpy())
+            modes_on = ", ".join(str(m) for m in sorted(measured["combinations"][picks[pick]]))
+            axis.set_title(f"{what}, t = {measured['times'][picks[pick]]}\nmodes {{{modes_on}}}", fontsize=8)
+        axes[line, 0].set_ylabel(r.cell_names[cell], fontsize=8)
+    fig.suptitle(f"IRF spatial factors (red: ON, blue: OFF) of one cell per type (rows) at two\ncombinations of active "
+                 f"{irf_layer} modes (each panel's title: the time and the modes)", fontsize=9)
     plt.show()
 effect = measured["effect"]
 summary = {"CNN": effect} | ({"true retina": measured["true_effect"]} if "true_effect" in measured else {})
@@ -376,7 +382,7 @@ if shown_layer is not None:
             similarity[f"CNN, {layer}"] |= {"IRF = driving pathway": lone[layer]["agreement"],
                                             "pathway purity": lone[layer]["irf_purity"]["purity"],
                                             "purity chance_95": lone[layer]["irf_purity"]["chance_95"]}
-    display(pd.DataFrame(similarity).T.drop(columns=["p"]).round(3))
+    display(plots.number_table(pd.DataFrame(similarity).drop(index=["p"])))
 
 # %% [markdown]
 # ## Receptive fields under white noise
@@ -411,7 +417,7 @@ for column, cell in enumerate(shown_cells):
     if "similarity" in noise:
         axes[-1, column].set_title(f"STA r {noise['similarity'][cell]:.2f}", fontsize=8)
 axes[-1, 0].set_ylabel("temporal factor\n(× centre polarity)", fontsize=8)
-axes[-1, 0].legend(fontsize=8)
+plots.legend_below(fig, axes[-1, :1])
 fig.suptitle(f"STAs under white noise ({white_noise_frames} frames), spatial factors cut {noise['radius']} px\naround each "
              "field (red: ON, blue: OFF) and their time courses", fontsize=9)
 plt.show()

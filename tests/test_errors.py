@@ -26,6 +26,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -572,6 +573,9 @@ EXTRA = {
         _bad(lambda c: visualize.map_scores(c.model, c.inputs, c.labels[:3], "0", _map_groups(c)), "labels"),
         _bad(lambda c: visualize.map_scores(c.model, c.inputs, c.labels, "0", {"g": ([0, 1], torch.ones(2, 4))}), "groups['g']")],
     "codec.visualize.consistency.claim_details": [_bad(lambda c: visualize.claim_details({"a": 1}, "0", "x"), "table")],
+    "codec.visualize.consistency.consistency_table": [_bad(lambda c: visualize.consistency_table({"group": ["a"]}), "table")],
+    "codec.control.superclass.superclass_table": [_bad(lambda c: control.superclass_table([1]), "details"),
+                                                  _bad(lambda c: control.superclass_table({"dog": {"classes": 1}}), "details")],
     "codec.visualize.consistency.claim_groups": [_bad(lambda c: visualize.claim_groups(c.dataset, c.labels, c.fits, "2", 4, 3, 0), "images")],
     "codec.classes.superclass_members": [_bad(lambda c: classes.superclass_members("dragon.n.01"), "superclass"),
                                          _bad(lambda c: classes.superclass_members(3), "superclass")],
@@ -687,6 +691,12 @@ EXTRA = {
     "codec.plots.panels": [_bad(lambda c: _plots().panels(0), "n"), _bad(lambda c: _plots().panels(1, height=0), "height")],
     "codec.plots.short_layer_name": [_bad(lambda c: _plots().short_layer_name(3), "layer")],
     "codec.plots.legend_below": [_bad(lambda c: _plots().legend_below(None, []), "figure")],
+    "codec.plots.class_axes": [_bad(lambda c: _plots().class_axes(None, ["a"]), "axis")],
+    "codec.plots.figure_png": [_bad(lambda c: _plots().figure_png("a figure"), "figure")],
+    "codec.plots.smallest_text_pt": [_bad(lambda c: _plots().smallest_text_pt(None), "figure")],
+    "codec.plots.number_table": [_bad(lambda c: _plots().number_table({"a": [1]}), "table"),
+                                 _bad(lambda c: _plots().number_table(pd.DataFrame({"a": [1]}), digits=-1), "digits")],
+    "codec.plots.wrapped": [_bad(lambda c: _plots().wrapped(["a"]), "text"), _bad(lambda c: _plots().wrapped("a", width=3), "width")],
     "codec.retina.analysis.instantaneous_receptive_fields": [
         _bad(lambda c: retina.instantaneous_receptive_fields("cnn", c.movie, 8, [10], [0]), "model"),
         _bad(lambda c: retina.instantaneous_receptive_fields(c.retina, c.movie, 8, [99], [0]), "times"),

@@ -88,7 +88,7 @@ def test_superclass_table_reads_the_details_it_is_given():
     table = control.superclass_table({"groups": {"dog": row, "cat": row | {"classes": 3.0, "image_share": 0.125}}})
     assert list(table.index) == ["dog", "cat"] and table.index.name == "superclass"
     assert table.loc["cat", ("", "classes")] == 3 and table.loc["cat", ("", "images")] == "12%"
-    assert table.loc["dog", ("ablated", "superclass")] == 0.1 and table.loc["dog", ("preserved", "others")] == 0.05
+    assert table.loc["dog", ("ablated", "group")] == 0.1 and table.loc["dog", ("preserved", "others")] == 0.05
     assert table.loc["dog", ("before", "others")] == 0.8
     with pytest.raises(ValueError, match="lacks"):
         control.superclass_table({"dog": {"classes": 1}})
@@ -125,3 +125,15 @@ def test_pct_axis_breaks_its_label_to_the_axis_width():
     plots.pct_axis(axis)
     assert "\n" not in axis.get_xlabel()
     plt.close("all")
+
+
+def test_number_table_keeps_counts_whole_and_rounds_the_rest():
+    import pandas as pd
+
+    table = pd.DataFrame({"a": [300.0, 0.123456, np.nan], "b": ["text", 2, True]}, index=["x", "y", "z"])
+    shown = plots.number_table(table, digits=2)
+    assert shown.loc["x", "a"] == "300" and shown.loc["y", "a"] == "0.12" and shown.loc["z", "a"] == ""
+    assert shown.loc["x", "b"] == "text" and shown.loc["y", "b"] == "2" and shown.loc["z", "b"] is True
+    assert list(shown.index) == ["x", "y", "z"] and table.loc["x", "a"] == 300.0  # a new table
+    with pytest.raises(ArgumentTypeError, match="table"):
+        plots.number_table([1, 2])

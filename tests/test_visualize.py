@@ -9,10 +9,12 @@ from torch import nn
 
 from codec import contributions
 from codec.attribution import INTEGRATION_RULES
+from codec.checks import ArgumentTypeError
 from codec.visualize import (
     channel_selection,
     claim_details,
     completeness_table,
+    consistency_table,
     cross_class_consistency,
     display_mask,
     image_features,
@@ -291,3 +293,17 @@ def test_the_rows_of_a_group_hold_two_classes_even_when_the_top_loadings_are_one
     assert _rows_of_two_classes(codes, 0, labels, 0, 3).tolist() == [2, 3, 5]  # already two classes: as ranked
     two = np.array([0, 1, 1, 1, 1, 1])  # a dataset of two classes: the own class makes the second
     assert _rows_of_two_classes(codes, 0, two, 0, 2).tolist() == [2, 0]
+
+
+def test_consistency_table_sets_each_group_against_its_sources_and_chance():
+    import pandas as pd
+
+    rows = [dict(group=group, source=source, consistency=10 * g + s, chance_95=0.5 + g, images=10 + g)
+            for g, group in enumerate(["texture b", "texture a"]) for s, source in enumerate(["contribution modes", "random channels"])]
+    table = consistency_table(pd.DataFrame(rows))
+    assert list(table.index) == ["texture b", "texture a"]  # the groups' own order, not sorted
+    assert list(table.columns) == ["contribution modes", "random channels", "random: 95th pct.", "images"]
+    assert table.loc["texture a", "random channels"] == 11 and table.loc["texture b", "contribution modes"] == 0
+    assert table.loc["texture a", "random: 95th pct."] == 1.5 and table.loc["texture a", "images"] == 11
+    with pytest.raises(ArgumentTypeError, match="table"):
+        consistency_table(pd.DataFrame({"group": ["a"]}))

@@ -159,14 +159,15 @@ def superclass_table(details: Mapping):
     -------
     pandas.DataFrame
         Rows: superclasses; columns (two levels): ("", "classes"), ("", "images"), then
-        ("before" | "ablated" | "preserved", "superclass" | "others").
+        ("before" | "ablated" | "preserved", "group" | "others"): the superclass's top-k accuracy
+        and the other classes'.
     """
     groups = details.get("groups", details) if isinstance(details, Mapping) else None
     if not isinstance(groups, Mapping) or not all(isinstance(row, Mapping) for row in groups.values()):
         raise ArgumentTypeError("details: must be superclass_details' return or its 'groups' (a dict of superclass -> numbers)")
-    keys = {("", "classes"): "classes", ("", "images"): "image_share", ("before", "superclass"): "group_before",
-            ("before", "others"): "others_before", ("ablated", "superclass"): "ablate_group_after",
-            ("ablated", "others"): "ablate_others_after", ("preserved", "superclass"): "preserve_group_after",
+    keys = {("", "classes"): "classes", ("", "images"): "image_share", ("before", "group"): "group_before",
+            ("before", "others"): "others_before", ("ablated", "group"): "ablate_group_after",
+            ("ablated", "others"): "ablate_others_after", ("preserved", "group"): "preserve_group_after",
             ("preserved", "others"): "preserve_others_after"}
     for name, row in groups.items():
         missing = sorted(set(keys.values()) - set(row))

@@ -53,6 +53,7 @@ channel selections), :mod:`~codec.visualize.display` (what the authors show) and
 from .consistency import (
     claim_details,
     claim_groups,
+    consistency_table,
     cross_class_consistency,
     group_selections,
     image_features,
@@ -80,5 +81,5 @@ __all__ = [
     "mode_selection", "random_selections", "input_maps", "checked_maps", "display_mask", "DISPLAY_SCALES",
     "masked_image", "completeness_table", "layer_at_authors_depth", "mass_shares", "image_features", "map_descriptors",
     "cross_class_consistency", "mode_loadings_rows", "group_selections", "map_target", "map_scores", "claim_details",
-    "claim_groups",
+    "claim_groups", "consistency_table",
 ]
