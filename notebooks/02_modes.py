@@ -238,8 +238,9 @@ claim6 = {"sae": "as written", "layers": layers, "activation_part": settings.act
           "mean_max_contribution_modes": selectivity["contributions modes, mean over classes"].to_numpy(),
           "mean_max_activation_modes": selectivity["activations modes, mean over classes"].to_numpy()}
 short = {"contributions": "contrib.", "activations": "activ."}
-selectivity.set_axis(pd.MultiIndex.from_tuples([(statistic, f"{short[kind]} {what}") for statistic in ("median over modes", "mean over classes")
-                                                 for what in ("modes", "channels") for kind in KINDS]), axis=1).round(3)
+for statistic in ("median over modes", "mean over classes"):
+    display(selectivity[[f"{kind} {what}, {statistic}" for what in ("modes", "channels") for kind in KINDS]].set_axis(
+        [f"{short[kind]} {what}" for what in ("modes", "channels") for kind in KINDS], axis=1).rename_axis(statistic).round(3))
 
 # %% [markdown]
 # ## The SAE as written and as released (claims 5 and 6)
