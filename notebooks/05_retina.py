@@ -51,26 +51,27 @@
 #   paper found three clusters among its salamander cells; the simulation has four types.)
 # - *IRFs change with the combination of active modes*, beyond chance: a cell's IRFs at times of
 #   one combination correlate more than its IRFs at times of different combinations, by 0.05
-#   (tiny) and 0.14 (sample) against shuffled combinations' 0.02 and 0.03. The true retina,
+#   (tiny) and 0.21 (sample) against shuffled combinations' 0.02 and 0.03. The true retina,
 #   asked the same at the same times, shows it more weakly: at tiny 0.03, at its chance level
-#   (on other CPU code paths it falls below it), at sample 0.08 against 0.03. Its rectified
+#   (on other CPU code paths it falls below it), at sample 0.13 against 0.03. Its rectified
 #   subunits make the IRF depend on which of them the stimulus drives; the CNN exaggerates that.
-# - *A caution the truth adds.* The CNN's IRFs correlate only about 0.63 with the retina's own
+# - *A caution the truth adds.* The CNN's IRFs correlate only about 0.65 with the retina's own
 #   (median over the IRFs shown): the right polarity and place, but with spatial structure the
 #   circuit does not have, most of all for the OFF-sustained cells (figure below). A model that
 #   explains most of the explainable variance can still have IRFs that differ from the
 #   circuit's, which is worth keeping in mind when a model's IRFs are read as the retina's.
 # - *IRFs of different cells when one mode alone is active (Fig. 8D, left)*, cut around each
 #   cell's field: with `relu1`'s modes they are more alike when the cells share the lone mode than
-#   when their lone modes differ, by 0.037 (tiny) and 0.048 (sample) against shuffled modes'
-#   0.012, and the true retina's own IRFs at the same times show the same (0.020 and 0.045). With
-#   `relu2`'s modes there is no such effect at tiny (−0.006), and at sample only one `relu2`
-#   mode is ever active alone, so there is nothing to compare.
+#   when their lone modes differ, by 0.037 (tiny) and 0.074 (sample) against shuffled modes'
+#   0.012 and 0.011, and the true retina's own IRFs at the same times show the same (0.020 and
+#   0.057). With `relu2`'s modes there is no such effect at tiny (−0.006); at sample there is
+#   (0.053 against 0.014; the true retina's 0.032 against 0.017).
 # - *But a mode is not a pathway of the circuit.* Grouped by lone mode, the pathways that drove
-#   the cells at those times are no purer than under shuffled modes (0.44 against 0.45–0.49),
-#   and neither are the pathways the CNN's IRFs look like. The IRFs themselves do look like the
-#   right pathway: 79–83% of the CNN's (86–89% of the true retina's) match best the pathway that
-#   drove the cell. What a lone mode shares across cells is therefore not one pathway; what it
+#   the cells at those times are no purer than under shuffled modes (0.44 against 0.45–0.49 at
+#   both scales and layers). The pathways the CNN's IRFs look like are no purer at tiny, and at
+#   sample only a little (0.55 and 0.58 against 0.51 and 0.54). The IRFs themselves do look like
+#   the right pathway: 76–80% of the CNN's (88–90% of the true retina's) match best the pathway
+#   that drove the cell. What a lone mode shares across cells is therefore not one pathway; what it
 #   is (the stimulus at those times is a candidate) this page does not test.
 # - *Under white noise*, a stimulus the CNN never saw, its STAs match the simulated cells' around
 #   their fields (median r 0.83 at both scales; the ON–OFF cells have weak STAs, as such cells
