@@ -51,9 +51,7 @@ channel selections), :mod:`~codec.visualize.display` (what the authors show) and
 """
 
 from .consistency import (
-    claim_details,
     claim_groups,
-    consistency_table,
     cross_class_consistency,
     group_selections,
     image_features,
@@ -75,6 +73,7 @@ from .maps import (
     mode_selection,
     random_selections,
 )
+from .tables import claim_details, consistency_table
 
 __all__ = [
     "MAP_METHODS", "PAPER_FILTER_SIZE", "PAPER_CONTRAST", "PAPER_CHANNELS_PER_MODE", "InputMaps", "channel_selection",
