@@ -47,6 +47,8 @@ COLOURS = {
 #: Diverging colour map of signed maps (red positive, blue negative), and of unsigned ones.
 SIGNED_CMAP = "RdBu_r"
 UNSIGNED_CMAP = "viridis"
+
+
 def _check_axis(axis) -> None:
     from matplotlib.axes import Axes
 

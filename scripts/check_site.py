@@ -13,7 +13,7 @@ runs (this part is read from the files, not timed). Exits 1 and lists the failur
 
 Pages are loaded in a 1300-px window, a reader's laptop, and every figure of a notebook's output
 must be legible there: no text under 10 CSS px as shown, measured from the smallest text size and
-resolution that :func:`codec.plots.figure_png` records in the PNG (a figure without that record
+resolution that :func:`codec.page.figure_png` records in the PNG (a figure without that record
 fails), and no output box (printed text, a table) may scroll sideways.
 
 Chromium is started with ``--headless --no-sandbox --disable-gpu --no-first-run
@@ -41,7 +41,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-#: The smallest figure text a reader should meet, in CSS px (codec.plots.SMALLEST_TEXT_PX), and the
+#: The smallest figure text a reader should meet, in CSS px (codec.page.SMALLEST_TEXT_PX; a test keeps the two equal), and the
 #: window width the pages are measured at: a reader's laptop.
 SMALLEST_TEXT_PX = 10
 WINDOW_WIDTH = 1300
@@ -136,7 +136,7 @@ def legibility_problems(html_dir: Path, base: str, state: dict) -> list[str]:
     shown, or that carry no record of it, and the output boxes that scroll sideways.
 
     A figure's record is the PNG text chunks ``codec:smallest-text-pt`` and ``codec:dpi`` that
-    :func:`codec.plots.figure_png` writes: its smallest text is ``pt / 72 * dpi`` image pixels, shown
+    :func:`codec.page.figure_png` writes: its smallest text is ``pt / 72 * dpi`` image pixels, shown
     at ``shown / natural`` CSS px per image pixel.
     """
     problems = []

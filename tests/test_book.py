@@ -215,6 +215,9 @@ def test_site_check_measures_figure_text_as_shown_and_output_that_scrolls_sidewa
         f'<html>{head}<body><div class="cell_output"><pre style="width:400px;overflow:auto">{"x" * 200}</pre>'
         f'<pre style="width:400px;overflow:auto">short</pre></div></body></html>')
     results = check_site.check_site(tmp_path)
+    from codec import page
+
+    assert check_site.SMALLEST_TEXT_PX == page.SMALLEST_TEXT_PX  # the script stays free of matplotlib, so it keeps its own copy
     assert results["natural.html"] == []
     halved = [p for p in results["halved.html"] if "figure text at" in p]
     assert len(halved) == 1 and re.search(r"figure text at 5\.[56] CSS px", halved[0]), halved
