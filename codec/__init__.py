@@ -9,8 +9,8 @@ methods, ``codec.targets`` for scalar targets and ``codec.stats`` for sparsity s
 pseudo-channels and group its attention dimensions into heads, ``codec.retina`` is the retina
 section's simulation and analysis; ``codec.scorecard`` decides and records the paper's claims,
 and ``codec.checks`` holds the argument checkers every module uses. ``codec.experiment`` is the set-up a section of the book starts from, and
-``codec.plots`` its figure style (imported on first use: it needs matplotlib and seaborn, the
-``book`` extra).
+``codec.plots`` its figure style and ``codec.page`` the book's page format (both imported on first
+use: they need matplotlib and seaborn, the ``book`` extra).
 """
 
 __version__ = "0.1.0"  # first: submodules read it while the package is being imported
@@ -59,6 +59,7 @@ __all__ = [
     "scorecard",
     "store",
     "models",
+    "page",
     "plots",
     "presets",
     "reduce",
@@ -72,9 +73,9 @@ __all__ = [
 
 
 def __getattr__(name):
-    # codec.plots needs the book extra (matplotlib, seaborn): imported when first asked for
-    if name == "plots":
+    # codec.plots and codec.page need the book extra (matplotlib, seaborn): imported when first asked for
+    if name in ("plots", "page"):
         import importlib
 
-        return importlib.import_module(".plots", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'codec' has no attribute {name!r}")

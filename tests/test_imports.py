@@ -111,7 +111,7 @@ def test_the_checks_can_fail():
     assert resolve("codec.models", True, ast.parse("from .base import y").body[0]) == "codec.models.base"
 
 
-PUBLIC_SUBMODULES = ["attribution", "checks", "classes", "control", "data", "experiment", "heads", "hooks", "models", "modes", "plots",
+PUBLIC_SUBMODULES = ["attribution", "checks", "classes", "control", "data", "experiment", "heads", "hooks", "models", "modes", "page", "plots",
                      "presets", "reduce", "retina", "sae", "scorecard", "stats", "store", "targets", "tokens", "visualize"]
 
 
